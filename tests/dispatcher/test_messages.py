@@ -1,0 +1,618 @@
+"""Tests of the alert and ack models and their codec: round trips, determinism, every rejection."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from dispatcher.messages import (
+    MAX_NESTING_DEPTH,
+    MAX_PAYLOAD_BYTES,
+    MESSAGE_ERROR_REASONS,
+    Ack,
+    Alert,
+    Area,
+    Certainty,
+    Info,
+    MessageError,
+    MsgType,
+    Scope,
+    Severity,
+    Status,
+    Urgency,
+    decode_ack,
+    decode_alert,
+    encode_ack,
+    encode_alert,
+    severity_for_level,
+    urgency_for_level,
+)
+
+SENT = datetime(2025, 7, 20, 8, 0, tzinfo=UTC)
+
+
+def make_area(**overrides: Any) -> Area:
+    fields: dict[str, Any] = {
+        "area_desc": "Wanzhou, Gaosun town",
+        "districts": ("500101",),
+        "towns": ("500101001",),
+    }
+    return Area(**(fields | overrides))
+
+
+def make_info(**overrides: Any) -> Info:
+    fields: dict[str, Any] = {
+        "event": "Rainstorm",
+        "urgency": Urgency.IMMEDIATE,
+        "severity": Severity.EXTREME,
+        "certainty": Certainty.OBSERVED,
+        "headline": "红色暴雨预警",
+        "instruction": "Leave low ground now.",
+        "expires": SENT + timedelta(hours=6),
+        "warning_level": "red",
+        "area": make_area(),
+    }
+    return Info(**(fields | overrides))
+
+
+def make_alert(**overrides: Any) -> Alert:
+    fields: dict[str, Any] = {
+        "identifier": "cq-2025.07.20-0001",
+        "sender": "municipal@cq.gov.cn",
+        "sent": SENT,
+        "status": Status.ACTUAL,
+        "msg_type": MsgType.ALERT,
+        "scope": Scope.PUBLIC,
+        "info": make_info(),
+    }
+    return Alert(**(fields | overrides))
+
+
+def make_ack(**overrides: Any) -> Ack:
+    fields: dict[str, Any] = {
+        "alert_id": "cq-2025.07.20-0001",
+        "recipient_id": "m-000042",
+        "sent": SENT + timedelta(seconds=73, microseconds=250_000),
+        "channel": "app_push",
+    }
+    return Ack(**(fields | overrides))
+
+
+def edited(message: bytes, edit: Any) -> bytes:
+    """The payload with one edit applied to its parsed JSON (edit mutates the dict)."""
+    document = json.loads(message)
+    edit(document)
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")
+
+
+def rejection(payload: bytes) -> MessageError:
+    with pytest.raises(MessageError) as caught:
+        decode_alert(payload)
+    assert caught.value.reason in MESSAGE_ERROR_REASONS
+    return caught.value
+
+
+# --- strategies ----------------------------------------------------------------------------------
+
+ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+alert_ids = st.text(ID_ALPHABET, min_size=1, max_size=64)
+text = st.text(st.characters(codec="utf-8"), max_size=40)
+aware_times = st.datetimes(
+    min_value=datetime(2000, 1, 1),
+    max_value=datetime(2100, 1, 1),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5))]),
+)
+
+
+@st.composite
+def areas(draw: st.DrawFn) -> Area:
+    districts = draw(
+        st.lists(st.text("0123456789", min_size=6, max_size=6), min_size=1, max_size=3, unique=True)
+    )
+    towns = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(districts), st.text("0123456789", min_size=3, max_size=3)
+            ).map("".join),
+            max_size=4,
+            unique=True,
+        )
+    )
+    polygon = None
+    if draw(st.booleans()):
+        points = draw(
+            st.lists(
+                st.tuples(
+                    st.floats(-90, 90, allow_nan=False, allow_infinity=False),
+                    st.floats(-180, 180, allow_nan=False, allow_infinity=False),
+                ),
+                min_size=3,
+                max_size=6,
+            )
+        )
+        polygon = (*points, points[0])
+    area_desc = draw(text.filter(str.strip))
+    return Area(area_desc=area_desc, districts=districts, towns=towns, polygon=polygon)
+
+
+@st.composite
+def alerts(draw: st.DrawFn) -> Alert:
+    sent = draw(aware_times)
+    msg_type = draw(st.sampled_from(MsgType))
+    identifier = draw(alert_ids)
+    references = draw(
+        st.lists(
+            alert_ids.filter(lambda ref: ref != identifier),
+            min_size=msg_type != MsgType.ALERT,
+            max_size=3,
+        )
+    )
+    info = Info(
+        event=draw(text.filter(str.strip)),
+        urgency=draw(st.sampled_from(Urgency)),
+        severity=draw(st.sampled_from(Severity)),
+        certainty=draw(st.sampled_from(Certainty)),
+        headline=draw(text),
+        instruction=draw(text),
+        expires=sent + draw(st.timedeltas(timedelta(microseconds=1), timedelta(days=30))),
+        warning_level=draw(st.sampled_from([None, "blue", "yellow", "orange", "red"])),
+        area=draw(areas()),
+    )
+    return Alert(
+        identifier=identifier,
+        sender=draw(st.text(ID_ALPHABET + "@:", min_size=1, max_size=30)),
+        sent=sent,
+        status=draw(st.sampled_from(Status)),
+        msg_type=msg_type,
+        scope=draw(st.sampled_from(Scope)),
+        references=references,
+        info=info,
+    )
+
+
+acks = st.fixed_dictionaries(
+    {
+        "alert_id": alert_ids,
+        "recipient_id": alert_ids.filter(lambda value: value not in ("all", "center")),
+        "sent": aware_times,
+        "channel": st.sampled_from(
+            ["app_push", "sms", "voice_call", "area_terminal", "door_knock"]
+        ),
+        "status": st.sampled_from(["received", "read", "acknowledged"]),
+        "note": st.text(st.characters(codec="utf-8"), max_size=280),
+    }
+).map(lambda fields: Ack(**fields))
+
+
+# --- round trips and determinism -----------------------------------------------------------------
+
+
+@given(alerts())
+def test_alert_round_trips_through_the_codec(alert: Alert) -> None:
+    payload = encode_alert(alert)
+    decoded = decode_alert(payload)
+    assert decoded == alert
+    assert encode_alert(decoded) == payload
+
+
+@given(acks)
+def test_ack_round_trips_through_the_codec(ack: Ack) -> None:
+    payload = encode_ack(ack)
+    assert decode_ack(payload) == ack
+    assert encode_ack(decode_ack(payload)) == payload
+
+
+def test_equal_alerts_encode_to_the_same_bytes_whatever_their_time_zone() -> None:
+    in_chongqing = make_alert(sent=SENT.astimezone(timezone(timedelta(hours=8))))
+    assert in_chongqing == make_alert()
+    assert encode_alert(in_chongqing) == encode_alert(make_alert())
+
+
+def test_wire_format_is_compact_camel_case_utf8_json() -> None:
+    payload = encode_alert(make_alert(msg_type=MsgType.UPDATE, references=("cq-0",)))
+    document = json.loads(payload)
+    compact = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    assert payload == compact.encode("utf-8")
+    assert "红色暴雨预警".encode() in payload
+    assert list(document) == [
+        "identifier",
+        "sender",
+        "sent",
+        "status",
+        "msgType",
+        "scope",
+        "references",
+        "info",
+    ]
+    assert document["msgType"] == "Update"
+    assert document["sent"] == "2025-07-20T08:00:00+00:00"
+    assert set(document["info"]) >= {"warningLevel", "expires", "area"}
+    assert set(document["info"]["area"]) == {"areaDesc", "districts", "towns", "polygon"}
+    ack_document = json.loads(encode_ack(make_ack()))
+    assert ack_document == {
+        "alertId": "cq-2025.07.20-0001",
+        "recipientId": "m-000042",
+        "sent": "2025-07-20T08:01:13.250000+00:00",
+        "channel": "app_push",
+        "status": "acknowledged",
+        "note": "",
+    }
+
+
+def test_models_accept_python_names_and_are_frozen() -> None:
+    alert = make_alert()
+    with pytest.raises(ValidationError):
+        alert.identifier = "other"  # type: ignore[misc]
+    assert Alert.model_validate(alert.model_dump()) == alert
+
+
+def test_nesting_inside_strings_does_not_count_as_depth() -> None:
+    alert = make_alert(
+        info=make_info(
+            headline="[{" * 200, instruction='quote "' + "[" * 40 + '" and a backslash \\'
+        )
+    )
+    assert decode_alert(encode_alert(alert)) == alert
+
+
+# --- warning levels ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("level", "severity", "urgency"),
+    [
+        ("red", Severity.EXTREME, Urgency.IMMEDIATE),
+        ("orange", Severity.SEVERE, Urgency.IMMEDIATE),
+        ("yellow", Severity.MODERATE, Urgency.EXPECTED),
+        ("blue", Severity.MINOR, Urgency.EXPECTED),
+    ],
+)
+def test_warning_levels_map_to_cap_severity_and_urgency(
+    level: Any, severity: Severity, urgency: Urgency
+) -> None:
+    assert severity_for_level(level) is severity
+    assert urgency_for_level(level) is urgency
+
+
+# --- each decode failure has its reason ----------------------------------------------------------
+
+
+def test_zero_bytes_are_empty() -> None:
+    assert rejection(b"").reason == "empty"
+
+
+def test_one_byte_over_the_limit_is_oversize_and_the_limit_itself_is_not() -> None:
+    base = encode_alert(make_alert(info=make_info(instruction="")))
+    padding = MAX_PAYLOAD_BYTES - len(base)
+    at_limit = make_alert(info=make_info(instruction="x" * padding))
+    payload = encode_alert(at_limit)
+    assert len(payload) == MAX_PAYLOAD_BYTES
+    assert decode_alert(payload) == at_limit
+    # Trailing whitespace keeps it valid JSON, so only the size is wrong.
+    error = rejection(payload + b" ")
+    assert error.reason == "oversize"
+    assert (
+        error.detail
+        == f"payload: expected at most {MAX_PAYLOAD_BYTES} bytes, got {MAX_PAYLOAD_BYTES + 1}"
+    )
+
+
+def test_encoding_past_the_limit_is_refused() -> None:
+    with pytest.raises(MessageError) as caught:
+        encode_alert(make_alert(info=make_info(instruction="x" * MAX_PAYLOAD_BYTES)))
+    assert caught.value.reason == "oversize"
+
+
+@pytest.mark.parametrize(
+    "payload", [b"\xff", b'{"identifier":"\xc3"}', b"\xed\xa0\x80", b'{"a":"\xc0\xaf"}']
+)
+def test_invalid_utf8_is_not_utf8(payload: bytes) -> None:
+    assert rejection(payload).reason == "not_utf8"
+
+
+def test_invalid_byte_inside_a_valid_alert_is_located() -> None:
+    payload = encode_alert(make_alert())
+    offset = payload.index(b"Leave")
+    error = rejection(payload[:offset] + b"\xfe" + payload[offset:])
+    assert error.reason == "not_utf8"
+    assert error.detail == f"payload: expected UTF-8, got byte 0xfe at offset {offset}"
+
+
+@pytest.mark.parametrize("cut", [1, 2, 10, 100])
+def test_truncated_json_is_not_json(cut: int) -> None:
+    payload = encode_alert(make_alert())
+    assert rejection(payload[:-cut]).reason == "not_json"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"{",
+        b"nul",
+        b"{'identifier': 'x'}",
+        b'{"identifier": NaN}',
+        b"[Infinity]",
+        b"\xef\xbb\xbf{}",
+        b"1" * 5000,
+    ],
+)
+def test_malformed_or_non_standard_json_is_not_json(payload: bytes) -> None:
+    assert rejection(payload).reason == "not_json"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"[" * 10_000 + b"]" * 10_000,
+        b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
+        b"[" * 10_000,
+        b"[" * (MAX_NESTING_DEPTH + 1) + b"]" * (MAX_NESTING_DEPTH + 1),
+    ],
+)
+def test_deep_nesting_is_too_deep(payload: bytes) -> None:
+    assert rejection(payload).reason == "too_deep"
+
+
+def test_nesting_at_the_limit_is_judged_by_its_schema() -> None:
+    payload = b"[" * MAX_NESTING_DEPTH + b"]" * MAX_NESTING_DEPTH
+    assert rejection(payload).reason == "schema"
+
+
+VALID = encode_alert(make_alert())
+
+
+@pytest.mark.parametrize(
+    ("edit", "detail"),
+    [
+        (
+            lambda d: d["info"].update(severity="Huge"),
+            "info.severity: expected one of Extreme, Severe, Moderate, Minor, Unknown, got 'Huge'",
+        ),
+        (lambda d: d["info"].update(severity=5), "info.severity: expected one of"),
+        (lambda d: d.update(identifier=7), "identifier: expected a string, got 7"),
+        (
+            lambda d: d.update(msgType="alert"),
+            "msgType: expected one of Alert, Update, Cancel, Ack, Error",
+        ),
+        (
+            lambda d: d["info"]["area"].update(districts="500101"),
+            "info.area.districts: expected an array",
+        ),
+        (
+            lambda d: d["info"]["area"]["districts"].append(500102),
+            "info.area.districts[1]: expected a string, got",
+        ),
+        (
+            lambda d: d.update(sent=1753000000),
+            "sent: expected an ISO 8601 date-time string, got 1753000000",
+        ),
+        (
+            lambda d: d.update(sent="2025-07-20T08:00:00"),
+            "sent: expected a date-time with a UTC offset",
+        ),
+        (
+            lambda d: d.update(sent="yesterday"),
+            "sent: expected an ISO 8601 date-time string, got 'yesterday'",
+        ),
+        (
+            lambda d: d.update(sent="0001-01-01T00:00:00+08:00"),
+            "sent: expected a time representable in UTC",
+        ),
+        (lambda d: d.pop("info"), "info: expected a value, got nothing (field missing)"),
+        (lambda d: d["info"].pop("headline"), "info.headline: expected a value, got nothing"),
+        (
+            lambda d: d.update(colour="red"),
+            "colour: expected only the fields identifier, sender, sent,",
+        ),
+        (
+            lambda d: d["info"]["area"].update(colour="red"),
+            "info.area.colour: expected only the fields areaDesc,",
+        ),
+        (lambda d: d.update(msg_type=d.pop("msgType")), "msgType: expected a value, got nothing"),
+        (
+            lambda d: d.update(identifier="cq/1"),
+            "identifier: expected 1-64 characters of A-Z a-z 0-9 _ . -",
+        ),
+        (lambda d: d.update(identifier="cq+1"), "identifier: expected 1-64 characters"),
+        (lambda d: d.update(identifier="cq#1"), "identifier: expected 1-64 characters"),
+        (lambda d: d.update(identifier="cq\x001"), "identifier: expected 1-64 characters"),
+        (lambda d: d.update(identifier=""), "identifier: expected 1-64 characters"),
+        (lambda d: d.update(identifier="cq\u0430"), "CYRILLIC SMALL LETTER A"),
+        (
+            lambda d: d.update(identifier="x" * 129),
+            "identifier: expected 1-64 characters of A-Z a-z 0-9 _ . -, got 129",
+        ),
+        (
+            lambda d: d.update(sender="cq gov"),
+            "sender: expected a non-empty sender without spaces, commas, < or &",
+        ),
+        (lambda d: d.update(sender="a,b"), "sender: expected a non-empty sender"),
+        (lambda d: d.update(sender=""), "sender: expected a non-empty sender"),
+        (
+            lambda d: d.update(msgType="Cancel"),
+            "references: expected the identifiers of earlier alerts",
+        ),
+        (lambda d: d.update(references=[d["identifier"]]), "references: expected earlier alerts"),
+        (lambda d: d["info"].update(expires=d["sent"]), "info: expected expires after sent"),
+        (lambda d: d["info"].update(event="  "), "info.event: expected non-blank text"),
+        (
+            lambda d: d["info"].update(warningLevel="purple"),
+            "info.warningLevel: expected one of blue, yellow, orange, red",
+        ),
+        (
+            lambda d: d["info"]["area"].update(districts=[]),
+            "info.area.districts: expected at least 1 item, got 0",
+        ),
+        (
+            lambda d: d["info"]["area"].update(districts=["50010"]),
+            "info.area.districts[0]: expected 6 ASCII digits",
+        ),
+        (
+            lambda d: d["info"]["area"].update(districts=["５00101"]),
+            "info.area.districts[0]: expected 6 ASCII digits",
+        ),
+        (
+            lambda d: d["info"]["area"].update(towns=["500102001"]),
+            "info.area.towns: expected towns of the area's districts (500101), got '500102001'",
+        ),
+        (
+            lambda d: d["info"]["area"].update(towns=["500101001", "500101001"]),
+            "info.area.towns: expected each code once",
+        ),
+        (
+            lambda d: d["info"]["area"].update(polygon=[[29, 108]] * 3),
+            "info.area.polygon: expected at least 4",
+        ),
+        (
+            lambda d: d["info"]["area"].update(
+                polygon=[[29, 108], [29, 109], [30, 109], [30, 108]]
+            ),
+            "expected the last point to repeat the first",
+        ),
+        (
+            lambda d: d["info"]["area"].update(
+                polygon=[[108, 29], [108, 30], [109, 30], [108, 29]]
+            ),
+            "expected latitude in [-90, 90]",
+        ),
+        (
+            lambda d: d["info"]["area"].update(polygon=[[29, "108"]] * 4),
+            "info.area.polygon[0][1]: expected a number, got '108'",
+        ),
+    ],
+)
+def test_schema_violations_name_the_field_the_value_and_the_expectation(
+    edit: Any, detail: str
+) -> None:
+    error = rejection(edited(VALID, edit))
+    assert error.reason == "schema"
+    assert error.detail.startswith(detail) or detail in error.detail, error.detail
+
+
+@pytest.mark.parametrize("payload", [b"[1]", b"1", b'"alert"', b"null", b"true"])
+def test_a_payload_that_is_not_an_object_is_a_schema_error(payload: bytes) -> None:
+    error = rejection(payload)
+    assert error.reason == "schema"
+    assert error.detail.startswith("payload: expected a JSON object, got")
+
+
+def test_duplicate_fields_are_refused_rather_than_one_silently_winning() -> None:
+    payload = VALID[:-1] + b',"identifier":"other"}'
+    error = rejection(payload)
+    assert (error.reason, error.detail) == (
+        "schema",
+        "payload: expected each field once, got 'identifier' twice",
+    )
+
+
+def test_large_number_becoming_infinity_is_a_schema_error() -> None:
+    payload = edited(VALID, lambda d: d["info"]["area"].update(polygon=[[29, 108]] * 4)).replace(
+        b"[29, 108]", b"[1e999, 108]", 1
+    )
+    error = rejection(payload)
+    assert error.reason == "schema"
+    assert error.detail.startswith("info.area.polygon[0][0]: expected a finite number")
+
+
+def test_several_problems_report_the_first_and_count_the_rest() -> None:
+    payload = edited(VALID, lambda d: d.update(status="Real", scope="Everyone", identifier="a b"))
+    assert rejection(payload).detail.endswith("(and 2 more)")
+
+
+def test_ack_decoding_rejects_bad_channel_reserved_recipient_and_long_note() -> None:
+    ack = encode_ack(make_ack())
+    for edit, detail in [
+        (
+            lambda d: d.update(channel="fax"),
+            "channel: expected one of app_push, sms, voice_call, area_terminal, door_knock, "
+            "got 'fax'",
+        ),
+        (
+            lambda d: d.update(recipientId="all"),
+            "recipientId: expected an id other than the reserved words",
+        ),
+        (lambda d: d.update(note="x" * 281), "note: expected at most 280 characters, got 281"),
+        (
+            lambda d: d.update(status="seen"),
+            "status: expected one of received, read, acknowledged, got 'seen'",
+        ),
+        (lambda d: d.pop("alertId"), "alertId: expected a value"),
+    ]:
+        with pytest.raises(MessageError) as caught:
+            decode_ack(edited(ack, edit))
+        assert caught.value.reason == "schema"
+        assert caught.value.detail.startswith(detail), caught.value.detail
+    assert decode_ack(edited(ack, lambda d: d.update(note="x" * 280))).note == "x" * 280
+
+
+def test_an_ack_is_not_an_alert() -> None:
+    assert rejection(encode_ack(make_ack())).reason == "schema"
+
+
+def test_str_of_the_error_leads_with_its_reason() -> None:
+    assert str(rejection(b"")) == "empty: payload: expected a JSON object, got 0 bytes"
+
+
+# --- nothing but MessageError escapes ------------------------------------------------------------
+
+
+def decode_outcome(payload: bytes) -> Alert | MessageError:
+    try:
+        return decode_alert(payload)
+    except MessageError as error:
+        return error
+
+
+@given(st.binary(max_size=512))
+def test_arbitrary_bytes_decode_or_raise_message_error(payload: bytes) -> None:
+    outcome = decode_outcome(payload)
+    if isinstance(outcome, MessageError):
+        assert outcome.reason in MESSAGE_ERROR_REASONS
+        assert outcome.detail
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@given(json_values)
+def test_arbitrary_json_decodes_or_raises_message_error(value: object) -> None:
+    outcome = decode_outcome(json.dumps(value).encode())
+    if isinstance(outcome, MessageError):
+        assert outcome.reason in MESSAGE_ERROR_REASONS
+
+
+@given(st.data())
+def test_mutated_valid_payloads_decode_or_raise_message_error(data: st.DataObject) -> None:
+    payload = bytearray(VALID)
+    for _ in range(data.draw(st.integers(1, 4))):
+        position = data.draw(st.integers(0, len(payload) - 1))
+        payload[position] = data.draw(st.integers(0, 255))
+    outcome = decode_outcome(bytes(payload)[: data.draw(st.integers(1, len(payload)))])
+    if isinstance(outcome, Alert):
+        assert decode_alert(encode_alert(outcome)) == outcome
+
+
+@given(st.data())
+def test_fields_replaced_by_arbitrary_json_decode_or_raise_message_error(
+    data: st.DataObject,
+) -> None:
+    document = json.loads(VALID)
+    target = data.draw(st.sampled_from([document, document["info"], document["info"]["area"]]))
+    key = data.draw(st.sampled_from(sorted(target)))
+    target[key] = data.draw(json_values)
+    outcome = decode_outcome(json.dumps(document).encode())
+    if isinstance(outcome, MessageError):
+        assert outcome.reason in MESSAGE_ERROR_REASONS
+        assert outcome.detail
