@@ -1,0 +1,34 @@
+# Two commands matter: `make run` (a city-wide flood scenario, no broker) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SCENARIO ?= scenarios/chongqing-record-rainfall.yaml
+OUT ?= runs/latest
+
+.PHONY: run test lint typecheck pytest bench clean
+
+# The stamp is rebuilt when pyproject.toml changes, so a pull that adds a dependency installs it.
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(BIN)/.installed-dev: pyproject.toml $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/alertsim run $(SCENARIO) --out $(OUT)
+
+test: $(BIN)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/.installed-dev
+	$(BIN)/python bench/virtual_city.py
+
+clean:
+	rm -rf $(VENV) runs .mypy_cache .pytest_cache .ruff_cache

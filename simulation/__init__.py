@@ -1,0 +1,1 @@
+"""The world around the dispatcher: scenarios, topology, hazards, model, metrics, reports."""
