@@ -1,0 +1,81 @@
+"""Who an alert targets and through which centers: the directory the policy works from.
+
+A command center knows its own hierarchy: the districts under the municipal center, the towns
+under each district, and the duty teams and grid members of each town. `AlertPlan` is that
+knowledge cut to one alert's area. It is plain data, built once per alert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Tier = Literal["district", "town", "grid"]
+TIERS: tuple[Tier, ...] = ("district", "town", "grid")
+CenterTier = Literal["municipal", "district", "town"]
+FlagCause = Literal["unreachable", "expired", "unavailable"]
+FLAG_CAUSES: tuple[FlagCause, ...] = ("unreachable", "expired", "unavailable")
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One responder: a district or town duty-team member, or a grid member."""
+
+    id: str
+    tier: Tier
+    district: str
+    town: str  # "" for district duty teams
+    risk_points: tuple[str, ...] = ()  # risk points this responder covers (grid members only)
+
+
+@dataclass(frozen=True, slots=True)
+class Center:
+    """A command center: the municipal center, a district center or a town center."""
+
+    tier: CenterTier
+    code: str  # "" for the municipal center, else the district or town code
+
+
+MUNICIPAL = Center("municipal", "")
+
+
+@dataclass(frozen=True, slots=True)
+class TownPlan:
+    code: str
+    district: str
+    team: tuple[Recipient, ...]
+    members: tuple[Recipient, ...]
+
+    @property
+    def center(self) -> Center:
+        return Center("town", self.code)
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictPlan:
+    code: str
+    team: tuple[Recipient, ...]
+    towns: tuple[TownPlan, ...]
+
+    @property
+    def center(self) -> Center:
+        return Center("district", self.code)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPlan:
+    """One alert's targets, grouped the way the tiers relay it."""
+
+    alert_id: str
+    issued_at_s: float
+    expires_at_s: float
+    districts: tuple[DistrictPlan, ...]
+
+    def recipients(self) -> list[Recipient]:
+        out: list[Recipient] = []
+        for district in self.districts:
+            out.extend(district.team)
+            for town in district.towns:
+                out.extend(town.team)
+                out.extend(town.members)
+        return out
