@@ -1,0 +1,140 @@
+"""Rainfall timelines -> national warning levels -> alerts; cell outages and slower walking.
+
+National rainstorm warning signals (China Meteorological Administration):
+blue >= 50 mm in 12 h, yellow >= 50 mm in 6 h, orange >= 50 mm in 3 h, red >= 100 mm in 3 h.
+Rain within a step is taken as even, so rolling sums over 3, 6 and 12 hours are exact for any
+step length.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from simulation.scenario import WARNING_LEVELS, Hazard, WarningLevel
+
+HOUR_S = 3600.0
+_SIGNALS: tuple[tuple[WarningLevel, float, float], ...] = (
+    # level, window hours, threshold mm: checked from the highest down
+    ("red", 3.0, 100.0),
+    ("orange", 3.0, 50.0),
+    ("yellow", 6.0, 50.0),
+    ("blue", 12.0, 50.0),
+)
+
+
+def level_rank(level: WarningLevel | None) -> int:
+    return -1 if level is None else WARNING_LEVELS.index(level)
+
+
+@dataclass(frozen=True, slots=True)
+class WarningIssued:
+    """The municipal center decides to alert these districts at this level at this time."""
+
+    at_s: float
+    level: WarningLevel
+    districts: tuple[str, ...]
+
+
+class Rainfall:
+    """Cumulative rainfall of one district as a piecewise-linear function of model time."""
+
+    def __init__(self, series_mm: Sequence[float], step_s: float) -> None:
+        self.step_s = step_s
+        self._cumulative = [0.0]
+        for amount in series_mm:
+            self._cumulative.append(self._cumulative[-1] + amount)
+
+    def total_until(self, t_s: float) -> float:
+        if t_s <= 0:
+            return 0.0
+        steps = len(self._cumulative) - 1
+        k = min(int(t_s // self.step_s), steps)
+        if k >= steps:
+            return self._cumulative[-1]
+        fraction = (t_s - k * self.step_s) / self.step_s
+        return self._cumulative[k] + fraction * (self._cumulative[k + 1] - self._cumulative[k])
+
+    def window_mm(self, t_s: float, hours: float) -> float:
+        return self.total_until(t_s) - self.total_until(t_s - hours * HOUR_S)
+
+    def level_at(self, t_s: float) -> WarningLevel | None:
+        for level, hours, threshold in _SIGNALS:
+            if self.window_mm(t_s, hours) >= threshold:
+                return level
+        return None
+
+
+class HazardModel:
+    """Rainfall per district and what follows from it: warnings, cell outages, slowdown."""
+
+    def __init__(self, hazard: Hazard, district_codes: Sequence[str]) -> None:
+        self.hazard = hazard
+        default = hazard.rainfall_mm.get("default")
+        self.rain: dict[str, Rainfall] = {}
+        for code in district_codes:
+            series = hazard.rainfall_mm.get(code, default)
+            self.rain[code] = Rainfall(series if series is not None else [], hazard.step_s)
+        self.steps = len(next(iter(hazard.rainfall_mm.values())))
+        # Outage and slowdown change only at step boundaries: precompute them per step.
+        self._outage = {code: self._outage_series(code) for code in district_codes}
+        self._slowdown = {code: self._slowdown_series(code) for code in district_codes}
+        self._bounds = [k * hazard.step_s for k in range(1, self.steps + 1)]
+
+    @property
+    def duration_s(self) -> float:
+        return self.steps * self.hazard.step_s
+
+    def warnings(self) -> list[WarningIssued]:
+        """Alerts to issue, evaluated at the end of every step, in time order."""
+        threshold = level_rank(self.hazard.alert_level)
+        alerted: dict[str, int] = dict.fromkeys(self.rain, threshold - 1)
+        issued: list[WarningIssued] = []
+        for k in range(1, self.steps + 1):
+            t_s = k * self.hazard.step_s
+            levels = {code: self.rain[code].level_at(t_s) for code in self.rain}
+            if self.hazard.scope == "city":
+                top = max(levels.values(), key=level_rank)
+                if level_rank(top) >= threshold and top is not None:
+                    return [WarningIssued(t_s, top, tuple(self.rain))]
+                continue
+            raised: dict[WarningLevel, list[str]] = {}
+            for code, level in levels.items():
+                if level is not None and level_rank(level) > alerted[code]:
+                    alerted[code] = level_rank(level)
+                    raised.setdefault(level, []).append(code)
+            for level in sorted(raised, key=level_rank, reverse=True):
+                issued.append(WarningIssued(t_s, level, tuple(raised[level])))
+        return issued
+
+    def outage_share(self, district: str, t_s: float) -> float:
+        return self._outage[district][self._step(t_s)]
+
+    def slowdown(self, district: str, t_s: float) -> float:
+        return self._slowdown[district][self._step(t_s)]
+
+    def _step(self, t_s: float) -> int:
+        return min(bisect_right(self._bounds, t_s), self.steps)
+
+    def _outage_series(self, code: str) -> list[float]:
+        outage = self.hazard.outage
+        pinned = outage.districts.get(code)
+        out = []
+        for k in range(self.steps + 1):
+            t_s = k * self.hazard.step_s
+            share = min(
+                outage.max_share, outage.share_per_mm_3h * self.rain[code].window_mm(t_s, 3)
+            )
+            out.append(max(share, pinned) if pinned is not None else share)
+        return out
+
+    def _slowdown_series(self, code: str) -> list[float]:
+        slow = self.hazard.slowdown
+        return [
+            min(
+                slow.max_slowdown,
+                slow.per_mm_1h * self.rain[code].window_mm(k * self.hazard.step_s, 1),
+            )
+            for k in range(self.steps + 1)
+        ]

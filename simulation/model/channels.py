@@ -1,0 +1,101 @@
+"""Notification channels: app push, SMS, voice call, area terminal, door-knock.
+
+A channel owns its delay, its failure rate and its dependence on cell sites. App push rides the
+broker (the network model applies first); staffed channels (a town officer phoning, or arranging
+a neighbour's door-knock) hold one of the town center's staff for the length of the attempt, so a
+town that must call many people queues.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Generator
+
+import simpy
+
+from simulation.behaviour import Sampler, Streams, bernoulli, sampler
+from simulation.hazards import HazardModel
+from simulation.model.network import NetworkModel
+from simulation.scenario import ChannelSettings
+
+
+class ChannelModel:
+    def __init__(
+        self,
+        name: str,
+        settings: ChannelSettings,
+        env: simpy.Environment,
+        streams: Streams,
+        network: NetworkModel,
+        hazard: HazardModel,
+        read_s: Sampler,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.env = env
+        self.network = network
+        self.hazard = hazard
+        self._delay = sampler(settings.delay_s, streams.get(f"channel.{name}.delay"))
+        self._failed = bernoulli(settings.failure, streams.get(f"channel.{name}.failure"))
+        self._cell = streams.get(f"channel.{name}.cell").random
+        self._staff_s = (
+            sampler(settings.staff_s, streams.get(f"channel.{name}.staff"))
+            if settings.staff_s is not None
+            else None
+        )
+        self.read_s = (
+            sampler(settings.read_s, streams.get(f"channel.{name}.read"))
+            if settings.read_s is not None
+            else read_s
+        )
+        self.counters: Counter[str] = Counter(sent=0, delivered=0, failed=0, cell_outage=0)
+        # Replies travel back the same way, except to staff, who hear them on the spot.
+        self.reply_direct = settings.staff_s is not None
+
+    def send(
+        self, district: str, staff: simpy.Resource | None, on_delivered: Callable[[], None]
+    ) -> None:
+        """Attempt delivery to one recipient; `on_delivered` runs if (and when) it arrives."""
+        self.counters["sent"] += 1
+        if self._staff_s is not None and staff is not None:
+            self.env.process(self._staffed(district, staff, on_delivered))
+        else:
+            self._dispatch(district, on_delivered)
+
+    def reply(self, on_arrival: Callable[[], None]) -> None:
+        """Carry an acknowledgement back to the dispatcher."""
+        if self.reply_direct:
+            on_arrival()
+        elif self.settings.via_broker:
+            self.network.send(on_arrival)
+        else:
+            self.env.timeout(self._delay()).callbacks.append(lambda _: on_arrival())
+
+    def _staffed(
+        self, district: str, staff: simpy.Resource, on_delivered: Callable[[], None]
+    ) -> Generator[simpy.Event, object, None]:
+        assert self._staff_s is not None
+        with staff.request() as turn:
+            yield turn
+            yield self.env.timeout(self._staff_s())
+        self._dispatch(district, on_delivered)
+
+    def _dispatch(self, district: str, on_delivered: Callable[[], None]) -> None:
+        if self._failed():
+            self.counters["failed"] += 1
+            return
+        if self.settings.cell_dependent and self._cell() < self.hazard.outage_share(
+            district, self.env.now
+        ):
+            self.counters["cell_outage"] += 1
+            return
+        delay_s = self._delay()
+
+        def arrived() -> None:
+            self.counters["delivered"] += 1
+            on_delivered()
+
+        if self.settings.via_broker:
+            self.network.send(arrived, extra_s=delay_s)
+        else:
+            self.env.timeout(delay_s).callbacks.append(lambda _: arrived())

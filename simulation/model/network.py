@@ -1,0 +1,57 @@
+"""The virtual network: owns latency, loss, duplication and the broker's capacity.
+
+As in SimPy's `Cable` example, senders and receivers know nothing about delay: a center hands a
+message to `send` with what should happen on arrival, and the network decides when (and whether,
+and how often) that happens. The broker is a single FIFO server of fixed capacity, so a burst of
+121,000 publishes queues for 121,000 / capacity seconds, as it would on one mosquitto.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+import simpy
+
+from simulation.behaviour import Streams, bernoulli, sampler
+from simulation.scenario import Network
+
+
+class NetworkModel:
+    def __init__(self, env: simpy.Environment, settings: Network, streams: Streams) -> None:
+        self.env = env
+        self._latency = sampler(settings.latency_s, streams.get("network.latency"))
+        self._lost = bernoulli(settings.loss, streams.get("network.loss"))
+        self._duplicated = bernoulli(settings.duplicate, streams.get("network.duplicate"))
+        self._service_s = 1.0 / settings.broker_capacity_per_s
+        self._free_at_s = 0.0
+        self.counters: Counter[str] = Counter(published=0, delivered=0, duplicates=0, lost=0)
+        self.max_queue_s = 0.0
+
+    def send(self, on_arrival: Callable[[], None], extra_s: float = 0.0) -> None:
+        """Publish one message through the broker; `on_arrival` runs once per copy delivered.
+
+        `extra_s` is delay past the broker that the sender's channel adds (a push service).
+        """
+        now_s = self.env.now
+        self.counters["published"] += 1
+        start_s = max(now_s, self._free_at_s)
+        self._free_at_s = start_s + self._service_s
+        queued_s = self._free_at_s - now_s
+        self.max_queue_s = max(self.max_queue_s, queued_s)
+        if self._lost():
+            self.counters["lost"] += 1
+            return
+        self._arrive(queued_s + self._latency() + extra_s, on_arrival, duplicate=False)
+        if self._duplicated():
+            # A QoS 1 redelivery: the same message again, a little later.
+            self._arrive(queued_s + self._latency() + extra_s, on_arrival, duplicate=True)
+
+    def _arrive(self, delay_s: float, on_arrival: Callable[[], None], *, duplicate: bool) -> None:
+        def arrived(_: simpy.Event) -> None:
+            self.counters["delivered"] += 1
+            if duplicate:
+                self.counters["duplicates"] += 1
+            on_arrival()
+
+        self.env.timeout(delay_s).callbacks.append(arrived)

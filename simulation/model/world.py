@@ -1,0 +1,349 @@
+"""The SimPy world: builds centers, channels and the network, and carries out policy commands.
+
+The world is the policy's driver in virtual time. Everything that happens (an alert issued, a
+relay arriving, a delivery, an acknowledgement, a timer) becomes an event for `Policy.handle`,
+and every command it returns is executed here by scheduling SimPy events. The world makes no
+decisions of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import simpy
+
+from dispatcher.plan import (
+    MUNICIPAL,
+    AlertPlan,
+    Center,
+    DistrictPlan,
+    Recipient,
+    TownPlan,
+)
+from dispatcher.policy import (
+    Acknowledged,
+    AlertCompleted,
+    AlertExpired,
+    AlertIssued,
+    CenterProcessed,
+    Command,
+    Delivered,
+    Dispatch,
+    Event,
+    ExpireAt,
+    Flagged,
+    FoundAbsent,
+    Notify,
+    OnScene,
+    Policy,
+    PolicySettings,
+    Process,
+    Relay,
+    RelayReceived,
+    StartTimer,
+    TimerFired,
+)
+from dispatcher.tracker import RecipientRecord, RiskPointRecord
+from simulation.behaviour import Streams, bernoulli, sampler
+from simulation.hazards import HazardModel, WarningIssued
+from simulation.model.centers import CenterModel
+from simulation.model.channels import ChannelModel
+from simulation.model.network import NetworkModel
+from simulation.model.responders import ResponderModel
+from simulation.scenario import Scenario
+from simulation.topology import (
+    City,
+    District,
+    Town,
+    district_team_id,
+    member_id,
+    risk_point_id,
+    town_team_id,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedAlert:
+    alert_id: str
+    level: str
+    issued_at_s: float
+    districts: tuple[str, ...]
+    recipients: int
+    risk_points: int
+
+
+class World:
+    def __init__(
+        self,
+        scenario: Scenario,
+        city: City,
+        *,
+        replication: int = 0,
+        on_command: Callable[[Command, float], None] | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.city = city
+        self.env = simpy.Environment()
+        self.events_processed = 0
+        self.streams = Streams(scenario.seed, replication)
+        self.policy = Policy(
+            PolicySettings(
+                strategy=scenario.strategy,
+                ladder=tuple(scenario.escalation.ladder),
+                timeout_s=tuple(scenario.escalation.timeout_s),
+            )
+        )
+        self.tracker = self.policy.tracker
+        self.hazard = HazardModel(scenario.hazard, [d.code for d in city.districts])
+        self.network = NetworkModel(self.env, scenario.network, self.streams)
+        behaviour = scenario.behaviour
+        read_s = sampler(behaviour.read_s, self.streams.get("behaviour.read"))
+        self.ack_s = sampler(behaviour.ack_s, self.streams.get("behaviour.ack"))
+        self._available = bernoulli(
+            behaviour.availability, self.streams.get("behaviour.availability")
+        )
+        self._depart_s = sampler(behaviour.depart_s, self.streams.get("behaviour.depart"))
+        self._speed = sampler(behaviour.walking_speed_m_s, self.streams.get("behaviour.walk"))
+        self._distance = sampler(
+            behaviour.risk_point_distance_m, self.streams.get("behaviour.distance")
+        )
+        self.channels: dict[str, ChannelModel] = {
+            name: ChannelModel(
+                name, settings, self.env, self.streams, self.network, self.hazard, read_s
+            )
+            for name, settings in scenario.channels.items()
+        }
+        self._missed: dict[str, Callable[[], bool]] = {
+            name: bernoulli(settings.missed, self.streams.get(f"channel.{name}.missed"))
+            for name, settings in scenario.channels.items()
+        }
+        self._availability: dict[str, bool] = {}
+        self.centers = self._build_centers()
+        # Staffed channels use the staff of the recipient's own town (or district) center.
+        self._staff = {c.code: m.staff for c, m in self.centers.items() if c.code}
+        self._district_plans = {d.code: self._district_plan(d) for d in city.districts}
+        self._responders: dict[tuple[str, str], ResponderModel] = {}
+        self._on_command = on_command
+        self.alerts: list[IssuedAlert] = []
+        self._open_alerts = 0
+        self._alerts_to_issue = 0
+        self._routes = 0
+        self.done = self.env.event()
+
+    # -- construction -------------------------------------------------------------------------
+
+    def _build_centers(self) -> dict[Center, CenterModel]:
+        tiers = self.scenario.tiers
+        centers = {
+            MUNICIPAL: CenterModel(
+                MUNICIPAL,
+                self.env,
+                tiers.municipal.staff,
+                sampler(tiers.municipal.processing_s, self.streams.get("center.municipal")),
+            )
+        }
+        district_s = sampler(tiers.district.processing_s, self.streams.get("center.district"))
+        town_s = sampler(tiers.town.processing_s, self.streams.get("center.town"))
+        for district in self.city.districts:
+            center = Center("district", district.code)
+            centers[center] = CenterModel(center, self.env, tiers.district.staff, district_s)
+            for town in district.towns:
+                center = Center("town", town.code)
+                centers[center] = CenterModel(center, self.env, tiers.town.staff, town_s)
+        return centers
+
+    def _district_plan(self, district: District) -> DistrictPlan:
+        team = tuple(
+            Recipient(district_team_id(district.code, i), "district", district.code, "")
+            for i in range(district.team_size)
+        )
+        return DistrictPlan(district.code, team, tuple(self._town_plan(t) for t in district.towns))
+
+    @staticmethod
+    def _town_plan(town: Town) -> TownPlan:
+        team = tuple(
+            Recipient(town_team_id(town.code, i), "town", town.district, town.code)
+            for i in range(town.team_size)
+        )
+        # Risk points go round-robin to the town's grid members.
+        points: list[list[str]] = [[] for _ in range(town.members)]
+        for j in range(town.risk_points if town.members else 0):
+            points[j % town.members].append(risk_point_id(town.code, j))
+        members = tuple(
+            Recipient(member_id(town.code, i), "grid", town.district, town.code, tuple(points[i]))
+            for i in range(town.members)
+        )
+        return TownPlan(town.code, town.district, team, members)
+
+    # -- running ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Schedule the hazard's warnings; call once, then run the environment."""
+        warnings = self.hazard.warnings()
+        self._alerts_to_issue = len(warnings)
+        for seq, warning in enumerate(warnings, start=1):
+            self.env.timeout(warning.at_s).callbacks.append(self._issuer(warning, seq))
+        if not warnings:
+            self.done.succeed()
+
+    def run(self, until_s: float | None = None) -> bool:
+        """Advance the model; returns True once every alert is complete and every route walked."""
+        # Our own loop instead of env.run(): it counts events (the report's sim_events) and
+        # stops the moment the run is done, leaving stale escalation timers unprocessed.
+        env, done = self.env, self.done
+        step, peek = env.step, env.peek
+        limit_s = float("inf") if until_s is None else until_s
+        processed = 0
+        try:
+            while not done.triggered and peek() <= limit_s:
+                step()
+                processed += 1
+        finally:
+            self.events_processed += processed
+        if until_s is not None and not done.triggered and env.now < until_s:
+            env.run(until=until_s)  # nothing before until_s: just advance the clock
+        return done.triggered
+
+    def _issuer(self, warning: WarningIssued, seq: int) -> Callable[[simpy.Event], None]:
+        return lambda _: self._issue(warning, seq)
+
+    def _issue(self, warning: WarningIssued, seq: int) -> None:
+        alert_id = f"{self.scenario.name}-{seq:03d}-{warning.level}"
+        plan = AlertPlan(
+            alert_id=alert_id,
+            issued_at_s=self.env.now,
+            expires_at_s=self.env.now + self.scenario.alert.expires_s,
+            districts=tuple(self._district_plans[code] for code in warning.districts),
+        )
+        recipients = plan.recipients()
+        self.alerts.append(
+            IssuedAlert(
+                alert_id,
+                warning.level,
+                self.env.now,
+                warning.districts,
+                len(recipients),
+                sum(len(r.risk_points) for r in recipients),
+            )
+        )
+        self._alerts_to_issue -= 1
+        self._open_alerts += 1
+        self.handle(AlertIssued(plan))
+
+    def handle(self, event: Event) -> None:
+        now_s = self.env.now
+        for command in self.policy.handle(event, now_s):
+            self._execute(command, now_s)
+
+    def _execute(self, command: Command, now_s: float) -> None:
+        if self._on_command is not None:
+            self._on_command(command, now_s)
+        match command:
+            case Notify():
+                self._notify(command)
+            case StartTimer():
+                self._at(
+                    command.at_s,
+                    TimerFired(command.alert_id, command.recipient_id, command.rung),
+                )
+            case Process():
+                alert_id, center = command.alert_id, command.center
+                self.centers[center].process(lambda: self.handle(CenterProcessed(alert_id, center)))
+            case Relay():
+                event = RelayReceived(command.alert_id, command.target)
+                self.network.send(lambda: self.handle(event))
+            case Dispatch():
+                self._walk(command)
+            case ExpireAt():
+                self._at(command.at_s, AlertExpired(command.alert_id))
+            case AlertCompleted():
+                self._open_alerts -= 1
+                self._check_done()
+            case Flagged():
+                pass  # recorded by the tracker; the report reads it from there
+
+    def _at(self, at_s: float, event: Event) -> None:
+        self.env.timeout(at_s - self.env.now).callbacks.append(lambda _: self.handle(event))
+
+    def _notify(self, command: Notify) -> None:
+        recipient = command.recipient
+        key = (command.alert_id, recipient.id)
+        responder = self._responders.get(key)
+        if responder is None:
+            responder = ResponderModel(self, command.alert_id, recipient)
+            self._responders[key] = responder
+        staff = self._staff[recipient.town or recipient.district]
+        channel, rung, alert_id = command.channel, command.rung, command.alert_id
+
+        def delivered() -> None:
+            self.handle(Delivered(alert_id, recipient.id, channel, rung))
+            responder.deliver(channel, rung)
+
+        self.channels[channel].send(recipient.district, staff, delivered)
+
+    # -- responder callbacks --------------------------------------------------------------------
+
+    def is_available(self, recipient_id: str) -> bool:
+        available = self._availability.get(recipient_id)
+        if available is None:
+            available = self._available()
+            self._availability[recipient_id] = available
+        return available
+
+    def missed(self, channel: str) -> bool:
+        return self._missed[channel]()
+
+    def found_absent(self, alert_id: str, recipient_id: str) -> None:
+        self.handle(FoundAbsent(alert_id, recipient_id))
+
+    def reply(
+        self, alert_id: str, recipient: Recipient, channel: str, rung: int, read_at_s: float
+    ) -> None:
+        acked_at_s = self.env.now
+        event = Acknowledged(alert_id, recipient.id, channel, rung, read_at_s, acked_at_s)
+        self.channels[channel].reply(lambda: self.handle(event))
+
+    def _walk(self, command: Dispatch) -> None:
+        """Walk the route: one event per risk point reached, none for setting off."""
+        self._routes += 1
+        points, district = command.risk_points, command.town[:6]
+
+        def leg_s() -> float:
+            speed = self._speed() * (1.0 - self.hazard.slowdown(district, self.env.now))
+            return self._distance() / max(speed, 0.05)
+
+        def arrive(index: int) -> None:
+            self.handle(OnScene(command.alert_id, points[index], command.responder_id))
+            if index + 1 < len(points):
+                self.env.timeout(leg_s()).callbacks.append(lambda _: arrive(index + 1))
+            else:
+                self._routes -= 1
+                self._check_done()
+
+        self.env.timeout(self._depart_s() + leg_s()).callbacks.append(lambda _: arrive(0))
+
+    def _check_done(self) -> None:
+        if (
+            self._open_alerts == 0
+            and self._alerts_to_issue == 0
+            and self._routes == 0
+            and not self.done.triggered
+        ):
+            self.done.succeed()
+
+    # -- results ------------------------------------------------------------------------------
+
+    def records(self) -> list[RecipientRecord]:
+        return [r for a in self.alerts for r in self.tracker.records(a.alert_id)]
+
+    def risk_point_records(self) -> list[RiskPointRecord]:
+        return [r for a in self.alerts for r in self.tracker.risk_point_records(a.alert_id)]
+
+    def acknowledged_share(self) -> float:
+        targeted = sum(a.recipients for a in self.alerts)
+        if not targeted:
+            return 0.0
+        pending = sum(self.tracker.pending(a.alert_id) for a in self.alerts)
+        flagged = sum(v for k, v in self.tracker.counters.items() if k.startswith("flagged_"))
+        return (targeted - pending - flagged) / targeted
