@@ -1,0 +1,114 @@
+"""The `alertsim` command: run scenarios, validate them, and (later) serve and compare reports."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    help="alertsim: emergency notification and dispatch simulator (Chongqing flood response).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+EXIT_INVALID = 2
+
+
+def _load_or_exit(path: Path):  # type: ignore[no-untyped-def]
+    from simulation.scenario import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(path)
+    except ScenarioError as exc:
+        errors.print(f"[bold red]{len(exc.errors)} problem(s) in {path}:[/]")
+        for line in exc.errors:
+            errors.print(f"  {line}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+@app.command()
+def validate(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+) -> None:
+    """Check a scenario file; exit 2 listing every problem (file, field, value, expectation)."""
+    loaded = _load_or_exit(scenario)
+    console.print(
+        f"{scenario}: valid ({loaded.scenario.name}, strategy {loaded.scenario.strategy})"
+    )
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    out: Annotated[
+        Path | None, typer.Option(help="output folder (default runs/<scenario name>)")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="override the scenario's seed")] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="no progress bar or summary")
+    ] = False,
+) -> None:
+    """Run a scenario in virtual time and write report.json (and a terminal summary)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from simulation.report.build import build_report
+    from simulation.report.terminal import print_summary
+    from simulation.runner import Progress as ModelProgress
+    from simulation.runner import run_virtual
+
+    loaded = _load_or_exit(scenario)
+    if seed is not None:
+        loaded = loaded.model_copy(
+            update={"scenario": loaded.scenario.model_copy(update={"seed": seed})}
+        )
+    out_dir = out if out is not None else Path("runs") / loaded.scenario.name
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    if quiet:
+        result = run_virtual(loaded)
+    else:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(f"running {loaded.scenario.name}", total=1.0, status="")
+
+            def show(p: ModelProgress) -> None:
+                bar.update(
+                    task,
+                    completed=p.acknowledged_share,
+                    status=f"model {p.now_s:,.0f} s, {p.alerts_issued} alert(s), "
+                    f"{p.acknowledged_share:.1%} acknowledged",
+                )
+
+            result = run_virtual(loaded, progress=show)
+    report = build_report(result)
+    report_path = out_dir / "report.json"
+    report_path.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    if not quiet:
+        print_summary(report, console)
+        console.print(f"report: {report_path}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
