@@ -21,7 +21,11 @@ $(BIN)/.installed-dev: pyproject.toml $(BIN)/.installed
 run: $(BIN)/.installed
 	$(BIN)/alertsim run $(SCENARIO) --out $(OUT)
 
+# System programs the tests drive for real: the broker and its command-line clients.
+SYSTEM_PACKAGES := mosquitto:mosquitto mosquitto_sub:mosquitto-clients
+
 test: $(BIN)/.installed-dev
+	.ci/ensure-packages $(SYSTEM_PACKAGES)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
