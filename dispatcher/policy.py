@@ -340,7 +340,7 @@ class Policy:
         if state is None:
             self.tracker.counters["deliveries_unknown"] += 1
             return []
-        self.tracker.delivered(state, now_s)
+        self.tracker.delivered(state, now_s, event.rung)
         return []
 
     def _acknowledged(self, event: Acknowledged, now_s: float) -> list[Command]:

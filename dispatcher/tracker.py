@@ -33,6 +33,7 @@ class RecipientRecord:
     notified_at_s: float | None  # first attempt sent, on the first rung
     sent_at_s: float | None  # the attempt that was acknowledged was sent
     delivered_at_s: float | None  # first delivery of any attempt to the device
+    ack_delivered_at_s: float | None  # the acknowledged attempt reached the device
     read_at_s: float | None
     acked_at_s: float | None  # the responder pressed acknowledge
     acknowledged_at_s: float | None  # the acknowledgement reached the dispatcher
@@ -76,10 +77,12 @@ class RecipientState:
     """Mutable state of one recipient of one alert; only the tracker writes it."""
 
     __slots__ = (
+        "ack_delivered_at_s",
         "acked_at_s",
         "acknowledged_at_s",
         "attempts",
         "channel",
+        "delivered_at",
         "delivered_at_s",
         "dispatched_at_s",
         "duplicates",
@@ -107,6 +110,9 @@ class RecipientState:
         self.sent_at: dict[int, float] = {}  # rung -> sent time
         self.sent_at_s: float | None = None
         self.delivered_at_s: float | None = None
+        # rung -> first delivery; made on the first delivery, since most recipients get one
+        self.delivered_at: dict[int, float] | None = None
+        self.ack_delivered_at_s: float | None = None
         self.read_at_s: float | None = None
         self.acked_at_s: float | None = None
         self.acknowledged_at_s: float | None = None
@@ -173,7 +179,11 @@ class Tracker:
         alert = self.alerts.get(alert_id)
         return None if alert is None else alert.recipients.get(recipient_id)
 
-    def delivered(self, state: RecipientState, at_s: float) -> None:
+    def delivered(self, state: RecipientState, at_s: float, rung: int = 0) -> None:
+        if state.delivered_at is None:
+            state.delivered_at = {rung: at_s}
+        elif rung not in state.delivered_at:
+            state.delivered_at[rung] = at_s
         if state.delivered_at_s is None:
             state.delivered_at_s = at_s
         else:
@@ -207,9 +217,13 @@ class Tracker:
         state.read_at_s = read_at_s
         state.channel = channel
         state.sent_at_s = state.sent_at.get(rung)
+        if state.delivered_at is not None:
+            state.ack_delivered_at_s = state.delivered_at.get(rung)
         if state.delivered_at_s is None:
             # An ack proves delivery even when the receipt itself was lost.
             state.delivered_at_s = read_at_s if read_at_s is not None else state.acked_at_s
+        if state.ack_delivered_at_s is None:
+            state.ack_delivered_at_s = read_at_s if read_at_s is not None else state.acked_at_s
         self._settle(alert_id)
         return "accepted"
 
@@ -247,6 +261,7 @@ class Tracker:
                 notified_at_s=s.notified_at_s,
                 sent_at_s=s.sent_at_s,
                 delivered_at_s=s.delivered_at_s,
+                ack_delivered_at_s=s.ack_delivered_at_s,
                 read_at_s=s.read_at_s,
                 acked_at_s=s.acked_at_s,
                 acknowledged_at_s=s.acknowledged_at_s,
