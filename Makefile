@@ -21,8 +21,8 @@ $(BIN)/.installed-dev: pyproject.toml $(BIN)/.installed
 run: $(BIN)/.installed
 	$(BIN)/alertsim run $(SCENARIO) --out $(OUT)
 
-# System programs the tests drive for real: the broker and its command-line clients.
-SYSTEM_PACKAGES := mosquitto:mosquitto mosquitto_sub:mosquitto-clients
+# System programs the tests drive for real: the broker, its command-line clients, a browser.
+SYSTEM_PACKAGES := mosquitto:mosquitto mosquitto_sub:mosquitto-clients chromium:chromium
 
 test: $(BIN)/.installed-dev
 	.ci/ensure-packages $(SYSTEM_PACKAGES)
