@@ -163,3 +163,179 @@ def escalations(records: Sequence[RecipientRecord]) -> dict[str, int]:
 
 def acknowledged_by_channel(records: Sequence[RecipientRecord]) -> dict[str, int]:
     return dict(sorted(Counter(r.channel for r in records if r.channel is not None).items()))
+
+
+# --- figures for charts: CDFs, acknowledged share over time, the latency budget per hop -------
+
+CDF_POINTS = 200  # enough for a smooth curve, small enough to keep report.json readable
+SERIES_POINTS = 240
+SERIES_STEPS_S: tuple[float, ...] = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+HOPS: tuple[str, ...] = (
+    "municipal_processing",
+    "district_relay",
+    "town_relay",
+    "escalation",
+    "network",
+    "read",
+    "acknowledge",
+    "travel",
+)
+BUDGET_QUANTILES: tuple[tuple[str, float], ...] = (("p50", 0.50), ("p95", 0.95))
+BUDGET_WINDOW_SHARE = 0.01  # recipients ranked within +-0.5% of the quantile are averaged
+
+
+def cdf(latencies: Iterable[float], total: int, points: int = CDF_POINTS) -> list[list[float]]:
+    """Empirical CDF as `[latency_s, share of total]` pairs, thinned to at most `points`.
+
+    The share is of every item targeted, not only those that finished, so a curve that stops
+    below 1.0 shows who was never reached.
+    """
+    values = sorted(latencies)
+    n = len(values)
+    if n == 0 or total == 0:
+        return []
+    if n <= points:
+        indices = list(range(n))
+    else:
+        indices = sorted({round(j * (n - 1) / (points - 1)) for j in range(points)})
+    return [[round(values[i], DIGITS), round((i + 1) / total, 6)] for i in indices]
+
+
+def series_step_s(horizon_s: float, points: int = SERIES_POINTS) -> float:
+    """The smallest round step that covers `horizon_s` in at most `points` steps."""
+    for step in SERIES_STEPS_S:
+        if horizon_s / step <= points:
+            return step
+    return math.ceil(horizon_s / points / 3600) * 3600
+
+
+def ack_share_over_time(
+    records: Sequence[RecipientRecord], horizon_s: float | None = None
+) -> dict[str, object]:
+    """Share acknowledged at each step of model time since the alert was issued, per tier.
+
+    Time is measured from each recipient's own alert, so several alerts share one axis and the
+    3- and 15-minute targets are vertical lines on it.
+    """
+    latencies = [r.latency_s for r in records if r.latency_s is not None]
+    if horizon_s is None:
+        horizon_s = max(latencies, default=0.0)
+    step = series_step_s(max(horizon_s, 1.0))
+    steps = math.ceil(horizon_s / step) + 1
+    times = [round(i * step, DIGITS) for i in range(steps)]
+
+    def shares(group: Sequence[RecipientRecord]) -> list[float]:
+        values = sorted(r.latency_s for r in group if r.latency_s is not None)
+        out, hits = [], 0
+        for t in times:
+            while hits < len(values) and values[hits] <= t:
+                hits += 1
+            out.append(round(hits / len(group), 6) if group else 0.0)
+        return out
+
+    groups = _group(records, lambda r: r.tier)
+    series = {"all": shares(records)}
+    series.update({tier: shares(groups[tier]) for tier in TIERS if tier in groups})
+    return {"step_s": step, "t_s": times, "share": series}
+
+
+def hop_times_s(record: RecipientRecord) -> dict[str, float] | None:
+    """Seconds spent in each hop by one acknowledged recipient; None if never acknowledged.
+
+    The hops before `travel` add up to the notification latency exactly. Relays are counted only
+    until the first attempt was sent (a direct alert reaches people before the relays finish);
+    `network` is both legs of the attempt that worked: to the device and the acknowledgement back.
+    """
+    acknowledged = record.acknowledged_at_s
+    if acknowledged is None:
+        return None
+    acked = record.acked_at_s if record.acked_at_s is not None else acknowledged
+    sent = record.sent_at_s if record.sent_at_s is not None else record.notified_at_s
+    if sent is None:
+        sent = record.issued_at_s
+    notified = record.notified_at_s if record.notified_at_s is not None else sent
+    delivered = record.ack_delivered_at_s
+    read = record.read_at_s if record.read_at_s is not None else acked
+    if delivered is None:
+        delivered = read
+
+    hops = dict.fromkeys(HOPS, 0.0)
+    at, last = record.issued_at_s, "municipal_processing"
+    for name, stamp in (
+        ("municipal_processing", record.relayed_municipal_at_s),
+        ("district_relay", record.relayed_district_at_s),
+        ("town_relay", record.relayed_town_at_s),
+    ):
+        if stamp is not None:
+            end = min(max(stamp, at), notified)
+            hops[name] = end - at
+            at, last = end, name
+    hops[last] += notified - at  # waiting after the last relay before the first attempt
+    hops["escalation"] = sent - notified
+    hops["network"] = (delivered - sent) + (acknowledged - acked)
+    hops["read"] = read - delivered
+    hops["acknowledge"] = acked - read
+    if record.on_scene_at_s is not None and record.dispatched_at_s is not None:
+        hops["travel"] = record.on_scene_at_s - record.dispatched_at_s
+    return hops
+
+
+def budget(records: Sequence[RecipientRecord]) -> dict[str, object]:
+    """The latency budget per hop of the median and the p95 recipient.
+
+    Recipients are ranked by notification latency; those ranked within +-0.5% of the quantile
+    (at least one) are averaged hop by hop, so the bars are steady and still add up to a real
+    latency. Travel is averaged over those of them who went on scene.
+    """
+    ranked = sorted(
+        (r for r in records if r.acknowledged_at_s is not None),
+        key=lambda r: (r.latency_s, r.alert_id, r.recipient_id),
+    )
+    out: dict[str, object] = {"hops": list(HOPS)}
+    n = len(ranked)
+    half = round(BUDGET_WINDOW_SHARE * n / 2)
+    for name, q in BUDGET_QUANTILES:
+        if n == 0:
+            out[name] = None
+            continue
+        centre = round(q * (n - 1))
+        window = ranked[max(0, centre - half) : min(n, centre + half + 1)]
+        hop_rows = [h for h in (hop_times_s(r) for r in window) if h is not None]
+        travellers = [
+            h["travel"]
+            for r, h in zip(window, hop_rows, strict=True)
+            if r.on_scene_at_s is not None and r.dispatched_at_s is not None
+        ]
+        hops_s = {
+            hop: round(sum(h[hop] for h in hop_rows) / len(hop_rows), DIGITS)
+            for hop in HOPS
+            if hop != "travel"
+        }
+        hops_s["travel"] = round(sum(travellers) / len(travellers), DIGITS) if travellers else 0.0
+        out[name] = {
+            "recipients": len(window),
+            "latency_s": round(sum(r.latency_s or 0.0 for r in window) / len(window), DIGITS),
+            "travellers": len(travellers),
+            "hops_s": hops_s,
+        }
+    return out
+
+
+def cdfs(
+    records: Sequence[RecipientRecord], points: Sequence[RiskPointRecord]
+) -> dict[str, object]:
+    """Notification CDF overall and per tier, and the response CDF of risk points."""
+    groups = _group(records, lambda r: r.tier)
+    notification_cdf = {
+        "all": cdf((r.latency_s for r in records if r.latency_s is not None), len(records))
+    }
+    for tier in TIERS:
+        if tier in groups:
+            group = groups[tier]
+            notification_cdf[tier] = cdf(
+                (r.latency_s for r in group if r.latency_s is not None), len(group)
+            )
+    return {
+        "notification": notification_cdf,
+        "response": cdf((p.latency_s for p in points if p.latency_s is not None), len(points)),
+    }
