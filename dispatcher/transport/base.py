@@ -1,0 +1,102 @@
+"""The `Transport` protocol: publish, subscribe, receive and close, whatever carries the bytes.
+
+A transport moves `Message`s between clients at QoS 1 (at least once). Callers never see the
+library underneath: every failure is a `TransportError`. Publishing is never silently dropped and
+never buffered without bound: `publish` waits while the outgoing queue is full (the wait is the
+backpressure, and `TransportStats.backpressure_waits` counts it), and `publish_nowait` refuses
+with `TransportError(reason="backpressure")` instead of waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+TransportErrorReason = Literal["closed", "backpressure", "connect", "protocol", "bad_topic"]
+
+
+class TransportError(Exception):
+    """A transport failure; `reason` is one of a fixed set so callers can count causes."""
+
+    def __init__(self, reason: TransportErrorReason, detail: str) -> None:
+        super().__init__(reason, detail)
+        self.reason: TransportErrorReason = reason
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.detail}"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message on the wire, with the MQTT 5 properties alertsim uses (None where absent)."""
+
+    topic: str
+    payload: bytes
+    qos: int = 1
+    # Seconds the broker may hold the message before discarding it (MQTT 5 Message Expiry).
+    expiry_s: int | None = None
+    response_topic: str | None = None
+    correlation_data: bytes | None = None
+    user_properties: tuple[tuple[str, str], ...] = ()
+
+    def user_property(self, name: str) -> str | None:
+        for key, value in self.user_properties:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(slots=True)
+class TransportStats:
+    """What a transport counted; names follow the report's `transport` section."""
+
+    published: int = 0
+    received: int = 0
+    reconnects: int = 0
+    connect_failures: int = 0
+    backpressure_waits: int = 0
+    # Publishes whose connection dropped before the broker acknowledged them; sent again.
+    republished: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, int]:
+        out = {
+            "published": self.published,
+            "received": self.received,
+            "reconnects": self.reconnects,
+            "connect_failures": self.connect_failures,
+            "backpressure_waits": self.backpressure_waits,
+            "republished": self.republished,
+        }
+        out.update({f"error_{k}": v for k, v in sorted(self.errors.items())})
+        return out
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """What the live driver and the swarm need from a broker connection."""
+
+    stats: TransportStats
+
+    async def start(self) -> None:
+        """Connect (or begin connecting); returns once the first connection is up."""
+
+    async def publish(self, message: Message) -> None:
+        """Queue a message for sending; waits while the outgoing queue is full."""
+
+    def publish_nowait(self, message: Message) -> None:
+        """Queue a message or raise TransportError("backpressure") when the queue is full."""
+
+    async def subscribe(self, topic_filter: str) -> None:
+        """Subscribe at QoS 1; the subscription survives reconnects."""
+
+    def messages(self) -> AsyncIterator[Message]:
+        """Received messages, in arrival order; ends when the transport is closed."""
+
+    async def flush(self) -> None:
+        """Wait until every queued message has been handed to the broker."""
+
+    async def close(self) -> None:
+        """Stop sending and receiving; later calls to publish raise TransportError("closed")."""

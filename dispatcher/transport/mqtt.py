@@ -1,0 +1,300 @@
+"""MQTT transport on aiomqtt 2.x: QoS 1, MQTT 5 properties, bounded queue, reconnect loop.
+
+aiomqtt does not reconnect by itself, so `MqttTransport` owns a supervisor task: connect,
+resubscribe every filter, run sender tasks and the receive loop until the connection drops, then
+wait a jittered, growing backoff and connect again. Publishes go through a bounded queue; a
+publish whose connection dropped before the broker's PUBACK is kept (registered before sending,
+released in `finally`) and sent again first on the next connection, so nothing queued is lost
+to a reconnect; the broker may see it twice, which QoS 1 allows. Every aiomqtt or paho error is
+turned into `TransportError` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import aiomqtt
+import structlog
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from dispatcher.topics import TopicError, validate_filter
+from dispatcher.transport.base import Message, TransportError, TransportStats
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_PORT = 1883
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        """`mqtt://host:port` (port 1883 when left out)."""
+        parts = urlsplit(url)
+        if parts.scheme != "mqtt" or not parts.hostname:
+            raise TransportError("connect", f"broker: expected mqtt://host:port, got {url!r}")
+        try:
+            port = parts.port or DEFAULT_PORT
+        except ValueError:
+            raise TransportError(
+                "connect", f"broker: expected a port number in 1-65535, got {url!r}"
+            ) from None
+        return cls(parts.hostname, port)
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Full-jitter exponential backoff: a uniform wait in [0, min(max_s, base_s * 2**attempt)]."""
+
+    base_s: float = 0.05
+    max_s: float = 2.0
+
+    def delay_s(self, attempt: int, rng: random.Random) -> float:
+        return rng.uniform(0.0, min(self.max_s, self.base_s * 2.0 ** min(attempt, 30)))
+
+
+class MqttTransport:
+    def __init__(
+        self,
+        url: str,
+        *,
+        client_id: str,
+        queue_size: int = 1000,
+        senders: int = 8,
+        mqtt5: bool = True,
+        backoff: Backoff | None = None,
+        connect_timeout_s: float = 10.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.address = BrokerAddress.parse(url)
+        self.client_id = client_id
+        self.mqtt5 = mqtt5
+        self.stats = TransportStats()
+        self._backoff = backoff or Backoff()
+        self._rng = rng or random.Random(client_id)
+        self._connect_timeout_s = connect_timeout_s
+        self._senders = senders
+        self._filters: list[str] = []
+        self._outgoing: asyncio.Queue[Message] = asyncio.Queue(maxsize=queue_size)
+        # Taken from the queue but not yet acknowledged by the broker; resent after a reconnect.
+        self._retry: deque[Message] = deque()
+        self._incoming: asyncio.Queue[Message | None] = asyncio.Queue(maxsize=queue_size)
+        self._connected = asyncio.Event()
+        self._client: aiomqtt.Client | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._closed:
+            raise TransportError("closed", f"{self.client_id}: expected an open transport")
+        self._supervisor = asyncio.create_task(self._supervise())
+        try:
+            await asyncio.wait_for(self._connected.wait(), self._connect_timeout_s)
+        except TimeoutError:
+            await self.close(flush_timeout_s=0.0)
+            raise TransportError(
+                "connect",
+                f"{self.client_id}: expected a broker at {self.address.url}, "
+                f"no connection within {self._connect_timeout_s} s",
+            ) from None
+
+    async def close(self, flush_timeout_s: float = 5.0) -> None:
+        if self._closed:
+            return
+        if flush_timeout_s > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.flush(), flush_timeout_s)
+        self._closed = True
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        with contextlib.suppress(asyncio.QueueFull):
+            self._incoming.put_nowait(None)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    async def _supervise(self) -> None:
+        attempt = 0
+        ever_connected = False
+        while not self._closed:
+            try:
+                async with self._new_client() as client:
+                    self._client = client
+                    for topic_filter in self._filters:
+                        await client.subscribe(topic_filter, qos=1)
+                    if ever_connected:
+                        self.stats.reconnects += 1
+                    ever_connected, attempt = True, 0
+                    log.info("mqtt_connected", client_id=self.client_id, broker=self.address.url)
+                    self._connected.set()
+                    await self._serve(client)
+            except aiomqtt.MqttError as exc:
+                if not ever_connected or not self._connected.is_set():
+                    self.stats.connect_failures += 1
+                log.info("mqtt_disconnected", client_id=self.client_id, error=str(exc))
+            finally:
+                self._connected.clear()
+                self._client = None
+            delay_s = self._backoff.delay_s(attempt, self._rng)
+            attempt += 1
+            await asyncio.sleep(delay_s)
+
+    def _new_client(self) -> aiomqtt.Client:
+        return aiomqtt.Client(
+            self.address.host,
+            self.address.port,
+            identifier=self.client_id,
+            protocol=aiomqtt.ProtocolVersion.V5 if self.mqtt5 else aiomqtt.ProtocolVersion.V311,
+            keepalive=10,
+            timeout=5.0,
+        )
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        senders = [asyncio.create_task(self._send_loop(client)) for _ in range(self._senders)]
+        try:
+            async for raw in client.messages:
+                message = self._from_aiomqtt(raw)
+                self.stats.received += 1
+                await self._incoming.put(message)
+        finally:
+            for task in senders:
+                task.cancel()
+            await asyncio.gather(*senders, return_exceptions=True)
+
+    async def _send_loop(self, client: aiomqtt.Client) -> None:
+        while True:
+            message = self._retry.popleft() if self._retry else await self._outgoing.get()
+            sent = False
+            try:
+                await client.publish(
+                    message.topic,
+                    message.payload,
+                    qos=message.qos,
+                    properties=self._properties(message),
+                )
+                sent = True
+                self.stats.published += 1
+                self._outgoing.task_done()
+            except aiomqtt.MqttError as exc:
+                log.info("mqtt_publish_failed", topic=message.topic, error=str(exc))
+                # The connection is going; the supervisor will notice through the receive loop.
+                return
+            finally:
+                if not sent:
+                    self.stats.republished += 1
+                    self._retry.appendleft(message)
+
+    # -- publishing and subscribing -------------------------------------------------------------
+
+    def _check(self, message: Message) -> None:
+        if self._closed:
+            raise TransportError("closed", f"publish to {message.topic}: transport is closed")
+        if not message.topic or "+" in message.topic or "#" in message.topic:
+            raise TransportError(
+                "bad_topic",
+                f"publish: expected a topic name without wildcards, got {message.topic!r}",
+            )
+
+    async def publish(self, message: Message) -> None:
+        self._check(message)
+        if self._outgoing.full():
+            self.stats.backpressure_waits += 1
+        await self._outgoing.put(message)
+
+    def publish_nowait(self, message: Message) -> None:
+        self._check(message)
+        try:
+            self._outgoing.put_nowait(message)
+        except asyncio.QueueFull:
+            raise TransportError(
+                "backpressure",
+                f"publish to {message.topic}: outgoing queue full "
+                f"({self._outgoing.maxsize} messages)",
+            ) from None
+
+    async def subscribe(self, topic_filter: str) -> None:
+        if self._closed:
+            raise TransportError("closed", f"subscribe {topic_filter}: transport is closed")
+        try:
+            validate_filter(topic_filter)
+        except TopicError as exc:
+            raise TransportError("bad_topic", f"subscribe: {exc}") from exc
+        self._filters.append(topic_filter)
+        client = self._client
+        if client is not None and self._connected.is_set():
+            try:
+                await client.subscribe(topic_filter, qos=1)
+            except aiomqtt.MqttError as exc:
+                # Kept in _filters: the next connection subscribes it.
+                log.info("mqtt_subscribe_deferred", topic_filter=topic_filter, error=str(exc))
+
+    async def messages(self) -> AsyncIterator[Message]:
+        while True:
+            message = await self._incoming.get()
+            if message is None:
+                return
+            yield message
+
+    async def flush(self) -> None:
+        await self._outgoing.join()
+
+    # -- MQTT 5 properties ----------------------------------------------------------------------
+
+    def _properties(self, message: Message) -> Properties | None:
+        if not self.mqtt5:
+            return None
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        if message.expiry_s is not None:
+            props.MessageExpiryInterval = max(1, message.expiry_s)
+        if message.response_topic is not None:
+            props.ResponseTopic = message.response_topic
+        if message.correlation_data is not None:
+            props.CorrelationData = message.correlation_data
+        if message.user_properties:
+            props.UserProperty = list(message.user_properties)
+        return props
+
+    @staticmethod
+    def _from_aiomqtt(raw: aiomqtt.Message) -> Message:
+        payload = raw.payload
+        if isinstance(payload, str):
+            data = payload.encode("utf-8")
+        elif isinstance(payload, bytes | bytearray):
+            data = bytes(payload)
+        elif payload is None:
+            data = b""
+        else:
+            data = str(payload).encode("utf-8")
+        props = raw.properties
+        expiry = getattr(props, "MessageExpiryInterval", None) if props is not None else None
+        response = getattr(props, "ResponseTopic", None) if props is not None else None
+        correlation = getattr(props, "CorrelationData", None) if props is not None else None
+        users = getattr(props, "UserProperty", None) if props is not None else None
+        return Message(
+            topic=raw.topic.value,
+            payload=data,
+            qos=raw.qos,
+            expiry_s=expiry,
+            response_topic=response,
+            correlation_data=bytes(correlation) if correlation is not None else None,
+            user_properties=tuple((str(k), str(v)) for k, v in users) if users else (),
+        )
