@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import simpy
 
@@ -73,6 +74,19 @@ class IssuedAlert:
     risk_points: int
 
 
+class LiveLink(Protocol):
+    """Live mode's hook: real clients play the responders, a real broker is the network.
+
+    The world still applies each channel's own delay, failure and staffing in model time; at the
+    moment a delivery would reach the responder it is handed to `deliver`, and acknowledgements
+    come back as `Acknowledged` events that the live driver injects.
+    """
+
+    def network(self, env: simpy.Environment) -> NetworkModel: ...
+
+    def deliver(self, alert_id: str, recipient: Recipient, channel: str, rung: int) -> None: ...
+
+
 class World:
     def __init__(
         self,
@@ -81,6 +95,7 @@ class World:
         *,
         replication: int = 0,
         on_command: Callable[[Command, float], None] | None = None,
+        live: LiveLink | None = None,
     ) -> None:
         self.scenario = scenario
         self.city = city
@@ -96,7 +111,12 @@ class World:
         )
         self.tracker = self.policy.tracker
         self.hazard = HazardModel(scenario.hazard, [d.code for d in city.districts])
-        self.network = NetworkModel(self.env, scenario.network, self.streams)
+        self._live = live
+        self.network = (
+            NetworkModel(self.env, scenario.network, self.streams)
+            if live is None
+            else live.network(self.env)
+        )
         behaviour = scenario.behaviour
         read_s = sampler(behaviour.read_s, self.streams.get("behaviour.read"))
         self.ack_s = sampler(behaviour.ack_s, self.streams.get("behaviour.ack"))
@@ -276,7 +296,13 @@ class World:
         staff = self._staff[recipient.town or recipient.district]
         channel, rung, alert_id = command.channel, command.rung, command.alert_id
 
+        live = self._live
+
         def delivered() -> None:
+            if live is not None:
+                # Delivered comes back with the device's receipt, after the real broker's hop.
+                live.deliver(alert_id, recipient, channel, rung)
+                return
             self.handle(Delivered(alert_id, recipient.id, channel, rung))
             responder.deliver(channel, rung)
 
