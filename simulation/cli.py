@@ -96,9 +96,39 @@ def run(
     report = build_report(result)
     report_path = out_dir / "report.json"
     report_path.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    from simulation.report.html import render_html
+    from simulation.report.records import write_records
+
+    (out_dir / "report.html").write_text(render_html(report), encoding="utf-8")
+    write_records(result.records, out_dir / "records.csv.gz")
     if not quiet:
         print_summary(report, console)
         console.print(f"report: {report_path}")
+
+
+@app.command()
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="first run folder (or its report.json)")],
+    run_b: Annotated[Path, typer.Argument(help="second run folder (or its report.json)")],
+    out: Annotated[
+        Path | None, typer.Option(help="folder for comparison.html (default: the second run's)")
+    ] = None,
+) -> None:
+    """Compare two runs: headline figures side by side, differences, CI overlap."""
+    from simulation.report import compare as comparison
+
+    try:
+        a, b = comparison.load_report(run_a), comparison.load_report(run_b)
+    except comparison.CompareError as exc:
+        errors.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    names = (str(run_a), str(run_b))
+    comparison.print_comparison(a, b, names, console)
+    out_dir = out if out is not None else (run_b if run_b.is_dir() else run_b.parent)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html_path = out_dir / "comparison.html"
+    html_path.write_text(comparison.render_html(a, b, names), encoding="utf-8")
+    console.print(f"comparison: {html_path}")
 
 
 def main() -> None:

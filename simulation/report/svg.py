@@ -1,0 +1,276 @@
+"""Inline SVG chart primitives for the HTML report: step/line charts and horizontal bar charts.
+
+Plain strings, no JavaScript and nothing fetched: a report stays one file that opens anywhere.
+Every chart is an `<svg class="chart" data-chart=NAME role="img">` with a `<title>`, so a browser
+test (and a screen reader) can find it by name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from html import escape
+
+FONT = "font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif"
+AXIS = "#6b7280"
+GRID = "#e5e7eb"
+TARGET = "#b91c1c"
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    name: str
+    colour: str
+    points: Sequence[Sequence[float]]  # (x, y) pairs
+    step: bool = True  # an empirical CDF is a staircase, a time series is not
+    dashed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """A vertical line at a target, labelled at the top."""
+
+    x: float
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    name: str
+    value: float
+    colour: str
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    label: str
+    value: float
+    colour: str
+    segments: Sequence[Segment] = field(default_factory=tuple)
+
+
+def _n(value: float) -> str:
+    """Coordinates to a tenth of a pixel: enough for the eye, and short."""
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def nice_step(span: float, ticks: int = 6) -> float:
+    """A 1-2-5 step that divides `span` into about `ticks` intervals."""
+    if span <= 0:
+        return 1.0
+    raw = span / ticks
+    magnitude = 10.0 ** math.floor(math.log10(raw))
+    for multiple in (1, 2, 2.5, 5, 10):
+        if raw <= multiple * magnitude:
+            return multiple * magnitude
+    return 10 * magnitude
+
+
+def time_step_s(span_s: float, ticks: int = 7) -> float:
+    """A tick step in round seconds or minutes for a time axis."""
+    for step in (1, 2, 5, 10, 15, 30, 60, 120, 180, 300, 600, 900, 1800, 3600, 7200):
+        if span_s / step <= ticks:
+            return step
+    return nice_step(span_s / 3600, ticks) * 3600
+
+
+def _trim(value: float) -> str:
+    text = f"{value:,.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def format_time_s(value_s: float) -> str:
+    """Seconds under two minutes, then minutes (and hours past two hours), to one decimal."""
+    if value_s < 120 and value_s != 60:
+        return f"{_trim(value_s)} s"
+    if value_s < 7200:
+        return f"{_trim(value_s / 60)} min"
+    return f"{_trim(value_s / 3600)} h"
+
+
+def format_share(value: float) -> str:
+    return f"{value * 100:g}%"
+
+
+def _open(name: str, title: str, width: int, height: int) -> list[str]:
+    return [
+        f'<svg class="chart" data-chart="{escape(name)}" role="img" '
+        f'viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px;{FONT}" '
+        f'xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title>",
+    ]
+
+
+def line_chart(
+    name: str,
+    title: str,
+    series: Sequence[Series],
+    *,
+    x_max: float,
+    x_label: str,
+    y_label: str,
+    markers: Sequence[Marker] = (),
+    y_max: float = 1.0,
+    x_format: Callable[[float], str] = format_time_s,
+    y_format: Callable[[float], str] = format_share,
+    width: int = 760,
+    height: int = 340,
+) -> str:
+    """Lines (or staircases) over a shared x axis from 0 to `x_max`, y from 0 to `y_max`."""
+    left, right, top, bottom = 56, 150, 26, 46
+    plot_w, plot_h = width - left - right, height - top - bottom
+    x_max = max(x_max, 1e-9)
+
+    def sx(x: float) -> float:
+        return left + min(max(x, 0.0), x_max) / x_max * plot_w
+
+    def sy(y: float) -> float:
+        return top + plot_h - min(max(y, 0.0), y_max) / y_max * plot_h
+
+    out = _open(name, title, width, height)
+    y_step = nice_step(y_max, 5)
+    ticks_y = [i * y_step for i in range(int(y_max / y_step + 1e-9) + 1)]
+    for y in ticks_y:
+        out.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{_n(sy(y))}" y2="{_n(sy(y))}" '
+            f'stroke="{GRID}"/>'
+            f'<text x="{left - 6}" y="{_n(sy(y) + 4)}" text-anchor="end" font-size="11" '
+            f'fill="{AXIS}">{escape(y_format(y))}</text>'
+        )
+    x_step = time_step_s(x_max) if x_format is format_time_s else nice_step(x_max)
+    x = 0.0
+    while x <= x_max + 1e-9:
+        out.append(
+            f'<line x1="{_n(sx(x))}" x2="{_n(sx(x))}" y1="{top + plot_h}" '
+            f'y2="{top + plot_h + 4}" stroke="{AXIS}"/>'
+            f'<text x="{_n(sx(x))}" y="{top + plot_h + 17}" text-anchor="middle" '
+            f'font-size="11" fill="{AXIS}">{escape(x_format(x))}</text>'
+        )
+        x += x_step
+    out.append(
+        f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" '
+        f'stroke="{AXIS}"/>'
+        f'<text x="{left + plot_w / 2}" y="{height - 8}" text-anchor="middle" font-size="12" '
+        f'fill="#374151">{escape(x_label)}</text>'
+        f'<text x="14" y="{top + plot_h / 2}" text-anchor="middle" font-size="12" '
+        f'fill="#374151" transform="rotate(-90 14 {top + plot_h / 2})">{escape(y_label)}</text>'
+    )
+    for marker in markers:
+        if marker.x > x_max:
+            continue
+        mx = _n(sx(marker.x))
+        out.append(
+            f'<line class="target" x1="{mx}" x2="{mx}" y1="{top}" y2="{top + plot_h}" '
+            f'stroke="{TARGET}" stroke-width="1.5" stroke-dasharray="5 4"/>'
+            f'<text x="{mx}" y="{top - 8}" text-anchor="middle" font-size="11" '
+            f'fill="{TARGET}">{escape(marker.label)}</text>'
+        )
+    for s in series:
+        if not s.points:
+            continue
+        coords: list[str] = []
+        if s.step:
+            previous_y = 0.0
+            coords.append(f"{_n(sx(0))},{_n(sy(0))}")
+            for px, py in s.points:
+                coords.append(f"{_n(sx(px))},{_n(sy(previous_y))}")
+                coords.append(f"{_n(sx(px))},{_n(sy(py))}")
+                previous_y = py
+            coords.append(f"{_n(sx(x_max))},{_n(sy(previous_y))}")
+        else:
+            coords.extend(f"{_n(sx(px))},{_n(sy(py))}" for px, py in s.points)
+        dash = ' stroke-dasharray="6 3"' if s.dashed else ""
+        out.append(
+            f'<polyline data-series="{escape(s.name)}" fill="none" stroke="{s.colour}" '
+            f'stroke-width="2"{dash} stroke-linejoin="round" points="{" ".join(coords)}"/>'
+        )
+    for i, s in enumerate(series):
+        ly = top + 8 + i * 20
+        lx = left + plot_w + 16
+        out.append(
+            f'<line x1="{lx}" x2="{lx + 22}" y1="{ly}" y2="{ly}" stroke="{s.colour}" '
+            f'stroke-width="3"/><text x="{lx + 28}" y="{ly + 4}" font-size="12" '
+            f'fill="#111827">{escape(s.name)}</text>'
+        )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def bar_chart(
+    name: str,
+    title: str,
+    bars: Sequence[Bar],
+    *,
+    x_max: float,
+    x_format: Callable[[float], str],
+    target: Marker | None = None,
+    legend: Sequence[Segment] = (),
+    width: int = 760,
+    bar_h: int = 16,
+    label_w: int = 150,
+) -> str:
+    """Horizontal bars, one per row; a bar with segments is stacked left to right."""
+    left, right, top = label_w, 70, 28 if target else 12
+    per_row = 3
+    legend_h = 22 * math.ceil(len(legend) / per_row) if legend else 0
+    gap = max(4, bar_h // 3)
+    plot_w = width - left - right
+    plot_h = len(bars) * (bar_h + gap)
+    height = top + plot_h + 30 + legend_h
+    x_max = max(x_max, 1e-9)
+
+    def sx(x: float) -> float:
+        return left + min(max(x, 0.0), x_max) / x_max * plot_w
+
+    out = _open(name, title, width, height)
+    step = time_step_s(x_max) if x_format is format_time_s else nice_step(x_max, 5)
+    x = 0.0
+    while x <= x_max + 1e-9:
+        out.append(
+            f'<line x1="{_n(sx(x))}" x2="{_n(sx(x))}" y1="{top}" y2="{top + plot_h}" '
+            f'stroke="{GRID}"/><text x="{_n(sx(x))}" y="{top + plot_h + 16}" '
+            f'text-anchor="middle" font-size="11" fill="{AXIS}">{escape(x_format(x))}</text>'
+        )
+        x += step
+    for i, bar in enumerate(bars):
+        y = top + i * (bar_h + gap)
+        out.append(
+            f'<text x="{left - 8}" y="{_n(y + bar_h * 0.75)}" text-anchor="end" font-size="12" '
+            f'fill="#111827">{escape(bar.label)}</text>'
+        )
+        segments = bar.segments or (Segment(bar.label, bar.value, bar.colour),)
+        at = 0.0
+        for seg in segments:
+            if seg.value <= 0:
+                continue
+            x0, x1 = sx(at), sx(at + seg.value)
+            out.append(
+                f'<rect data-segment="{escape(seg.name)}" x="{_n(x0)}" y="{y}" '
+                f'width="{_n(max(x1 - x0, 0.5))}" height="{bar_h}" fill="{seg.colour}">'
+                f"<title>{escape(bar.label)}: {escape(seg.name)} "
+                f"{escape(x_format(seg.value))}</title></rect>"
+            )
+            at += seg.value
+        out.append(
+            f'<text x="{_n(sx(bar.value) + 6)}" y="{_n(y + bar_h * 0.75)}" font-size="11" '
+            f'fill="#374151">{escape(x_format(bar.value))}</text>'
+        )
+    if target is not None and target.x <= x_max:
+        tx = _n(sx(target.x))
+        out.append(
+            f'<line class="target" x1="{tx}" x2="{tx}" y1="{top - 4}" y2="{top + plot_h}" '
+            f'stroke="{TARGET}" stroke-width="1.5" stroke-dasharray="5 4"/>'
+            f'<text x="{tx}" y="{top - 10}" text-anchor="middle" font-size="11" '
+            f'fill="{TARGET}">{escape(target.label)}</text>'
+        )
+    for i, seg in enumerate(legend):
+        lx = left + (i % per_row) * (plot_w / per_row)
+        ly = top + plot_h + 34 + (i // per_row) * 22
+        out.append(
+            f'<rect x="{_n(lx)}" y="{ly - 10}" width="12" height="12" fill="{seg.colour}"/>'
+            f'<text x="{_n(lx + 17)}" y="{ly}" font-size="12" fill="#111827">'
+            f"{escape(seg.name)}</text>"
+        )
+    out.append("</svg>")
+    return "".join(out)
