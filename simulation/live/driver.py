@@ -1,0 +1,322 @@
+"""The asyncio SimPy driver: steps the model at a wall-clock pace and carries it over a transport.
+
+SimPy's `RealtimeEnvironment` sleeps the thread with `time.sleep`, which would stop every MQTT
+client in the process; this driver instead peeks at the next event, sleeps (in asyncio) until its
+scaled wall time, and steps it. A message arriving meanwhile (a receipt, an acknowledgement) wakes
+the driver, which schedules it as a SimPy event at the model time that corresponds to now.
+Lag = how late (wall) an event was stepped after its due time; strict mode fails past a bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import simpy
+import structlog
+
+from dispatcher.messages import MessageError, decode_ack
+from dispatcher.plan import Recipient
+from dispatcher.policy import Acknowledged, Delivered, FoundAbsent
+from dispatcher.topics import TopicError, parse_topic
+from dispatcher.transport import Message, Transport
+from simulation.live.wire import ABSENT_NOTE, ModelClock, alert_message, build_alert
+from simulation.model.network import NetworkModel
+from simulation.model.world import World
+
+log = structlog.get_logger(__name__)
+
+ACK_FILTER = "alertsim/v1/ack/+/+"
+# Events stepped back to back before the driver yields to the transport's tasks.
+STEPS_PER_YIELD = 256
+
+
+class LiveLagError(RuntimeError):
+    """Strict mode: the model fell further behind the wall clock than allowed."""
+
+
+class BrokerHop(NetworkModel):
+    """Live mode's network: the real broker carries the messages, so the model adds no latency.
+
+    Channel delays past the broker (`extra_s`, a push service) still apply in model time.
+    """
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.counters: Counter[str] = Counter()
+        self.max_queue_s = 0.0
+
+    def send(self, on_arrival: Callable[[], None], extra_s: float = 0.0) -> None:
+        self.env.timeout(extra_s).callbacks.append(lambda _: on_arrival())
+
+
+@dataclass
+class LiveCounters:
+    published: int = 0
+    delivered: int = 0  # distinct receipts: (alert, recipient, channel, rung)
+    duplicates: int = 0
+    acknowledged: int = 0
+    absent: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+class LiveDriver:
+    """Runs one `World` live; implements the world's `LiveLink`."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        speed: float,
+        strict: bool = False,
+        max_lag_s: float = 0.5,
+        grace_s: float = 0.5,
+    ) -> None:
+        if not speed > 0:
+            raise ValueError(f"speed: expected a positive factor, got {speed}")
+        self.transport = transport
+        self.speed = speed
+        self.strict = strict
+        self.max_lag_s = max_lag_s
+        self.grace_s = grace_s
+        self.counters = LiveCounters()
+        self.lags_s: list[float] = []
+        self.world: World | None = None
+        self._pending: list[Message] = []
+        self._wake = asyncio.Event()
+        self._clock: ModelClock | None = None
+        self._wall0 = 0.0
+        # (alert, recipient) -> channel -> latest rung notified on it
+        self._notified: dict[tuple[str, str], dict[str, int]] = {}
+        self._receipts: set[tuple[str, str, str, int]] = set()
+        self._acked: set[tuple[str, str]] = set()
+        self._payloads: dict[tuple[str, str, str], bytes] = {}
+        self._levels: dict[str, tuple[str, float, float]] = {}
+
+    # -- LiveLink -------------------------------------------------------------------------------
+
+    def network(self, env: simpy.Environment) -> NetworkModel:
+        return BrokerHop(env)
+
+    def deliver(self, alert_id: str, recipient: Recipient, channel: str, rung: int) -> None:
+        world, clock = self.world, self._clock
+        assert world is not None
+        assert clock is not None
+        now_s = world.env.now
+        level, issued_s, expires_s = self._alert_info(alert_id)
+        key = (alert_id, recipient.district, recipient.town)
+        payload = self._payloads.get(key)
+        if payload is None:
+            payload = build_alert(
+                alert_id,
+                level,
+                world.scenario.alert.sender,
+                recipient,
+                clock.utc(issued_s),
+                clock.utc(expires_s),
+            )
+            self._payloads[key] = payload
+        self._notified.setdefault((alert_id, recipient.id), {})[channel] = rung
+        self._pending.append(
+            alert_message(payload, recipient, alert_id, channel, rung, now_s, expires_s, self.speed)
+        )
+
+    def _alert_info(self, alert_id: str) -> tuple[str, float, float]:
+        info = self._levels.get(alert_id)
+        if info is None:
+            world = self.world
+            assert world is not None
+            issued = next(a for a in world.alerts if a.alert_id == alert_id)
+            info = (
+                issued.level,
+                issued.issued_at_s,
+                issued.issued_at_s + world.scenario.alert.expires_s,
+            )
+            self._levels[alert_id] = info
+        return info
+
+    # -- running --------------------------------------------------------------------------------
+
+    def model_now_s(self) -> float:
+        assert self._clock is not None
+        loop = asyncio.get_running_loop()
+        return self._clock.origin_s + (loop.time() - self._wall0) * self.speed
+
+    async def run(self, world: World) -> None:
+        """Start the world and step it until it is done; the transport must be started."""
+        self.world = world
+        await self.transport.subscribe(ACK_FILTER)
+        world.start()
+        env = world.env
+        loop = asyncio.get_running_loop()
+        # Wall pacing starts at the first event: the quiet hours before the first warning would
+        # only be waited through.
+        origin_s = env.peek() if env.peek() != math.inf else env.now
+        self._clock = ModelClock(origin_s, datetime.now(UTC), self.speed)
+        self._wall0 = loop.time()
+        reader = asyncio.create_task(self._read())
+        try:
+            await self._step_until_done(world)
+            await self._publish_pending()
+            await self.transport.flush()
+            # Receipts of the last deliveries may still be on their way back.
+            await asyncio.sleep(self.grace_s)
+        finally:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+
+    async def _step_until_done(self, world: World) -> None:
+        env, done = world.env, world.done
+        loop = asyncio.get_running_loop()
+        assert self._clock is not None
+        origin_s, wall0, speed = self._clock.origin_s, self._wall0, self.speed
+        lags = self.lags_s
+        steps = 0
+        while not done.triggered:
+            if self._pending:
+                await self._publish_pending()
+            next_s = env.peek()
+            if next_s == math.inf:
+                self._wake.clear()
+                await self._sleep(1.0)
+                continue
+            late_s = loop.time() - (wall0 + (next_s - origin_s) / speed)
+            if late_s < 0:
+                self._wake.clear()
+                await self._sleep(-late_s)
+                continue
+            lags.append(late_s)
+            if self.strict and late_s > self.max_lag_s:
+                raise LiveLagError(
+                    f"live driver: model time {next_s:.1f} s: expected lag at most "
+                    f"{self.max_lag_s * 1000:.0f} ms wall, got {late_s * 1000:.0f} ms"
+                )
+            env.step()
+            world.events_processed += 1
+            steps += 1
+            if steps % STEPS_PER_YIELD == 0:
+                await asyncio.sleep(0)
+
+    async def _sleep(self, delay_s: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), delay_s)
+
+    async def _publish_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        for message in pending:
+            await self.transport.publish(message)
+        self.counters.published += len(pending)
+
+    async def _read(self) -> None:
+        async for message in self.transport.messages():
+            self.receive(message)
+            self._wake.set()
+
+    # -- incoming -------------------------------------------------------------------------------
+
+    def _reject(self, reason: str, message: Message, detail: str) -> None:
+        self.counters.rejected[reason] += 1
+        log.warning("message_rejected", reason=reason, topic=message.topic[:200], detail=detail)
+
+    def receive(self, message: Message) -> None:
+        """Check one incoming message and schedule what it means at the model time of now."""
+        try:
+            parsed = parse_topic(message.topic)
+        except TopicError as exc:
+            self._reject(f"topic_{exc.reason}", message, str(exc))
+            return
+        if parsed.kind != "ack":
+            self._reject("topic_kind", message, f"expected an ack topic, got {parsed.kind}")
+            return
+        try:
+            ack = decode_ack(message.payload)
+        except MessageError as exc:
+            self._reject(f"payload_{exc.reason}", message, str(exc))
+            return
+        if (ack.alert_id, ack.recipient_id) != (parsed.alert_id, parsed.recipient_id):
+            self._reject(
+                "mismatch",
+                message,
+                f"expected alertId {parsed.alert_id} and recipientId {parsed.recipient_id} "
+                f"as in the topic, got {ack.alert_id} and {ack.recipient_id}",
+            )
+            return
+        key = (ack.alert_id, ack.recipient_id)
+        rungs = self._notified.get(key)
+        rung = rungs.get(ack.channel) if rungs is not None else None
+        if rung is None:
+            self._reject(
+                "unknown",
+                message,
+                f"expected an ack for an alert sent to {ack.recipient_id} on {ack.channel}, "
+                "got one for nothing sent",
+            )
+            return
+        world = self.world
+        assert world is not None
+        now_s = max(world.env.now, self.model_now_s())
+        if ack.status == "received":
+            receipt = (ack.alert_id, ack.recipient_id, ack.channel, rung)
+            if receipt in self._receipts:
+                self.counters.duplicates += 1
+                return
+            self._receipts.add(receipt)
+            self.counters.delivered += 1
+            if world.done.triggered:
+                return
+            if ack.note == ABSENT_NOTE:
+                self.counters.absent += 1
+                self._at(now_s, lambda: world.handle(FoundAbsent(ack.alert_id, ack.recipient_id)))
+            else:
+                event = Delivered(ack.alert_id, ack.recipient_id, ack.channel, rung)
+                self._at(now_s, lambda: world.handle(event))
+        elif ack.status == "acknowledged":
+            if key in self._acked:
+                self.counters.duplicates += 1
+                return
+            self._acked.add(key)
+            self.counters.acknowledged += 1
+            if world.done.triggered:
+                return
+            read_at_s = _float_property(message, "read_at_s")
+            if read_at_s is not None and not read_at_s <= now_s:
+                read_at_s = None
+            acked = Acknowledged(
+                ack.alert_id, ack.recipient_id, ack.channel, rung, read_at_s, now_s
+            )
+            channel = world.channels[ack.channel]
+            self._at(now_s, lambda: channel.reply(lambda: world.handle(acked)))
+
+    def _at(self, at_s: float, action: Callable[[], None]) -> None:
+        world = self.world
+        assert world is not None
+        world.env.timeout(max(0.0, at_s - world.env.now)).callbacks.append(lambda _: action())
+
+    # -- figures --------------------------------------------------------------------------------
+
+    def figures(self) -> dict[str, float | int]:
+        lags = sorted(self.lags_s)
+        p99 = lags[min(len(lags) - 1, math.ceil(0.99 * len(lags)) - 1)] if lags else 0.0
+        return {
+            "speed": self.speed,
+            "strict": self.strict,
+            "events_stepped": len(lags),
+            "driver_lag_p99_ms": round(p99 * 1000, 3),
+            "driver_lag_max_ms": round((lags[-1] if lags else 0.0) * 1000, 3),
+        }
+
+
+def _float_property(message: Message, name: str) -> float | None:
+    text = message.user_property(name)
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None

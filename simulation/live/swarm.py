@@ -1,0 +1,310 @@
+"""The responder swarm: real MQTT clients that play district, town and grid responders.
+
+Each connection carries a group of responders of one town (a town's terminal, or one phone per
+person with `responders_per_connection=1`); district duty teams share their district center's
+connection. A responder behaves as in virtual mode (`simulation.model.responders`): available or
+not (drawn once), misses a delivery with the channel's `missed` probability, reads after the
+channel's (or the scenario's) read time and acknowledges after `ack_s`, all in model seconds that
+the alert's `speed` property turns into wall time. A delivery on a channel that would be noticed
+sooner reschedules the acknowledgement. Every alert is checked against the schema; bad payloads
+and topics are counted and logged, never raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+
+from dispatcher.messages import MessageError, decode_alert
+from dispatcher.plan import Recipient
+from dispatcher.topics import TopicError, parse_topic
+from dispatcher.transport import Message, Transport, TransportError
+from simulation.behaviour import Sampler, Streams, bernoulli, sampler
+from simulation.live.wire import ABSENT_NOTE, ack_message, recipient_topic
+from simulation.scenario import Scenario
+from simulation.topology import City, district_team_id, member_id, town_team_id
+
+log = structlog.get_logger(__name__)
+
+
+def responders_of(city: City) -> list[Recipient]:
+    """Every responder of the city, in the order the model's plans list them."""
+    out: list[Recipient] = []
+    for district in city.districts:
+        out.extend(
+            Recipient(district_team_id(district.code, i), "district", district.code, "")
+            for i in range(district.team_size)
+        )
+        for town in district.towns:
+            out.extend(
+                Recipient(town_team_id(town.code, i), "town", town.district, town.code)
+                for i in range(town.team_size)
+            )
+            out.extend(
+                Recipient(member_id(town.code, i), "grid", town.district, town.code)
+                for i in range(town.members)
+            )
+    return out
+
+
+def connection_groups(city: City, responders_per_connection: int) -> list[list[Recipient]]:
+    """Responders grouped by town (or district team), cut into connections of at most n."""
+    if responders_per_connection < 1:
+        raise ValueError(
+            "responders_per_connection: expected a positive integer, "
+            f"got {responders_per_connection}"
+        )
+    by_place: dict[str, list[Recipient]] = {}
+    for r in responders_of(city):
+        by_place.setdefault(r.town or r.district, []).append(r)
+    groups: list[list[Recipient]] = []
+    for members in by_place.values():
+        for start in range(0, len(members), responders_per_connection):
+            groups.append(members[start : start + responders_per_connection])
+    return groups
+
+
+@dataclass
+class SwarmCounters:
+    received: int = 0  # distinct deliveries: (alert, recipient, channel, rung)
+    duplicates: int = 0
+    receipts: int = 0
+    acknowledged: int = 0
+    absent: int = 0
+    missed: int = 0
+    unavailable: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, int]:
+        out = {k: v for k, v in vars(self).items() if isinstance(v, int)}
+        out.update({f"rejected_{k}": v for k, v in sorted(self.rejected.items())})
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    alert_id: str
+    recipient_id: str
+    channel: str
+    rung: int
+    delivered_at_s: float  # model time the driver handed it to the broker
+    speed: float
+
+
+class _ResponderState:
+    __slots__ = ("acked", "handle", "read_at_s")
+
+    def __init__(self) -> None:
+        self.acked = False
+        self.read_at_s = math.inf
+        self.handle: asyncio.TimerHandle | None = None
+
+
+class _Connection:
+    """One MQTT client and the responders behind it."""
+
+    def __init__(self, swarm: Swarm, index: int, transport: Transport, group: list[Recipient]):
+        self.swarm = swarm
+        self.transport = transport
+        self.responders = {r.id: r for r in group}
+        streams = Streams(swarm.scenario.seed, swarm.replication)
+        prefix = f"swarm.{index}"
+        self.available = bernoulli(
+            swarm.scenario.behaviour.availability, streams.get(f"{prefix}.availability")
+        )
+        self.ack_s = sampler(swarm.scenario.behaviour.ack_s, streams.get(f"{prefix}.ack"))
+        self.read_s: dict[str, Sampler] = {}
+        self.missed: dict[str, Callable[[], bool]] = {}
+        for name, ch in swarm.scenario.channels.items():
+            dist = ch.read_s if ch.read_s is not None else swarm.scenario.behaviour.read_s
+            self.read_s[name] = sampler(dist, streams.get(f"{prefix}.read.{name}"))
+            self.missed[name] = bernoulli(ch.missed, streams.get(f"{prefix}.missed.{name}"))
+        self.availability: dict[str, bool] = {}
+        self.states: dict[tuple[str, str], _ResponderState] = {}
+        self.seen: set[tuple[str, str, str, int]] = set()
+        self.sending: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        await self.transport.start()
+        for topic in sorted({recipient_topic(r) for r in self.responders.values()}):
+            await self.transport.subscribe(topic)
+
+    async def read(self) -> None:
+        async for message in self.transport.messages():
+            self.on_alert(message)
+
+    def send(self, message: Message) -> None:
+        try:
+            self.transport.publish_nowait(message)
+        except TransportError as exc:
+            if exc.reason != "backpressure":
+                raise
+            # Queue full: wait for room in a task of our own rather than drop the message.
+            task = asyncio.create_task(self.transport.publish(message))
+            self.sending.add(task)
+            task.add_done_callback(self.sending.discard)
+
+    def _reject(self, reason: str, message: Message, detail: str) -> None:
+        self.swarm.counters.rejected[reason] += 1
+        log.warning("alert_rejected", reason=reason, topic=message.topic[:200], detail=detail)
+
+    def _delivery(self, message: Message) -> _Delivery | None:
+        """The delivery a message carries, or None (counted and logged) if it is not one."""
+        try:
+            parsed = parse_topic(message.topic)
+        except TopicError as exc:
+            self._reject(f"topic_{exc.reason}", message, str(exc))
+            return None
+        if parsed.kind not in ("alert", "district_center"):
+            self._reject("topic_kind", message, f"expected an alert topic, got {parsed.kind}")
+            return None
+        try:
+            alert = decode_alert(message.payload)
+        except MessageError as exc:
+            self._reject(f"payload_{exc.reason}", message, str(exc))
+            return None
+        recipient_id = parsed.recipient_id or message.user_property("recipient_id")
+        recipient = self.responders.get(recipient_id or "")
+        if recipient is None:
+            self._reject(
+                "recipient",
+                message,
+                f"expected a responder of this connection, got {recipient_id!r}",
+            )
+            return None
+        channel = message.user_property("channel") or ""
+        try:
+            rung = int(message.user_property("rung") or "")
+            delivered_at_s = float(message.user_property("delivered_at_s") or "")
+            speed = float(message.user_property("speed") or self.swarm.speed)
+        except ValueError:
+            rung, delivered_at_s, speed = -1, math.nan, math.nan
+        if (
+            channel not in self.read_s
+            or rung < 0
+            or not math.isfinite(delivered_at_s)
+            or not speed > 0
+        ):
+            self._reject(
+                "properties",
+                message,
+                "expected user properties channel (a scenario channel), rung, delivered_at_s "
+                f"and speed, got {message.user_properties!r}",
+            )
+            return None
+        return _Delivery(alert.identifier, recipient.id, channel, rung, delivered_at_s, speed)
+
+    def on_alert(self, message: Message) -> None:
+        d = self._delivery(message)
+        if d is None:
+            return
+        counters = self.swarm.counters
+        key = (d.alert_id, d.recipient_id, d.channel, d.rung)
+        if key in self.seen:
+            counters.duplicates += 1
+            return
+        self.seen.add(key)
+        counters.received += 1
+        available = self.availability.get(d.recipient_id)
+        if available is None:
+            available = self.availability[d.recipient_id] = self.available()
+        if not available:
+            counters.unavailable += 1
+            note = ABSENT_NOTE if d.channel == "door_knock" else ""
+            counters.absent += bool(note)
+            self._receipt(d.alert_id, d.recipient_id, d.channel, note)
+            return
+        self._receipt(d.alert_id, d.recipient_id, d.channel, "")
+        state = self.states.get((d.alert_id, d.recipient_id))
+        if state is None:
+            state = self.states[(d.alert_id, d.recipient_id)] = _ResponderState()
+        if state.acked:
+            return
+        if self.missed[d.channel]():
+            counters.missed += 1
+            return
+        now_s = d.delivered_at_s
+        read_at_s = now_s + self.read_s[d.channel]()
+        if state.handle is not None and (now_s >= state.read_at_s or read_at_s >= state.read_at_s):
+            return  # already read, or this channel would not be noticed any sooner
+        if state.handle is not None:
+            state.handle.cancel()
+        state.read_at_s = read_at_s
+        wait_s = (read_at_s - now_s + self.ack_s()) / d.speed
+        state.handle = asyncio.get_running_loop().call_later(
+            wait_s, self._acknowledge, state, d.alert_id, d.recipient_id, d.channel
+        )
+
+    def _receipt(self, alert_id: str, recipient_id: str, channel: str, note: str) -> None:
+        self.swarm.counters.receipts += 1
+        self.send(ack_message(alert_id, recipient_id, channel, "received", note=note))
+
+    def _acknowledge(
+        self, state: _ResponderState, alert_id: str, recipient_id: str, channel: str
+    ) -> None:
+        state.acked = True
+        self.swarm.counters.acknowledged += 1
+        self.send(
+            ack_message(alert_id, recipient_id, channel, "acknowledged", read_at_s=state.read_at_s)
+        )
+
+    async def close(self) -> None:
+        for state in self.states.values():
+            if state.handle is not None:
+                state.handle.cancel()
+        if self.sending:
+            await asyncio.gather(*self.sending, return_exceptions=True)
+        await self.transport.close()
+
+
+class Swarm:
+    """Responders of a city over `transport_factory` connections; this worker's share of them."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        city: City,
+        transport_factory: Callable[[str], Transport],
+        *,
+        speed: float = 1.0,
+        responders_per_connection: int = 50,
+        worker: int = 0,
+        workers: int = 1,
+        replication: int = 0,
+    ) -> None:
+        self.scenario = scenario
+        self.speed = speed
+        self.replication = replication
+        self.counters = SwarmCounters()
+        groups = connection_groups(city, responders_per_connection)
+        self.connections = [
+            _Connection(self, i, transport_factory(f"swarm-{worker}-{i}"), group)
+            for i, group in enumerate(groups)
+            if i % workers == worker
+        ]
+        self._readers: list[asyncio.Task[None]] = []
+
+    @property
+    def responders(self) -> int:
+        return sum(len(c.responders) for c in self.connections)
+
+    async def start(self) -> None:
+        # Connect in batches: thousands of simultaneous CONNECTs only make the broker queue them.
+        batch = 64
+        for start in range(0, len(self.connections), batch):
+            await asyncio.gather(*(c.start() for c in self.connections[start : start + batch]))
+        self._readers = [asyncio.create_task(c.read()) for c in self.connections]
+        log.info("swarm_started", connections=len(self.connections), responders=self.responders)
+
+    async def stop(self) -> None:
+        for connection in self.connections:
+            await connection.close()
+        for task in self._readers:
+            task.cancel()
+        await asyncio.gather(*self._readers, return_exceptions=True)
+        log.info("swarm_stopped", **self.counters.as_dict())
