@@ -54,8 +54,33 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="no progress bar or summary")
     ] = False,
+    mode: Annotated[
+        str, typer.Option(help="virtual (SimPy time) or live (over a real MQTT broker)")
+    ] = "virtual",
+    broker: Annotated[
+        str, typer.Option(help="live: broker as mqtt://host:port")
+    ] = "mqtt://127.0.0.1:1883",
+    speed: Annotated[
+        float, typer.Option(min=0.001, help="live: model seconds per wall second")
+    ] = 20.0,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="live: fail when the model lags the wall clock")
+    ] = False,
+    max_lag_ms: Annotated[
+        float, typer.Option(min=0.0, help="live --strict: allowed lag, wall milliseconds")
+    ] = 500.0,
+    local_swarm: Annotated[
+        bool,
+        typer.Option(
+            "--local-swarm/--external-swarm",
+            help="live: play the responders in this process, or leave them to `alertsim swarm`",
+        ),
+    ] = True,
+    responders_per_connection: Annotated[
+        int, typer.Option(min=1, help="live --local-swarm: responders sharing one connection")
+    ] = 50,
 ) -> None:
-    """Run a scenario in virtual time and write report.json (and a terminal summary)."""
+    """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from simulation.report.build import build_report
@@ -71,7 +96,28 @@ def run(
     out_dir = out if out is not None else Path("runs") / loaded.scenario.name
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    if quiet:
+    live_section = None
+    if mode not in ("virtual", "live"):
+        errors.print(f"--mode: expected virtual or live, got {mode!r}")
+        raise typer.Exit(EXIT_INVALID)
+    if mode == "live":
+        from simulation.live.command import EXIT_LIVE_FAILED, LiveCommandError, run_live_for_cli
+
+        try:
+            result, live_section = run_live_for_cli(
+                loaded,
+                broker=broker,
+                speed=speed,
+                strict=strict,
+                max_lag_ms=max_lag_ms,
+                local_swarm=local_swarm,
+                responders_per_connection=responders_per_connection,
+                console=None if quiet else console,
+            )
+        except LiveCommandError as exc:
+            errors.print(f"live run failed: {exc}", markup=False, highlight=False)
+            raise typer.Exit(EXIT_LIVE_FAILED) from None
+    elif quiet:
         result = run_virtual(loaded)
     else:
         with Progress(
@@ -94,6 +140,8 @@ def run(
 
             result = run_virtual(loaded, progress=show)
     report = build_report(result)
+    if live_section is not None:
+        report["live"] = live_section
     report_path = out_dir / "report.json"
     report_path.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     from simulation.report.html import render_html
@@ -129,6 +177,38 @@ def compare(
     html_path = out_dir / "comparison.html"
     html_path.write_text(comparison.render_html(a, b, names), encoding="utf-8")
     console.print(f"comparison: {html_path}")
+
+
+@app.command()
+def swarm(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file (whose responders to play)")],
+    broker: Annotated[str, typer.Option(help="broker as mqtt://host:port")] = (
+        "mqtt://127.0.0.1:1883"
+    ),
+    speed: Annotated[
+        float,
+        typer.Option(min=0.001, help="model seconds per wall second, if alerts do not say"),
+    ] = 20.0,
+    responders_per_connection: Annotated[
+        int, typer.Option(min=1, help="responders sharing one MQTT connection (a town terminal)")
+    ] = 50,
+    workers: Annotated[int, typer.Option(min=1, help="processes sharing the swarm")] = 1,
+) -> None:
+    """Play a scenario's responders over MQTT for live runs, until interrupted."""
+    from simulation.live.command import EXIT_LIVE_FAILED, LiveCommandError, run_swarm
+
+    _load_or_exit(scenario)
+    try:
+        run_swarm(
+            scenario,
+            broker=broker,
+            speed=speed,
+            responders_per_connection=responders_per_connection,
+            workers=workers,
+        )
+    except LiveCommandError as exc:
+        errors.print(f"swarm failed: {exc}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_LIVE_FAILED) from None
 
 
 def main() -> None:
