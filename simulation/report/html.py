@@ -14,6 +14,7 @@ from typing import Any
 
 from simulation.report import svg
 from simulation.report.headline import HEADLINES, LABELS, Kind, fmt, lookup
+from simulation.report.style import CSS
 
 TIER_COLOURS = {"all": "#111827", "district": "#2563eb", "town": "#0d9488", "grid": "#d97706"}
 HOP_COLOURS = {
@@ -37,39 +38,6 @@ HOP_LABELS = {
     "travel": "travel to the risk point",
 }
 GOOD, BAD = "#059669", "#dc2626"
-
-CSS = """
-:root{color-scheme:light}
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#111827;
- background:#f9fafb;margin:0;line-height:1.45}
-main{max-width:1000px;margin:0 auto;padding:24px 28px 60px;background:#fff;
- box-shadow:0 0 0 1px #e5e7eb}
-h1{font-size:1.6rem;margin:0 0 4px}
-h2{font-size:1.2rem;margin:36px 0 8px;padding-top:12px;border-top:1px solid #e5e7eb}
-p.sub{color:#4b5563;margin:0 0 18px}
-p.note{color:#4b5563;font-size:.9rem;margin:4px 0 10px}
-.verdict{border-left:6px solid;padding:10px 14px;margin:8px 0;border-radius:4px;font-size:1.05rem}
-.verdict.met{border-color:#059669;background:#ecfdf5}
-.verdict.missed{border-color:#dc2626;background:#fef2f2}
-.verdict b{letter-spacing:.04em}
-.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:10px;
- margin:16px 0}
-.tile{border:1px solid #e5e7eb;border-radius:6px;padding:8px 12px}
-.tile .label{font-size:.8rem;color:#4b5563}
-.tile .value{font-size:1.35rem;font-weight:600}
-.tile .ci{font-size:.78rem;color:#4b5563}
-table{border-collapse:collapse;margin:8px 0 12px;font-size:.9rem}
-th,td{padding:4px 10px;border-bottom:1px solid #e5e7eb;text-align:left}
-th{background:#f3f4f6;font-weight:600}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-tr:nth-child(even) td{background:#fafafa}
-.bad{color:#b91c1c;font-weight:600}
-.good{color:#047857}
-.cols{display:flex;flex-wrap:wrap;gap:28px}
-nav{font-size:.85rem;color:#4b5563;margin:10px 0}
-nav a{color:#1d4ed8;margin-right:10px}
-code{font-size:.85em;word-break:break-all}
-"""
 
 SECTIONS = (
     ("notification", "Notification latency"),
@@ -153,9 +121,10 @@ def _tiles(report: dict[str, Any]) -> str:
                 f"{figure(report, f'replications.{key}.ci95_high', kinds[key])} "
                 f"(n={r['n']})</div>"
             )
+        text = "not reached" if lookup(report, key) is None else None
         tiles.append(
             f'<div class="tile"><div class="label">{escape(LABELS[key])}</div>'
-            f'<div class="value">{figure(report, key, kinds[key])}</div>{ci}</div>'
+            f'<div class="value">{figure(report, key, kinds[key], text)}</div>{ci}</div>'
         )
     return f'<div class="tiles">{"".join(tiles)}</div>'
 
@@ -238,12 +207,17 @@ def _over_time(report: dict[str, Any]) -> str:
             svg.Marker(respond_s, f"{respond_s / 60:g} min"),
         ],
     )
+    reached = [
+        f"{label} by {figure(report, f'notification.time_to_share_s.{key}', 'seconds')}"
+        if report["notification"]["time_to_share_s"][key] is not None
+        else f"{label} never"
+        for key, label in (("0.95", "95%"), ("1.0", "everyone"))
+    ]
     note = (
         f'<p class="note">Sampled every {escape(svg.format_time_s(series["step_s"]))}. By the '
         f"{notify_s / 60:g}-minute line "
         f"{figure(report, 'notification.within_target_share', 'share')} had acknowledged; "
-        f"95% by {figure(report, 'notification.time_to_share_s.0.95', 'seconds')}, "
-        f"everyone by {figure(report, 'notification.time_to_share_s.1.0', 'seconds')}.</p>"
+        f"{', '.join(reached)}.</p>"
     )
     return _section("over-time", "Acknowledged share over time", chart, note)
 
@@ -369,9 +343,12 @@ def _districts(report: dict[str, Any]) -> str:
 
 
 def _towns(report: dict[str, Any]) -> str:
+    # a town code begins with its district's six-digit code
+    names = {d["code"]: d["name"] for d in report["by_district"]}
     rows = [
         [
             figure(report, f"worst_towns.{i}.code", "count", t["code"]),
+            escape(names.get(t["code"][:6], "")),
             figure(report, f"worst_towns.{i}.targeted", "count"),
             figure(report, f"worst_towns.{i}.acknowledged", "count"),
             figure(report, f"worst_towns.{i}.within_target_share", "share"),
@@ -380,7 +357,11 @@ def _towns(report: dict[str, Any]) -> str:
         ]
         for i, t in enumerate(report["worst_towns"])
     ]
-    table = _table(["town", "targeted", "acknowledged", "within target", "p95", "max"], rows)
+    table = _table(
+        ["town", "district", "targeted", "acknowledged", "within target", "p95", "max"],
+        rows,
+        numeric_from=2,
+    )
     return _section("towns", "Worst towns", table)
 
 
