@@ -54,6 +54,13 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="no progress bar or summary")
     ] = False,
+    replications: Annotated[
+        int,
+        typer.Option(min=1, help="independent replications; >1 adds mean and 95% CI per figure"),
+    ] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="processes for replications (figures do not depend on it)")
+    ] = 1,
     mode: Annotated[
         str, typer.Option(help="virtual (SimPy time) or live (over a real MQTT broker)")
     ] = "virtual",
@@ -142,6 +149,12 @@ def run(
     report = build_report(result)
     if live_section is not None:
         report["live"] = live_section
+    if replications > 1:
+        from simulation.replications import add_replications
+
+        report = add_replications(
+            report, loaded, replications, workers=workers, console=None if quiet else console
+        )
     report_path = out_dir / "report.json"
     report_path.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     from simulation.report.html import render_html
@@ -151,6 +164,10 @@ def run(
     write_records(result.records, out_dir / "records.csv.gz")
     if not quiet:
         print_summary(report, console)
+        if "replications" in report:
+            from simulation.report.intervals import print_intervals
+
+            print_intervals(report["replications"], console)
         console.print(f"report: {report_path}")
 
 
@@ -209,6 +226,16 @@ def swarm(
     except LiveCommandError as exc:
         errors.print(f"swarm failed: {exc}", markup=False, highlight=False)
         raise typer.Exit(EXIT_LIVE_FAILED) from None
+
+
+def _add_loadtest() -> None:
+    # command.py imports only typer at module level; the load generator loads when it runs.
+    from simulation.live.loadtest.command import loadtest_app
+
+    app.add_typer(loadtest_app, name="loadtest")
+
+
+_add_loadtest()
 
 
 def main() -> None:
