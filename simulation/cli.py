@@ -238,6 +238,16 @@ def _add_loadtest() -> None:
 _add_loadtest()
 
 
+def _add_loadtest() -> None:
+    # command.py imports only typer at module level; the load generator loads when it runs.
+    from simulation.live.loadtest.command import loadtest_app
+
+    app.add_typer(loadtest_app, name="loadtest")
+
+
+_add_loadtest()
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

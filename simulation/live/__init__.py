@@ -1,0 +1,1 @@
+"""Live and load-test modes: real MQTT brokers, a swarm of real clients, wall-clock time."""

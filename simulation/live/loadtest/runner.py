@@ -1,0 +1,308 @@
+"""Run one load test: start swarm workers, wait until all are subscribed, publish, drain, report.
+
+The coordinator owns the clock of the run: nothing is published until every worker has reported
+every SUBACK, and the drain ends when every owed delivery arrived, when every swarm connection is
+gone, when deliveries stopped for ``idle_s``, or ``drain_timeout_s`` after the last publish,
+whichever comes first, so a dead broker yields a finished report with its losses, never a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any, Final
+
+from gmqtt import Client
+
+from simulation.live.loadtest import histogram
+from simulation.live.loadtest.plan import LoadtestConfig, owed_deliveries
+from simulation.live.loadtest.publisher import (
+    alert_payloads,
+    connect_publishers,
+    encoded_topics,
+    publish_plan,
+)
+from simulation.live.loadtest.report import build_report, host_info
+from simulation.live.loadtest.swarm import rss_bytes, worker_main
+
+__all__ = ["LoadtestError", "Progress", "run_loadtest"]
+
+_IDLE_S: Final = 3.0
+_START_LEAD_NS: Final = 20_000_000
+_JOIN_TIMEOUT_S: Final = 10.0
+
+
+class LoadtestError(RuntimeError):
+    """The run could not start (no broker, no swarm); a run that started always reports."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the display shows: connections up, deliveries in, and what is owed."""
+
+    phase: str
+    connected: int
+    connections: int
+    received: int
+    owed: int
+
+
+@dataclass
+class _WorkerHandle:
+    process: BaseProcess
+    pipe: Connection
+    connected: int = 0
+    received: int = 0
+    disconnects: int = 0
+    ready: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+    failure: str | None = None
+
+
+def run_loadtest(
+    config: LoadtestConfig, progress: Callable[[Progress], None] | None = None
+) -> dict[str, Any]:
+    """Run the configured test (this shard of it) and return the loadtest.json document."""
+    return asyncio.run(_run(config, progress or (lambda _p: None)))
+
+
+async def _run(  # noqa: PLR0915 - one run's phases read best in order, in one place
+    config: LoadtestConfig, show: Callable[[Progress], None]
+) -> dict[str, Any]:
+    payloads = alert_payloads(config)
+    topics = encoded_topics(config)
+    owed = owed_deliveries(config)
+    connections = config.shard_connections()
+    workers = _start_workers(config, connections)
+    loop = asyncio.get_running_loop()
+    changed = asyncio.Event()
+    for handle in workers:
+        loop.add_reader(handle.pipe.fileno(), _drain_pipe, handle, changed)
+
+    def tell(phase: str) -> None:
+        show(
+            Progress(
+                phase,
+                sum(h.connected for h in workers),
+                len(connections),
+                sum(h.received for h in workers),
+                owed,
+            )
+        )
+
+    try:
+        await _wait(workers, changed, config.connect_timeout_s + 30.0, lambda: _all_ready(workers))
+        failures = [h.failure for h in workers if h.failure]
+        if failures or not _all_ready(workers):
+            raise LoadtestError("; ".join(failures) or "swarm workers did not become ready")
+        tell("subscribed")
+        broker = {"url": config.broker_url, "version": await _broker_version(config)}
+        try:
+            publishers = await connect_publishers(config)
+        except (OSError, TimeoutError) as exc:
+            raise LoadtestError(f"{config.broker_url}: publisher could not connect: {exc}") from exc
+        start_ns = time.time_ns() + _START_LEAD_NS
+        publishing = asyncio.create_task(
+            publish_plan(config, publishers, payloads, topics, start_ns)
+        )
+        while not publishing.done():
+            await asyncio.wait({publishing}, timeout=0.1)
+            tell("publishing")
+        tally = publishing.result()
+        drain_deadline = time.monotonic() + config.drain_timeout_s
+        last_received, last_change = -1, time.monotonic()
+        while time.monotonic() < drain_deadline:
+            received = sum(h.received for h in workers)
+            if received >= owed or _swarm_gone(workers):
+                break
+            if received != last_received:
+                last_received, last_change = received, time.monotonic()
+            elif time.monotonic() - last_change > min(_IDLE_S, config.drain_timeout_s):
+                break
+            changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), 0.1)
+            tell("draining")
+        for handle in workers:
+            _send(handle, ("stop",))
+        await _wait(
+            workers, changed, _JOIN_TIMEOUT_S, lambda: all(h.result or h.failure for h in workers)
+        )
+        tell("done")
+        await asyncio.gather(*(_quietly_disconnect(p) for p in publishers))
+    finally:
+        for handle in workers:
+            loop.remove_reader(handle.pipe.fileno())
+        _stop_workers(workers)
+    results = [h.result for h in workers if h.result is not None]
+    missing = [h.failure or "no result" for h in workers if h.result is None]
+    return build_report(
+        config=_config_summary(config),
+        broker=broker,
+        raw=_raw(config, results, tally, owed, missing),
+        hosts=[host_info() | {"coordinator_rss_bytes": rss_bytes()}],
+        shards=[f"{config.shard_index}/{config.shard_count}"],
+    )
+
+
+def _start_workers(config: LoadtestConfig, connections: list[int]) -> list[_WorkerHandle]:
+    # spawn: the coordinator may already run threads (rich's display), which fork would copy.
+    context = multiprocessing.get_context("spawn")
+    count = min(config.workers, len(connections))
+    config_json = config.model_dump_json()
+    handles = []
+    for index in range(count):
+        ours, theirs = context.Pipe()
+        process = context.Process(
+            target=worker_main,
+            args=(config_json, connections[index::count], theirs),
+            name=f"alertsim-loadtest-worker-{index}",
+            daemon=True,
+        )
+        process.start()
+        theirs.close()
+        handles.append(_WorkerHandle(process, ours))
+    return handles
+
+
+def _drain_pipe(handle: _WorkerHandle, changed: asyncio.Event) -> None:
+    try:
+        while handle.pipe.poll():
+            message = handle.pipe.recv()
+            kind = message[0]
+            if kind == "connected":
+                handle.connected = message[1]
+            elif kind == "ready":
+                handle.ready = message[1]
+                handle.connected = message[1]["connected"]
+            elif kind == "progress":
+                handle.received, handle.disconnects = message[1], message[2]
+            elif kind == "result":
+                handle.result = message[1]
+                handle.received = message[1]["received"]
+            elif kind == "failed":
+                handle.failure = message[1]
+    except (EOFError, OSError):
+        if handle.result is None and handle.failure is None:
+            handle.failure = f"{handle.process.name} exited without a result"
+        asyncio.get_running_loop().remove_reader(handle.pipe.fileno())
+    changed.set()
+
+
+def _all_ready(workers: list[_WorkerHandle]) -> bool:
+    return all(h.ready is not None or h.failure is not None for h in workers)
+
+
+def _swarm_gone(workers: list[_WorkerHandle]) -> bool:
+    return all(h.ready is not None and h.disconnects >= h.connected for h in workers)
+
+
+async def _wait(
+    workers: list[_WorkerHandle], changed: asyncio.Event, timeout_s: float, done: Callable[[], bool]
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done() and time.monotonic() < deadline:
+        changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), min(0.1, deadline - time.monotonic()))
+        if all(not h.process.is_alive() for h in workers):
+            await asyncio.sleep(0.05)  # let the last messages in the pipes be read
+            return
+
+
+def _send(handle: _WorkerHandle, message: tuple[str, ...]) -> None:
+    try:
+        handle.pipe.send(message)
+    except (BrokenPipeError, OSError):
+        return
+
+
+def _stop_workers(workers: list[_WorkerHandle]) -> None:
+    for handle in workers:
+        handle.process.join(_JOIN_TIMEOUT_S)
+        if handle.process.is_alive():
+            handle.process.kill()
+            handle.process.join(1.0)
+        handle.pipe.close()
+
+
+async def _broker_version(config: LoadtestConfig) -> str:
+    """The broker's $SYS version where it publishes one (mosquitto, EMQX); 'unknown' otherwise."""
+    from simulation.live.loadtest.plan import parse_broker_url
+
+    address = parse_broker_url(config.broker_url)
+    found: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def on_message(_c: Client, _topic: str, payload: bytes, _q: int, _p: Any) -> int:
+        if not found.done():
+            found.set_result(payload.decode("utf-8", "replace"))
+        return 0
+
+    client = Client(f"alertsim-lt{config.run_tag}-sys{config.shard_index}")
+    client.set_config({"reconnect_retries": 0, "reconnect_delay": 1})
+    client.on_message = on_message
+    try:
+        await asyncio.wait_for(client.connect(address.host, address.port), 2.0)
+        client.subscribe("$SYS/broker/version")
+        return await asyncio.wait_for(found, 0.5)
+    except (OSError, TimeoutError):
+        return "unknown"
+    finally:
+        await _quietly_disconnect(client)
+
+
+async def _quietly_disconnect(client: Client) -> None:
+    try:
+        await asyncio.wait_for(client.disconnect(), 1.0)
+    except Exception:
+        return
+
+
+def _config_summary(config: LoadtestConfig) -> dict[str, Any]:
+    return config.model_dump(mode="json") | {"shard": f"{config.shard_index}/{config.shard_count}"}
+
+
+def _raw(
+    config: LoadtestConfig,
+    results: list[dict[str, Any]],
+    tally: Any,
+    owed: int,
+    missing: list[str],
+) -> dict[str, Any]:
+    lasts = [r["last_delivery_unix_ns"] for r in results if r["last_delivery_unix_ns"]]
+    connected = sum(r["connected"] for r in results)
+    return {
+        "sent": owed,
+        "published": tally.published,
+        "publish_failed": tally.failed,
+        "received": sum(r["received"] for r in results),
+        "duplicates": sum(r["duplicates"] for r in results),
+        "out_of_order": sum(r["out_of_order"] for r in results),
+        "unstamped": sum(r["unstamped"] for r in results),
+        "connected": connected,
+        "failed_connects": sum(r["failed_connects"] for r in results)
+        + (len(config.shard_connections()) - sum(r["connections"] for r in results)),
+        "disconnects": sum(r["disconnects"] for r in results),
+        "started_unix_ns": tally.started_unix_ns,
+        "last_delivery_unix_ns": max(lasts) if lasts else None,
+        "connect_s": max((r["connect_s"] for r in results), default=0.0),
+        "swarm_max_queue_bytes": max((r["max_queue_bytes"] for r in results), default=0),
+        "swarm_max_loop_lag_ms": max((r["max_loop_lag_ms"] for r in results), default=0.0),
+        "publish_max_lag_ms": tally.max_lag_ms,
+        "publish_max_queued_bytes": tally.max_queue_bytes,
+        "memory_per_connection_bytes": (
+            sum(r["rss_per_connection_bytes"] * r["connected"] for r in results) / connected
+            if connected
+            else 0.0
+        ),
+        "histogram": histogram.encode(
+            histogram.merged(histogram.decode(r["histogram"]) for r in results)
+        ),
+        "missing_workers": missing,
+    }
