@@ -185,7 +185,7 @@ def compare(
     try:
         a, b = comparison.load_report(run_a), comparison.load_report(run_b)
     except comparison.CompareError as exc:
-        errors.print(str(exc), markup=False, highlight=False)
+        errors.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INVALID) from None
     names = (str(run_a), str(run_b))
     comparison.print_comparison(a, b, names, console)

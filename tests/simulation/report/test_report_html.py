@@ -1,0 +1,191 @@
+"""report.html says what report.json says: tagged figures, visible text, embedded data."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from simulation.cli import app
+from simulation.report.headline import lookup
+from simulation.report.html import render_html
+
+ROOT = Path(__file__).resolve().parents[3]
+SMOKE = ROOT / "scenarios" / "smoke-one-town.yaml"
+
+
+class ReportParser(HTMLParser):
+    """Collects tagged figures (key, value, visible text), chart names, section ids, verdicts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.figures: list[tuple[str, Any, str]] = []
+        self.charts: list[str] = []
+        self.sections: list[str] = []
+        self.verdicts: list[str] = []
+        self.embedded = ""
+        self._open: list[tuple[str, str, Any, list[str]]] = []  # tag, key, value, text parts
+        self._in_data = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "svg" and a.get("data-chart"):
+            self.charts.append(a["data-chart"] or "")
+        if tag == "section" and a.get("id"):
+            self.sections.append(a["id"] or "")
+        if tag == "script" and a.get("id") == "report-data":
+            self._in_data = True
+        if a.get("data-key"):
+            value = json.loads(a["data-value"] or "null") if "data-value" in a else None
+            self._open.append((tag, a["data-key"] or "", value, []))
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_data = False
+        if self._open and self._open[-1][0] == tag:
+            _, key, value, text = self._open.pop()
+            if key.startswith("verdict."):
+                self.verdicts.append("".join(text))
+            else:
+                self.figures.append((key, value, "".join(text)))
+
+    def handle_data(self, data: str) -> None:
+        if self._in_data:
+            self.embedded += data
+        for _, _, _, text in self._open:
+            text.append(data)
+
+
+Parsed = tuple[ReportParser, dict[str, Any]]
+
+
+def visible_number(text: str) -> float:
+    return float(re.sub(r"[^0-9.\-]", "", text))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("smoke-run")
+    result = CliRunner().invoke(app, ["run", str(SMOKE), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def parsed(run_dir: Path) -> Parsed:
+    parser = ReportParser()
+    parser.feed((run_dir / "report.html").read_text(encoding="utf-8"))
+    report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    return parser, report
+
+
+def test_every_tagged_figure_equals_report_json_and_reads_the_same(parsed: Parsed) -> None:
+    parser, report = parsed
+    assert len(parser.figures) > 100
+    for key, value, text in parser.figures:
+        assert value == lookup(report, key), key
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            continue
+        if text.endswith("%"):
+            assert visible_number(text) == pytest.approx(round(value * 100, 1)), (key, text)
+        elif text.endswith(" s"):
+            assert visible_number(text) == pytest.approx(round(value, 1)), (key, text)
+        else:
+            assert visible_number(text) == value, (key, text)
+
+
+def test_the_headline_and_chart_figures_are_all_shown(parsed: Parsed) -> None:
+    parser, report = parsed
+    keys = {key for key, _, _ in parser.figures}
+    for q in ("p50", "p95"):
+        for hop in report["budget"]["hops"]:
+            assert f"budget.{q}.hops_s.{hop}" in keys
+    assert "notification.within_target_share" in keys
+    assert "response.within_target_share" in keys
+    assert {
+        f"by_district.{i}.within_target_share" for i in range(len(report["by_district"]))
+    } <= keys
+    assert {f"notification.flagged.{cause}" for cause in report["notification"]["flagged"]} <= keys
+    assert {f"transport.{name}" for name in report["transport"]} <= keys
+
+
+def test_verdict_comes_first_then_the_charts_in_order(parsed: Parsed) -> None:
+    parser, report = parsed
+    assert parser.verdicts == report["verdict"]
+    assert parser.sections[0] == "verdict"
+    assert parser.sections[1:] == [
+        "notification",
+        "over-time",
+        "response",
+        "budget",
+        "districts",
+        "towns",
+        "channels",
+        "flagged",
+        "transport",
+        "metadata",
+    ]
+    assert parser.charts[:5] == [
+        "notification-cdf",
+        "ack-share-over-time",
+        "response-cdf",
+        "latency-budget",
+        "district-compliance",
+    ]
+
+
+def test_the_embedded_report_data_is_report_json(parsed: Parsed) -> None:
+    parser, report = parsed
+    assert json.loads(parser.embedded) == report
+
+
+def test_chart_series_are_drawn_from_report_json(run_dir: Path, parsed: Parsed) -> None:
+    _, report = parsed
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    cdf_chart = re.search(r'<svg [^>]*data-chart="notification-cdf".*?</svg>', page)
+    assert cdf_chart is not None
+    drawn = set(re.findall(r'data-series="([^"]+)"', cdf_chart.group(0)))
+    assert drawn == {t["tier"] for t in report["by_tier"]} | {"all tiers"}
+    # a staircase has two vertices per CDF point plus its start and end
+    for tier in report["cdf"]["notification"]:
+        name = "all tiers" if tier == "all" else tier
+        line = re.search(rf'data-series="{name}"[^>]*points="([^"]+)"', cdf_chart.group(0))
+        assert line is not None
+        assert len(line.group(1).split()) == 2 * len(report["cdf"]["notification"][tier]) + 2
+
+
+def test_replication_intervals_are_shown_when_present(parsed: Parsed) -> None:
+    _, report = parsed
+    with_ci = dict(report)
+    with_ci["replications"] = {
+        "notification.within_target_share": {
+            "mean": 0.42,
+            "ci95_low": 0.375,
+            "ci95_high": 0.465,
+            "n": 30,
+        },
+        "notification.latency_s.p95": {
+            "mean": 400.5,
+            "ci95_low": 380.0,
+            "ci95_high": 421.0,
+            "n": 30,
+        },
+    }
+    parser = ReportParser()
+    parser.feed(render_html(with_ci))
+    shown = {key: text for key, _, text in parser.figures}
+    assert shown["replications.notification.within_target_share.ci95_low"] == "37.5%"
+    assert shown["replications.notification.latency_s.p95.ci95_high"] == "421.0 s"
+    assert "replications.notification.latency_s.p95.mean" in shown
+
+
+def test_run_writes_the_three_files(run_dir: Path) -> None:
+    assert {p.name for p in run_dir.iterdir()} >= {"report.json", "report.html", "records.csv.gz"}
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    # self-contained: nothing to fetch, nothing to execute
+    assert not re.search(r"<script(?![^>]*application/json)", page)
+    assert not re.search(r'(src|href)="(https?:)?//', page)
