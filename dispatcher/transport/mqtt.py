@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 from collections import deque
 from collections.abc import AsyncIterator
@@ -28,6 +29,9 @@ from dispatcher.topics import TopicError, validate_filter
 from dispatcher.transport.base import Message, TransportError, TransportStats
 
 log = structlog.get_logger(__name__)
+# aiomqtt warns on every publish past ten in flight; with eight senders that is every publish.
+_AIOMQTT_LOG = logging.getLogger("alertsim.aiomqtt")
+_AIOMQTT_LOG.setLevel(logging.ERROR)
 
 DEFAULT_PORT = 1883
 
@@ -163,6 +167,7 @@ class MqttTransport:
             self.address.host,
             self.address.port,
             identifier=self.client_id,
+            logger=_AIOMQTT_LOG,
             protocol=aiomqtt.ProtocolVersion.V5 if self.mqtt5 else aiomqtt.ProtocolVersion.V311,
             keepalive=10,
             timeout=5.0,

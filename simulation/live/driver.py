@@ -267,10 +267,11 @@ class LiveDriver:
                 return
             self._receipts.add(receipt)
             self.counters.delivered += 1
+            absent = ack.note == ABSENT_NOTE
+            self.counters.absent += absent
             if world.done.triggered:
                 return
-            if ack.note == ABSENT_NOTE:
-                self.counters.absent += 1
+            if absent:
                 self._at(now_s, lambda: world.handle(FoundAbsent(ack.alert_id, ack.recipient_id)))
             else:
                 event = Delivered(ack.alert_id, ack.recipient_id, ack.channel, rung)

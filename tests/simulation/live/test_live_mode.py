@@ -1,0 +1,192 @@
+"""Live mode over a real mosquitto: completeness, interop, broker restart, bad input, agreement."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dispatcher.messages import decode_alert
+from dispatcher.transport import MemoryBroker, MemoryTransport, Message
+from simulation.live.driver import LiveDriver
+from simulation.live.run import run_live, run_live_async
+from simulation.live.swarm import Swarm
+from simulation.runner import build_city, run_virtual
+from simulation.scenario import load_scenario
+from tests.support.broker import Broker
+
+ROOT = Path(__file__).resolve().parents[3]
+SMOKE = ROOT / "scenarios" / "smoke-one-town.yaml"
+DISTRICT = Path(__file__).with_name("live-district.yaml")
+
+
+def _ended(result_records: list) -> tuple[int, int, int]:  # type: ignore[type-arg]
+    acked = sum(r.acked_at_s is not None for r in result_records)
+    flagged = sum(r.flag is not None for r in result_records)
+    return len(result_records), acked, flagged
+
+
+def test_one_town_live_run_ends_everyone_and_counts_agree(mosquitto: Broker) -> None:
+    outcome = run_live(load_scenario(SMOKE), broker_url=mosquitto.url, speed=200)
+    result, swarm = outcome.result, outcome.swarm
+    assert swarm is not None
+    assert result.mode == "live"
+    grid = [r for r in result.records if r.tier == "grid"]
+    assert grid
+    for record in grid:
+        assert (record.acked_at_s is not None) != (record.flag is not None), record
+    assert result.transport["delivered"] == swarm.received
+    assert result.transport["published"] == swarm.received + result.transport["lost"]
+    assert result.transport["acknowledged"] == swarm.acknowledged
+    assert outcome.live["driver_lag_max_ms"] >= outcome.live["driver_lag_p99_ms"] >= 0
+
+
+async def test_mosquitto_clients_receive_alerts_and_their_ack_is_counted(
+    mosquitto: Broker, tmp_path: Path
+) -> None:
+    """No swarm at all: mosquitto_sub is the responder, and the README's mosquitto_pub acks."""
+    sub_bin, pub_bin = shutil.which("mosquitto_sub"), shutil.which("mosquitto_pub")
+    assert sub_bin is not None, "mosquitto_sub missing: make test installs mosquitto-clients"
+    assert pub_bin is not None
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    live = readme[readme.index("## Live mode") :]
+    example = re.search(r"```sh\n(mosquitto_pub .*?)```", live, re.S)
+    assert example is not None, "README: Live mode needs a ```sh mosquitto_pub example"
+    command = example.group(1).replace("-p 1883", f"-p {mosquitto.port}")
+    sub = await asyncio.create_subprocess_exec(
+        sub_bin, "-h", mosquitto.host, "-p", str(mosquitto.port), "-V", "5", "-q", "1",
+        "-t", "alertsim/v1/alert/#", "-C", "8", "-F", "%t %p",
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    await asyncio.sleep(0.3)
+    seen: list[str] = []
+
+    def started(driver: LiveDriver) -> None:
+        async def respond() -> None:
+            assert sub.stdout is not None
+            while len(seen) < 8:
+                line = (await sub.stdout.readline()).decode()
+                if not line:
+                    return
+                seen.append(line)
+            # District duty teams share the district center's topic; answer for a person's own.
+            topic, payload = next(x for x in seen if not x.split(" ")[0].endswith("/center")).split(
+                " ", 1
+            )
+            alert = decode_alert(payload.strip().encode())
+            recipient_id = topic.rsplit("/", 1)[1]
+            answered.append(recipient_id)
+            env = {
+                "ALERT_ID": alert.identifier,
+                "RECIPIENT_ID": recipient_id,
+                "PATH": "/usr/bin:/bin",
+            }
+            proc = await asyncio.create_subprocess_shell(command, env=env)
+            assert await proc.wait() == 0
+
+        driver_tasks.append(asyncio.create_task(respond()))
+
+    driver_tasks: list[asyncio.Task[None]] = []
+    answered: list[str] = []
+    loaded = load_scenario(SMOKE)
+    outcome = await run_live_async(
+        loaded, broker_url=mosquitto.url, speed=1000, local_swarm=False, on_started=started
+    )
+    await asyncio.gather(*driver_tasks)
+    assert len(seen) == 8
+    for line in seen:
+        topic, payload = line.split(" ", 1)
+        assert topic.startswith("alertsim/v1/alert/500101/")
+        assert decode_alert(payload.strip().encode()).identifier == outcome.result.alerts[0]["id"]
+    assert outcome.result.transport["acknowledged"] == 1
+    assert outcome.result.transport["rejected"] == 0
+    acked = [r for r in outcome.result.records if r.acked_at_s is not None]
+    assert [r.recipient_id for r in acked] == answered
+
+
+async def test_broker_restart_mid_run_is_survived_and_reported(private_mosquitto: Broker) -> None:
+    def started(driver: LiveDriver) -> None:
+        async def restart() -> None:
+            await asyncio.sleep(1.5)
+            await asyncio.to_thread(private_mosquitto.kill)
+            await asyncio.sleep(0.3)
+            await asyncio.to_thread(private_mosquitto.start)
+
+        tasks.append(asyncio.create_task(restart()))
+
+    tasks: list[asyncio.Task[None]] = []
+    outcome = await run_live_async(
+        load_scenario(SMOKE), broker_url=private_mosquitto.url, speed=200, on_started=started
+    )
+    await asyncio.gather(*tasks)
+    transport = outcome.result.transport
+    assert transport["reconnects"] >= 2  # the driver and at least one swarm connection
+    assert {"lost", "duplicates", "republished"} <= transport.keys()
+    assert transport["lost"] == transport["published"] - transport["delivered"]
+    for record in outcome.result.records:
+        assert (record.acked_at_s is not None) != (record.flag is not None), record
+
+
+async def test_malformed_payloads_and_topics_are_rejected_and_counted() -> None:
+    hub = MemoryBroker()
+    loaded = load_scenario(SMOKE)
+    swarm = Swarm(loaded.scenario, build_city(loaded), lambda cid: MemoryTransport(hub))
+    await swarm.start()
+    driver_side = MemoryTransport(hub)
+    await driver_side.start()
+    town = swarm.connections[-1]
+    rid = next(iter(town.responders))
+    member_topic = f"alertsim/v1/alert/500101/500101001/{rid}"
+    for payload in (b"", b"not json", b'{"identifier": 1}', b"\xff\xfe"):
+        await driver_side.publish(Message(member_topic, payload))
+    await driver_side.flush()
+    await asyncio.sleep(0.05)
+    await swarm.stop()
+    rejected = swarm.counters.rejected
+    assert sum(rejected.values()) == 4
+    assert rejected["payload_empty"] == 1
+    assert rejected["payload_not_utf8"] == 1
+    assert swarm.counters.received == 0
+
+    driver = LiveDriver(MemoryTransport(hub), speed=10)
+    for topic, payload in (
+        ("alertsim/v1/ack/a-1", b"{}"),  # too few levels
+        ("alertsim/v1/bogus/a-1/r-1", b"{}"),
+        ("alertsim/v1/alert/500101/center", b"{}"),  # an alert topic, not an ack
+        ("alertsim/v1/ack/a-1/r-1", b"{not json"),
+        ("alertsim/v1/ack/a-1/r-1", b'{"alertId": "a-1"}'),
+    ):
+        driver.receive(Message(topic, payload))
+    assert sum(driver.counters.rejected.values()) == 5
+    assert driver.counters.rejected["topic_unknown_kind"] == 1
+    assert driver.counters.rejected["payload_schema"] == 1
+
+
+def _ks_distance(a: list[float], b: list[float]) -> float:
+    a, b = sorted(a), sorted(b)
+    return max(
+        abs(bisect.bisect_right(a, x) / len(a) - bisect.bisect_right(b, x) / len(b)) for x in a + b
+    )
+
+
+def test_ks_distance_of_identical_and_shifted_samples() -> None:
+    sample = [float(i) for i in range(100)]
+    assert _ks_distance(sample, sample) == 0.0
+    assert _ks_distance(sample, [x + 50 for x in sample]) == pytest.approx(0.5)
+
+
+@pytest.mark.slow
+def test_live_notification_latency_agrees_with_virtual(mosquitto: Broker) -> None:
+    loaded = load_scenario(DISTRICT)
+    virtual = run_virtual(loaded)
+    live = run_live(loaded, broker_url=mosquitto.url, speed=20)
+    v = [r.latency_s for r in virtual.records if r.latency_s is not None]
+    lv = [r.latency_s for r in live.result.records if r.latency_s is not None]
+    assert len(v) > 1500
+    assert len(lv) > 1500
+    assert _ks_distance(v, lv) < 0.05
