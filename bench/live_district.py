@@ -56,7 +56,8 @@ def main() -> None:
     print(f"speed             {args.speed:g}x")
     print(f"driver lag p99    {live['driver_lag_p99_ms']:.1f} ms")
     print(f"driver lag max    {live['driver_lag_max_ms']:.1f} ms")
-    print(f"swarm messages/s  {swarm_messages / wall_s:,.0f} ({swarm_messages:,} in {wall_s:.1f} s)")
+    rate_per_s = swarm_messages / wall_s
+    print(f"swarm messages/s  {rate_per_s:,.0f} ({swarm_messages:,} in {wall_s:.1f} s)")
     print(f"wall / scaled     {live['wall_over_scaled']}")
     print(f"transport         {transport}")
 
