@@ -119,6 +119,41 @@ def replication_figures(loaded: LoadedScenario, replication: int) -> Figures:
     return headline_figures(build_report(run_virtual(loaded, replication=replication)))
 
 
+def run_tasks(
+    tasks: Sequence[tuple[LoadedScenario, int]],
+    *,
+    workers: int = 1,
+    done: Callable[[int], None] | None = None,
+) -> list[Figures]:
+    """Headline figures of each (scenario, replication) task, in task order.
+
+    `workers > 1` spreads tasks over that many spawned processes (spawn, not fork: safe under
+    threads, the same on every platform). `done(index)` is called in this process as each task
+    finishes, in completion order; the result never depends on that order.
+    """
+    if workers < 1:
+        raise ValueError(f"workers: expected a positive integer, got {workers}")
+    results: dict[int, Figures] = {}
+    if workers == 1 or len(tasks) <= 1:
+        for index, (loaded, r) in enumerate(tasks):
+            results[index] = replication_figures(loaded, r)
+            if done is not None:
+                done(index)
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
+            futures: dict[Future[Figures], int] = {
+                pool.submit(replication_figures, loaded, r): index
+                for index, (loaded, r) in enumerate(tasks)
+            }
+            for future in as_completed(futures):
+                index = futures[future]
+                results[index] = future.result()
+                if done is not None:
+                    done(index)
+    return [results[index] for index in range(len(tasks))]
+
+
 def run_replications(
     loaded: LoadedScenario,
     replications: Iterable[int],
@@ -126,33 +161,14 @@ def run_replications(
     workers: int = 1,
     done: Callable[[int], None] | None = None,
 ) -> dict[int, Figures]:
-    """Headline figures of each replication, keyed by replication number.
-
-    `workers > 1` spreads replications over that many spawned processes (spawn, not fork: safe
-    under threads, the same on every platform). `done(replication)` is called in this process as
-    each one finishes, in completion order; the result never depends on that order.
-    """
+    """Headline figures of each replication of one scenario, keyed by replication number."""
     numbers = list(replications)
-    if workers < 1:
-        raise ValueError(f"workers: expected a positive integer, got {workers}")
-    results: dict[int, Figures] = {}
-    if workers == 1 or len(numbers) <= 1:
-        for r in numbers:
-            results[r] = replication_figures(loaded, r)
-            if done is not None:
-                done(r)
-        return results
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(numbers)), mp_context=context) as pool:
-        futures: dict[Future[Figures], int] = {
-            pool.submit(replication_figures, loaded, r): r for r in numbers
-        }
-        for future in as_completed(futures):
-            r = futures[future]
-            results[r] = future.result()
-            if done is not None:
-                done(r)
-    return dict(sorted(results.items()))
+    figures = run_tasks(
+        [(loaded, r) for r in numbers],
+        workers=workers,
+        done=None if done is None else (lambda index: done(numbers[index])),
+    )
+    return dict(zip(numbers, figures, strict=True))
 
 
 def replications_block(
