@@ -168,7 +168,7 @@ def run(
             from simulation.report.intervals import print_intervals
 
             print_intervals(report["replications"], console)
-        console.print(f"report: {report_path}")
+        console.print(f"report: {report_path} and {out_dir / 'report.html'}")
 
 
 @app.command()
