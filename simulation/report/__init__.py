@@ -1,1 +1,1 @@
-"""Reports of a run: report.json, the terminal summary, and (later) HTML, CSV and comparisons."""
+"""Reports of a run: report.json, the terminal summary, report.html, records.csv.gz, comparisons."""

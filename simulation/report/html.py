@@ -259,17 +259,23 @@ def _budget(report: dict[str, Any]) -> str:
     for q in present:
         hops_s = budget[q]["hops_s"]
         segments = [svg.Segment(HOP_LABELS[h], hops_s[h], HOP_COLOURS[h]) for h in hops]
-        bars.append(svg.Bar(titles[q], sum(hops_s.values()), "#000", segments))
+        total_s = sum(hops_s.values())
+        label = (
+            f"acknowledged {svg.format_time_s(total_s - hops_s['travel'])}, "
+            f"on scene {svg.format_time_s(total_s)}"
+        )
+        bars.append(svg.Bar(titles[q], total_s, "#000", segments, label))
     chart = svg.bar_chart(
         "latency-budget",
         "Latency budget per hop for the median and the p95 recipient",
         bars,
-        x_max=max(b.value for b in bars) * 1.08,
+        x_max=max(b.value for b in bars) * 1.05,
         x_format=svg.format_time_s,
         target=svg.Marker(report["targets"]["notify_target_s"], "notification target"),
         legend=[svg.Segment(HOP_LABELS[h], 0, HOP_COLOURS[h]) for h in hops],
         bar_h=30,
         label_w=130,
+        right_w=240,
     )
     rows = [
         [escape(HOP_LABELS[h])]

@@ -48,6 +48,7 @@ class Bar:
     value: float
     colour: str
     segments: Sequence[Segment] = field(default_factory=tuple)
+    value_label: str | None = None  # the text at the end of the bar (default: the value)
 
 
 def _n(value: float) -> str:
@@ -209,9 +210,10 @@ def bar_chart(
     width: int = 760,
     bar_h: int = 16,
     label_w: int = 150,
+    right_w: int = 70,
 ) -> str:
     """Horizontal bars, one per row; a bar with segments is stacked left to right."""
-    left, right, top = label_w, 70, 28 if target else 12
+    left, right, top = label_w, right_w, 28 if target else 12
     per_row = 3
     legend_h = 22 * math.ceil(len(legend) / per_row) if legend else 0
     gap = max(4, bar_h // 3)
@@ -254,7 +256,7 @@ def bar_chart(
             at += seg.value
         out.append(
             f'<text x="{_n(sx(bar.value) + 6)}" y="{_n(y + bar_h * 0.75)}" font-size="11" '
-            f'fill="#374151">{escape(x_format(bar.value))}</text>'
+            f'fill="#374151">{escape(bar.value_label or x_format(bar.value))}</text>'
         )
     if target is not None and target.x <= x_max:
         tx = _n(sx(target.x))
@@ -265,7 +267,7 @@ def bar_chart(
             f'fill="{TARGET}">{escape(target.label)}</text>'
         )
     for i, seg in enumerate(legend):
-        lx = left + (i % per_row) * (plot_w / per_row)
+        lx = left + (i % per_row) * ((width - left) / per_row)
         ly = top + plot_h + 34 + (i // per_row) * 22
         out.append(
             f'<rect x="{_n(lx)}" y="{ly - 10}" width="12" height="12" fill="{seg.colour}"/>'
