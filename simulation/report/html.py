@@ -132,7 +132,8 @@ def _tiles(report: dict[str, Any]) -> str:
 def _notification(report: dict[str, Any]) -> str:
     target_s = report["targets"]["notify_target_s"]
     cdfs = report["cdf"]["notification"]
-    names = [n for n in ("district", "town", "grid") if n in cdfs] + ["all"]
+    # "all" first, so the tier curves are drawn over it and stay visible where they coincide
+    names = ["all"] + [n for n in ("district", "town", "grid") if n in cdfs]
     x_max = max([p[0] for n in names for p in cdfs[n][-1:]] + [target_s * 1.2])
     chart = svg.line_chart(
         "notification-cdf",
