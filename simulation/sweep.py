@@ -234,6 +234,24 @@ def answers(overrides: Sequence[Override], rows: Sequence[dict[str, Any]]) -> li
     return out
 
 
+HEADERS = ("ack in time", "notify p95 (s)", "time to 95% (s)", "reached in time")
+
+
+def _cells(overrides: Sequence[Override], row: dict[str, Any]) -> list[str]:
+    """A row as people read it: shares in percent, seconds to one decimal."""
+    cells = [str(row[o.name]) for o in overrides]
+    for _, column in TABLE_FIGURES:
+        value = row[column]
+        if value is None:
+            cells.append("-")
+        elif column.endswith("share"):
+            cells.append(f"{value * 100:.1f}%")
+        else:
+            cells.append(f"{value:,.1f}")
+    cells.append("yes" if row["meets_notify_target"] else "no")
+    return cells
+
+
 def _csv_value(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -311,10 +329,10 @@ def render_html(
         y_label=f"acknowledged within {target_s:g} s",
         x_format=lambda x: f"{x:g}",
     )
-    columns = [o.name for o in overrides] + [c for _, c in TABLE_FIGURES] + ["meets_notify_target"]
-    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    headers = [o.name for o in overrides] + [*HEADERS, "meets target"]
+    head = "".join(f"<th>{escape(c)}</th>" for c in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape(_csv_value(r[c]))}</td>" for c in columns) + "</tr>"
+        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in _cells(overrides, r)) + "</tr>"
         for r in rows
     )
     sentences = "".join(f"<p>{escape(a)}</p>" for a in answers(overrides, rows))
@@ -367,21 +385,11 @@ def print_sweep(
     table = Table(title="Sweep (means over replications)")
     for o in overrides:
         table.add_column(o.name)
-    for header in ("ack in time", "notify p95 (s)", "time to 95% (s)", "reached in time"):
+    for header in HEADERS:
         table.add_column(header, justify="right")
     table.add_column("meets target")
     for row in rows:
-        cells = [str(row[o.name]) for o in overrides]
-        for _, column in TABLE_FIGURES:
-            value = row[column]
-            if value is None:
-                cells.append("-")
-            elif column.endswith("share"):
-                cells.append(f"{value * 100:.1f}%")
-            else:
-                cells.append(f"{value:,.1f}")
-        cells.append("yes" if row["meets_notify_target"] else "no")
-        table.add_row(*cells)
+        table.add_row(*_cells(overrides, row))
     console.print(table)
     for sentence in answers(overrides, rows):
         console.print(sentence)
