@@ -44,6 +44,13 @@ def validate(
     )
 
 
+def _check_replications(mode: str, replications: int) -> None:
+    # a live run is one pass against a real broker; its replications would not be independent
+    if replications > 1 and mode != "virtual":
+        errors.print(f"--replications: expected 1 with --mode {mode}, got {replications}")
+        raise typer.Exit(EXIT_INVALID)
+
+
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
@@ -107,6 +114,7 @@ def run(
     if mode not in ("virtual", "live"):
         errors.print(f"--mode: expected virtual or live, got {mode!r}")
         raise typer.Exit(EXIT_INVALID)
+    _check_replications(mode, replications)
     if mode == "live":
         from simulation.live.command import EXIT_LIVE_FAILED, LiveCommandError, run_live_for_cli
 

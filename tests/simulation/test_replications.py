@@ -136,3 +136,12 @@ def test_thirty_replications_cover_the_mean_of_three_hundred() -> None:
     # the figures the verdict rests on hold it individually
     assert coverage["notification.within_target_share"] >= 0.90, coverage
     assert coverage["response.within_target_share"] >= 0.90, coverage
+
+
+def test_cli_refuses_replications_of_a_live_run(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["run", str(SMOKE), "--mode", "live", "--replications", "3", "--out", str(tmp_path)],
+    )
+    assert result.exit_code == 2
+    assert "--replications: expected 1 with --mode live, got 3" in result.output
