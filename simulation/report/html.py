@@ -9,11 +9,14 @@ id="report-data">`, so a test can check that the page says what report.json says
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
 from simulation.report import svg
-from simulation.report.headline import HEADLINES, LABELS, Kind, fmt, lookup
+from simulation.report.headline import HEADLINES, LABELS, lookup
+from simulation.report.html_parts import figure, section, share_class, table
+from simulation.report.html_tables import channels, counts, districts, metadata, towns
 from simulation.report.style import CSS
 
 TIER_COLOURS = {"all": "#111827", "district": "#2563eb", "town": "#0d9488", "grid": "#d97706"}
@@ -37,7 +40,6 @@ HOP_LABELS = {
     "acknowledge": "time to acknowledge",
     "travel": "travel to the risk point",
 }
-GOOD, BAD = "#059669", "#dc2626"
 
 SECTIONS = (
     ("notification", "Notification latency"),
@@ -51,40 +53,6 @@ SECTIONS = (
     ("transport", "Transport"),
     ("metadata", "Run"),
 )
-
-
-def figure(report: dict[str, Any], key: str, kind: Kind, text: str | None = None) -> str:
-    """A figure in the text, tagged with where it comes from in report.json."""
-    value = lookup(report, key)
-    shown = fmt(value, kind) if text is None else text
-    return (
-        f'<span class="fig" data-key="{escape(key)}" '
-        f"data-value='{escape(json.dumps(value), quote=True)}'>{escape(shown)}</span>"
-    )
-
-
-def _table(head: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
-    cells = "".join(
-        f'<th class="{"num" if i >= numeric_from else ""}">{escape(h)}</th>'
-        for i, h in enumerate(head)
-    )
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="{"num" if i >= numeric_from else ""}">{c}</td>' for i, c in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _section(anchor: str, title: str, *parts: str) -> str:
-    return f'<section id="{anchor}"><h2>{escape(title)}</h2>{"".join(parts)}</section>'
-
-
-def _share_class(share: float, target: float) -> str:
-    return "good" if share >= target - 1e-12 else "bad"
 
 
 def _verdict(report: dict[str, Any]) -> str:
@@ -159,14 +127,14 @@ def _notification(report: dict[str, Any]) -> str:
                 figure(report, f"by_tier.{i}.targeted", "count"),
                 figure(report, f"by_tier.{i}.acknowledged", "count"),
                 figure(report, f"by_tier.{i}.flagged", "count"),
-                f'<span class="{_share_class(share, goal)}">'
+                f'<span class="{share_class(share, goal)}">'
                 f"{figure(report, f'by_tier.{i}.within_target_share', 'share')}</span>",
                 figure(report, f"by_tier.{i}.latency_s.p50", "seconds"),
                 figure(report, f"by_tier.{i}.latency_s.p95", "seconds"),
                 figure(report, f"by_tier.{i}.latency_s.max", "seconds"),
             ]
         )
-    table = _table(
+    listing = table(
         ["tier", "targeted", "acknowledged", "flagged", "within target", "p50", "p95", "max"],
         rows,
     )
@@ -178,7 +146,7 @@ def _notification(report: dict[str, Any]) -> str:
         f"{figure(report, 'notification.delivery_latency_s.p50', 'seconds')}, p95 "
         f"{figure(report, 'notification.delivery_latency_s.p95', 'seconds')}.</p>"
     )
-    return _section("notification", "Notification latency per tier", chart, note, table)
+    return section("notification", "Notification latency per tier", chart, note, listing)
 
 
 def _over_time(report: dict[str, Any]) -> str:
@@ -220,14 +188,14 @@ def _over_time(report: dict[str, Any]) -> str:
         f"{figure(report, 'notification.within_target_share', 'share')} had acknowledged; "
         f"{', '.join(reached)}.</p>"
     )
-    return _section("over-time", "Acknowledged share over time", chart, note)
+    return section("over-time", "Acknowledged share over time", chart, note)
 
 
 def _response(report: dict[str, Any]) -> str:
     target_s = report["targets"]["respond_target_s"]
     points = report["cdf"]["response"]
     if not points:
-        return _section("response", "Response", '<p class="note">No risk points in this run.</p>')
+        return section("response", "Response", '<p class="note">No risk points in this run.</p>')
     chart = svg.line_chart(
         "response-cdf",
         "Response latency CDF of risk points",
@@ -246,7 +214,7 @@ def _response(report: dict[str, Any]) -> str:
         f"{figure(report, 'response.reassigned', 'count')} were covered by a town duty team "
         "because their grid member was not reached.</p>"
     )
-    return _section("response", "Response latency of risk points", chart, note)
+    return section("response", "Response latency of risk points", chart, note)
 
 
 def _budget(report: dict[str, Any]) -> str:
@@ -254,7 +222,7 @@ def _budget(report: dict[str, Any]) -> str:
     hops: list[str] = budget["hops"]
     present = [q for q in ("p50", "p95") if budget.get(q)]
     if not present:
-        return _section("budget", "Latency budget per hop", "<p>Nobody acknowledged.</p>")
+        return section("budget", "Latency budget per hop", "<p>Nobody acknowledged.</p>")
     titles = {"p50": "median recipient", "p95": "p95 recipient"}
     bars = []
     for q in present:
@@ -291,7 +259,7 @@ def _budget(report: dict[str, Any]) -> str:
         ["recipients averaged"]
         + [figure(report, f"budget.{q}.recipients", "count") for q in present]
     )
-    table = _table(["hop"] + [titles[q] for q in present], rows)
+    listing = table(["hop"] + [titles[q] for q in present], rows)
     note = (
         '<p class="note">Where the time goes. Recipients are ranked by notification latency; '
         "those within half a percent of the median (and of the 95th percentile) are averaged hop "
@@ -300,153 +268,25 @@ def _budget(report: dict[str, Any]) -> str:
         "one that worked; network / channel is both legs of that attempt (to the device and the "
         "acknowledgement back). Travel, for those sent to risk points, comes after.</p>"
     )
-    return _section("budget", "Latency budget per hop", note, chart, table)
+    return section("budget", "Latency budget per hop", note, chart, listing)
 
 
-def _districts(report: dict[str, Any]) -> str:
-    goal = report["targets"]["notify_target_share"]
-    ranked = sorted(
-        enumerate(report["by_district"]),
-        key=lambda item: (-item[1]["within_target_share"], item[1]["code"]),
+def _charted(
+    build: Callable[[dict[str, Any]], str],
+    report: dict[str, Any],
+    needs: str,
+    anchor: str,
+    title: str,
+) -> str:
+    """A chart section, or a note where an older report.json lacks the figures it is drawn from."""
+    if needs in report:
+        return build(report)
+    return section(
+        anchor,
+        title,
+        f'<p class="note">This report.json has no <code>{escape(needs)}</code> figures; '
+        "run the scenario again with this version of alertsim to draw this chart.</p>",
     )
-    bars = [
-        svg.Bar(
-            d["name"],
-            d["within_target_share"],
-            GOOD if d["within_target_share"] >= goal - 1e-12 else BAD,
-        )
-        for _, d in ranked
-    ]
-    chart = svg.bar_chart(
-        "district-compliance",
-        "Districts ranked by share acknowledged within the notification target",
-        bars,
-        x_max=1.0,
-        x_format=lambda v: f"{v:.1%}",
-        target=svg.Marker(goal, "target") if goal < 1 else None,
-    )
-    rows = []
-    for rank, (i, d) in enumerate(ranked, start=1):
-        share = d["within_target_share"]
-        rows.append(
-            [
-                str(rank),
-                f"{escape(d['name'])} <small>"
-                f"{figure(report, f'by_district.{i}.code', 'count', d['code'])}</small>",
-                figure(report, f"by_district.{i}.targeted", "count"),
-                figure(report, f"by_district.{i}.flagged", "count"),
-                f'<span class="{_share_class(share, goal)}">'
-                f"{figure(report, f'by_district.{i}.within_target_share', 'share')}</span>",
-                figure(report, f"by_district.{i}.latency_s.p95", "seconds"),
-                figure(report, f"by_district.{i}.response_within_target_share", "share"),
-            ]
-        )
-    table = _table(
-        ["#", "district", "targeted", "flagged", "within target", "p95", "risk points in time"],
-        rows,
-        numeric_from=2,
-    )
-    return _section("districts", "Districts ranked by compliance", chart, table)
-
-
-def _towns(report: dict[str, Any]) -> str:
-    # a town code begins with its district's six-digit code
-    names = {d["code"]: d["name"] for d in report["by_district"]}
-    rows = [
-        [
-            figure(report, f"worst_towns.{i}.code", "count", t["code"]),
-            escape(names.get(t["code"][:6], "")),
-            figure(report, f"worst_towns.{i}.targeted", "count"),
-            figure(report, f"worst_towns.{i}.acknowledged", "count"),
-            figure(report, f"worst_towns.{i}.within_target_share", "share"),
-            figure(report, f"worst_towns.{i}.latency_s.p95", "seconds"),
-            figure(report, f"worst_towns.{i}.latency_s.max", "seconds"),
-        ]
-        for i, t in enumerate(report["worst_towns"])
-    ]
-    table = _table(
-        ["town", "district", "targeted", "acknowledged", "within target", "p95", "max"],
-        rows,
-        numeric_from=2,
-    )
-    return _section("towns", "Worst towns", table)
-
-
-def _counts(report: dict[str, Any], path: str, head: list[str]) -> str:
-    counts = lookup(report, path)
-    rows = [[escape(k), figure(report, f"{path}.{k}", "count")] for k in counts]
-    return _table(head, rows) if rows else '<p class="note">None.</p>'
-
-
-def _channels(report: dict[str, Any]) -> str:
-    escalations = report["escalations"]
-    chart = ""
-    if escalations:
-        chart = svg.bar_chart(
-            "escalations",
-            "Escalations by channel",
-            [svg.Bar(k, v, "#dc2626") for k, v in escalations.items()],
-            x_max=max(escalations.values()) * 1.1,
-            x_format=lambda v: f"{v:,.0f}",
-        )
-    columns = sorted({c for counters in report["channels"].values() for c in counters})
-    rows = [
-        [escape(name)] + [figure(report, f"channels.{name}.{c}", "count") for c in columns]
-        for name in report["channels"]
-    ]
-    return _section(
-        "channels",
-        "Escalations and channels",
-        '<p class="note">An escalation is a retry on the next rung of the ladder after a '
-        "timeout without acknowledgement.</p>",
-        chart,
-        '<div class="cols"><div><h3>Escalations by channel</h3>',
-        _counts(report, "escalations", ["channel", "escalations"]),
-        "</div><div><h3>Acknowledged by channel</h3>",
-        _counts(report, "acknowledged_by_channel", ["channel", "acknowledged"]),
-        "</div></div><h3>Channel counters</h3>",
-        _table(["channel", *columns], rows),
-    )
-
-
-def _metadata(report: dict[str, Any]) -> str:
-    versions = report.get("versions") or {}
-    rows = [
-        ["scenario", escape(report["scenario"])],
-        ["scenario file", f"<code>{escape(report['scenario_file'])}</code>"],
-        ["scenario sha256", f"<code>{escape(report['scenario_sha256'])}</code>"],
-        ["seed", figure(report, "seed", "count", str(report["seed"]))],
-        ["replication", escape(str(report["replication"]))],
-        ["mode / strategy", escape(f"{report['mode']} / {report['strategy']}")],
-        ["model events", figure(report, "sim_events", "count")],
-        ["model end", figure(report, "sim_end_s", "seconds")],
-        ["wall time", figure(report, "wall_s", "seconds")],
-        ["started at", escape(str(report.get("started_at", "-")))],
-        ["host", escape(str(report.get("host", "-")))],
-        ["versions", escape(", ".join(f"{k} {v}" for k, v in versions.items()) or "-")],
-    ]
-    parts = [_table(["", ""], rows, numeric_from=9)]
-    replications = report.get("replications") or {}
-    if replications:
-        kinds = {h.key: h.kind for h in HEADLINES}
-        ci_rows = []
-        for key, r in replications.items():
-            kind = kinds.get(key, "seconds")
-            base = f"replications.{key}"
-            ci_rows.append(
-                [
-                    escape(LABELS.get(key, key)),
-                    figure(report, f"{base}.mean", kind),
-                    figure(report, f"{base}.ci95_low", kind),
-                    figure(report, f"{base}.ci95_high", kind),
-                    escape(str(r["n"])),
-                ]
-            )
-        parts += [
-            "<h3>Replications: mean and 95% confidence interval</h3>",
-            _table(["figure", "mean", "CI low", "CI high", "n"], ci_rows),
-        ]
-    return _section("metadata", "How this run was made", *parts)
 
 
 def _embedded(report: dict[str, Any]) -> str:
@@ -469,19 +309,19 @@ def render_html(report: dict[str, Any]) -> str:
         _verdict(report),
         _tiles(report),
         f"<nav>{nav}</nav>",
-        _notification(report),
-        _over_time(report),
-        _response(report),
-        _budget(report),
-        _districts(report),
-        _towns(report),
-        _channels(report),
-        _section(
+        _charted(_notification, report, "cdf", "notification", "Notification latency per tier"),
+        _charted(_over_time, report, "ack_share_over_time", "over-time", "Acknowledged share"),
+        _charted(_response, report, "cdf", "response", "Response latency of risk points"),
+        _charted(_budget, report, "budget", "budget", "Latency budget per hop"),
+        districts(report),
+        towns(report),
+        channels(report),
+        section(
             "flagged",
             "Flagged recipients by cause",
             '<p class="note">Nobody is lost silently: everyone who did not acknowledge is '
             "flagged with a cause.</p>",
-            _table(
+            table(
                 ["cause", "recipients"],
                 [
                     [escape(c), figure(report, f"notification.flagged.{c}", "count")]
@@ -489,12 +329,12 @@ def render_html(report: dict[str, Any]) -> str:
                 ],
             ),
         ),
-        _section(
+        section(
             "transport",
             "Transport counters",
-            _counts(report, "transport", ["counter", "messages"]),
+            counts(report, "transport", ["counter", "messages"]),
         ),
-        _metadata(report),
+        metadata(report),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -189,3 +189,13 @@ def test_run_writes_the_three_files(run_dir: Path) -> None:
     # self-contained: nothing to fetch, nothing to execute
     assert not re.search(r"<script(?![^>]*application/json)", page)
     assert not re.search(r'(src|href)="(https?:)?//', page)
+
+
+def test_an_older_report_without_chart_figures_still_renders(parsed: Parsed) -> None:
+    _, report = parsed
+    older = {k: v for k, v in report.items() if k not in ("cdf", "ack_share_over_time", "budget")}
+    parser = ReportParser()
+    parser.feed(render_html(older))
+    assert parser.verdicts == report["verdict"]
+    assert parser.charts == ["district-compliance", "escalations"]
+    assert parser.sections[1:5] == ["notification", "over-time", "response", "budget"]
