@@ -25,7 +25,9 @@ class NetworkModel:
         self._duplicated = bernoulli(settings.duplicate, streams.get("network.duplicate"))
         self._service_s = 1.0 / settings.broker_capacity_per_s
         self._free_at_s = 0.0
-        self.counters: Counter[str] = Counter(published=0, delivered=0, duplicates=0, lost=0)
+        self.counters: Counter[str] = Counter(
+            published=0, delivered=0, duplicates=0, lost=0, in_flight=0
+        )
         self.max_queue_s = 0.0
 
     def send(self, on_arrival: Callable[[], None], extra_s: float = 0.0) -> None:
@@ -48,7 +50,10 @@ class NetworkModel:
             self._arrive(queued_s + self._latency() + extra_s, on_arrival, duplicate=True)
 
     def _arrive(self, delay_s: float, on_arrival: Callable[[], None], *, duplicate: bool) -> None:
+        self.counters["in_flight"] += 1
+
         def arrived(_: simpy.Event) -> None:
+            self.counters["in_flight"] -= 1
             self.counters["delivered"] += 1
             if duplicate:
                 self.counters["duplicates"] += 1
