@@ -44,19 +44,18 @@ class NetworkModel:
         if self._lost():
             self.counters["lost"] += 1
             return
-        self._arrive(queued_s + self._latency() + extra_s, on_arrival, duplicate=False)
+        self._arrive(queued_s + self._latency() + extra_s, on_arrival)
         if self._duplicated():
             # A QoS 1 redelivery: the same message again, a little later.
-            self._arrive(queued_s + self._latency() + extra_s, on_arrival, duplicate=True)
+            self.counters["duplicates"] += 1
+            self._arrive(queued_s + self._latency() + extra_s, on_arrival)
 
-    def _arrive(self, delay_s: float, on_arrival: Callable[[], None], *, duplicate: bool) -> None:
+    def _arrive(self, delay_s: float, on_arrival: Callable[[], None]) -> None:
         self.counters["in_flight"] += 1
 
         def arrived(_: simpy.Event) -> None:
             self.counters["in_flight"] -= 1
             self.counters["delivered"] += 1
-            if duplicate:
-                self.counters["duplicates"] += 1
             on_arrival()
 
         self.env.timeout(delay_s).callbacks.append(arrived)
