@@ -109,12 +109,15 @@ def test_thirty_replications_cover_the_mean_of_three_hundred() -> None:
 
     Per seed (the city depends on it) the reference is 300 replications numbered from 1000, and
     five disjoint blocks of 30 (0-29 is exactly what `--replications 30` reports) are the trials:
-    2 seeds x 5 blocks x 9 figures. Fixed seeds make the outcome deterministic.
+    3 seeds x 5 blocks x 9 figures. Fixed seeds make the outcome deterministic. Measured when
+    written: 124 of 135 intervals held the reference (91.9%); both target shares 15/15 and 14/15;
+    latency p50, the most skewed figure over 22 responders, only 11/15 (a t interval under-covers
+    a right-skewed figure: low blocks also have small spreads).
     """
     loaded = load_scenario(SMOKE)
     hits = dict.fromkeys((n for n, _ in HEADLINE_FIGURES), 0)
     trials = 0
-    for seed in (1, 2):
+    for seed in (1, 2, 3):
         figures = run_replications(
             _with_seed(loaded, seed), [*range(150), *range(1000, 1300)], workers=2
         )
