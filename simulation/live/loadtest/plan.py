@@ -95,6 +95,8 @@ class LoadtestConfig(BaseModel):
     shard_index: int = Field(default=0, ge=0)
     shard_count: int = Field(default=1, ge=1)
     publishers: int = Field(default=2, ge=1)
+    # QoS 1/2 messages a publisher connection keeps unacknowledged at most (MQTT packet ids).
+    max_inflight: int = Field(default=65535, ge=1, le=65535)
     drain_timeout_s: float = Field(default=10.0, gt=0)
     connect_timeout_s: float = Field(default=60.0, gt=0)
     run_tag: str = Field(default_factory=lambda: secrets.token_hex(3), pattern=r"^[a-z0-9]{1,12}$")

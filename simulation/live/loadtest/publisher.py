@@ -5,18 +5,19 @@ given) whatever the broker or the swarm is doing, and its MQTT 5 User Property c
 *scheduled* time, so latency includes any time the publisher itself spent behind schedule and a
 stall cannot hide samples (no coordinated omission). The publisher's own backlog (bytes queued in
 its transports) and its lag behind schedule are reported, not hidden.
+
+At QoS 1/2 every packet id is taken from the connection's :class:`InFlight` registry before the
+packet is written and given back on its PUBACK/PUBCOMP; a connection whose in-flight window is full
+waits (and that wait shows as lag behind schedule), so an id is never reused while in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
-
-from gmqtt import Client
+from typing import Final
 
 from dispatcher.messages import (
     Alert,
@@ -30,15 +31,15 @@ from dispatcher.messages import (
     severity_for_level,
     urgency_for_level,
 )
+from simulation.live.loadtest.connection import MqttConnection, open_connection
 from simulation.live.loadtest.plan import LoadtestConfig, parse_broker_url, publish_topics
-from simulation.live.loadtest.swarm import STAMP_PROPERTY
+from simulation.live.loadtest.wire import publish_packet
 
 __all__ = [
     "PublishTally",
     "alert_payloads",
     "connect_publishers",
     "encoded_topics",
-    "publish_packet",
     "publish_plan",
 ]
 
@@ -60,6 +61,9 @@ class PublishTally:
     finished_unix_ns: int = 0
     max_lag_ms: float = 0.0
     max_queue_bytes: int = 0
+    acked: int = 0
+    unknown_acks: int = 0
+    max_inflight: int = 0
 
 
 def alert_payloads(config: LoadtestConfig) -> list[bytes]:
@@ -107,58 +111,21 @@ def _encoded(config: LoadtestConfig, index: int, sent: datetime, padding: str) -
     return encode_alert(alert)
 
 
-async def connect_publishers(config: LoadtestConfig) -> list[Client]:
+async def connect_publishers(config: LoadtestConfig) -> list[MqttConnection]:
     address = parse_broker_url(config.broker_url)
     clients = []
-    logger = logging.getLogger("alertsim.loadtest.gmqtt")
     for index in range(config.publishers):
-        client = Client(
-            f"alertsim-lt{config.run_tag}-pub{config.shard_index}-{index}", logger=logger
+        client_id = f"alertsim-lt{config.run_tag}-pub{config.shard_index}-{index}"
+        clients.append(
+            await open_connection(
+                address.host,
+                address.port,
+                client_id,
+                config.connect_timeout_s,
+                max_inflight=config.max_inflight,
+            )
         )
-        client.set_config({"reconnect_retries": 0, "reconnect_delay": 1})
-        await asyncio.wait_for(client.connect(address.host, address.port), config.connect_timeout_s)
-        clients.append(client)
     return clients
-
-
-def _transport_of(client: Client) -> Any:
-    transport: Any = getattr(getattr(client, "_connection", None), "_transport", None)
-    if transport is None or transport.is_closing() or not client.is_connected:
-        return None
-    return transport
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | 0x80 if value else byte)
-        if not value:
-            return bytes(out)
-
-
-_STAMP_KEY: Final = STAMP_PROPERTY.encode("utf-8")
-
-
-def publish_packet(
-    topic: bytes, payload: bytes, qos: int, packet_id: int, stamp_text: str
-) -> bytes:
-    """An MQTT 5 PUBLISH carrying the schedule stamp as a User Property (section 3.3.2.3.7).
-
-    Built here rather than by gmqtt so that a batch of packets goes out in one write: one
-    ``send`` per message costs about 100 us on loopback, which capped the publisher at 10,000/s.
-    """
-    value = stamp_text.encode("ascii")
-    properties = b"\x26" + len(_STAMP_KEY).to_bytes(2) + _STAMP_KEY + len(value).to_bytes(2) + value
-    variable = (
-        len(topic).to_bytes(2)
-        + topic
-        + (packet_id.to_bytes(2) if qos else b"")
-        + _varint(len(properties))
-        + properties
-    )
-    body_bytes = len(variable) + len(payload)
-    return bytes([0x30 | (qos << 1)]) + _varint(body_bytes) + variable + payload
 
 
 def encoded_topics(config: LoadtestConfig) -> list[bytes]:
@@ -168,7 +135,7 @@ def encoded_topics(config: LoadtestConfig) -> list[bytes]:
 
 async def publish_plan(
     config: LoadtestConfig,
-    clients: list[Client],
+    clients: list[MqttConnection],
     payloads: list[bytes],
     topics: list[bytes],
     start_unix_ns: int,
@@ -176,15 +143,14 @@ async def publish_plan(
     """Publish every planned message at its scheduled time; never raises for a dead broker.
 
     Messages due by now go out in batches of up to 256 per write, round-robin over the publisher
-    connections; a message is never sent before its slot. Packet ids cycle per connection, so at
-    QoS 1/2 a connection keeps at most 65,535 messages in flight: use more ``publishers`` beyond.
+    connections; a message is never sent before its slot. At QoS 1/2 a batch is cut to the
+    connection's free in-flight window; with every window full the publisher waits for acks.
     """
     count = config.message_count()
     rate = config.shard_rate_per_s()
     interval_ns = 0 if rate is None else round(1e9 / rate)
     tally = PublishTally(planned=count, started_unix_ns=start_unix_ns)
     qos = config.qos
-    packet_ids = [0] * len(clients)
     turn = 0
     seq = 0
     while seq < count:
@@ -193,57 +159,76 @@ async def publish_plan(
         if scheduled_ns - now_ns > 500_000:
             await asyncio.sleep((scheduled_ns - now_ns) / 1e9)
             continue
-        transports = await _wait_for_room(clients, tally)
-        if not transports:
+        ready = await _wait_for_room(clients, tally, qos)
+        if not ready:
             tally.failed += count - seq
             break
-        index, transport = transports[turn % len(transports)]
+        client = ready[turn % len(ready)]
         turn += 1
         tally.max_lag_ms = max(tally.max_lag_ms, (now_ns - scheduled_ns) / 1e6)
+        room = min(_BATCH, client.inflight.room) if qos else _BATCH
         batch: list[bytes] = []
-        while seq < count and len(batch) < _BATCH:
+        while seq < count and len(batch) < room:
             scheduled_ns = start_unix_ns + seq * interval_ns
             if scheduled_ns > now_ns:
                 break
-            packet_id = 0
-            if qos:
-                packet_id = packet_ids[index] % 65535 + 1
-                packet_ids[index] = packet_id
+            packet_id = client.inflight.acquire() if qos else 0
             batch.append(
                 publish_packet(
                     topics[seq % len(topics)],
                     payloads[seq % len(payloads)],
                     qos,
                     packet_id,
-                    f"{scheduled_ns} {seq}",
+                    b"%d %d" % (scheduled_ns, seq),
                 )
             )
             seq += 1
         try:
-            transport.write(b"".join(batch))
+            client.write(b"".join(batch))
         except Exception:
             tally.failed += len(batch)
         else:
             tally.published += len(batch)
         await asyncio.sleep(0)  # let acks in and the transports flush
+    if qos:
+        await _wait_for_acks(clients, config.drain_timeout_s)
+    tally.acked = sum(c.acked for c in clients)
+    tally.unknown_acks = sum(c.unknown_acks for c in clients)
+    tally.max_inflight = max((c.inflight.max_seen for c in clients), default=0)
     tally.finished_unix_ns = time.time_ns()
     return tally
 
 
-async def _wait_for_room(clients: list[Client], tally: PublishTally) -> list[tuple[int, Any]]:
-    """Live transports with room in their buffer; waits while every live one is full."""
+async def _wait_for_room(
+    clients: list[MqttConnection], tally: PublishTally, qos: int
+) -> list[MqttConnection]:
+    """Live connections with room in their write buffer (and in-flight window at QoS>0)."""
     while True:
         alive = []
-        roomy = []
-        for index, client in enumerate(clients):
-            transport = _transport_of(client)
-            if transport is None:
+        ready = []
+        for client in clients:
+            if not client.is_open:
                 continue
             alive.append(client)
-            queued = int(transport.get_write_buffer_size())
+            queued = client.queued_bytes()
             tally.max_queue_bytes = max(tally.max_queue_bytes, queued)
-            if queued < _HIGH_WATER_BYTES:
-                roomy.append((index, transport))
-        if roomy or not alive:
-            return roomy
-        await asyncio.sleep(0.001)
+            if queued < _HIGH_WATER_BYTES and (not qos or client.inflight.room):
+                ready.append(client)
+        if ready or not alive:
+            return ready
+        if qos and all(not c.inflight.room for c in alive):
+            waits = [asyncio.create_task(c.room.wait()) for c in alive]
+            await asyncio.wait(waits, timeout=0.05, return_when=asyncio.FIRST_COMPLETED)
+            for wait in waits:
+                wait.cancel()
+        else:
+            await asyncio.sleep(0.001)
+
+
+async def _wait_for_acks(clients: list[MqttConnection], timeout_s: float) -> None:
+    """Until every QoS>0 message sent was acknowledged, a connection died, or the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if all(not c.inflight.ids or not c.is_open for c in clients):
+            return
+        await asyncio.sleep(0.005)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Sequence
-from importlib import metadata
 from typing import Any, Final
 
 from rich.console import Console
@@ -42,16 +41,12 @@ _ADDITIVE: Final = (
 
 
 def host_info() -> dict[str, Any]:
-    try:
-        gmqtt_version = metadata.version("gmqtt")
-    except metadata.PackageNotFoundError:
-        gmqtt_version = "unknown"
     return {
         "hostname": platform.node(),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "client": f"gmqtt {gmqtt_version}",
+        "client": "alertsim wire (asyncio Protocol, MQTT 5)",
     }
 
 

@@ -18,9 +18,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, Final
 
-from gmqtt import Client
-
 from simulation.live.loadtest import histogram
+from simulation.live.loadtest.connection import MqttConnection, MqttError, open_connection
 from simulation.live.loadtest.plan import LoadtestConfig, owed_deliveries
 from simulation.live.loadtest.publisher import (
     alert_payloads,
@@ -105,7 +104,7 @@ async def _run(  # noqa: PLR0915 - one run's phases read best in order, in one p
         broker = {"url": config.broker_url, "version": await _broker_version(config)}
         try:
             publishers = await connect_publishers(config)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, MqttError) as exc:
             raise LoadtestError(f"{config.broker_url}: publisher could not connect: {exc}") from exc
         start_ns = time.time_ns() + _START_LEAD_NS
         publishing = asyncio.create_task(
@@ -135,7 +134,7 @@ async def _run(  # noqa: PLR0915 - one run's phases read best in order, in one p
             workers, changed, _JOIN_TIMEOUT_S, lambda: all(h.result or h.failure for h in workers)
         )
         tell("done")
-        await asyncio.gather(*(_quietly_disconnect(p) for p in publishers))
+        await asyncio.gather(*(p.disconnect() for p in publishers))
     finally:
         for handle in workers:
             loop.remove_reader(handle.pipe.fileno())
@@ -239,29 +238,26 @@ async def _broker_version(config: LoadtestConfig) -> str:
     address = parse_broker_url(config.broker_url)
     found: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
-    def on_message(_c: Client, _topic: str, payload: bytes, _q: int, _p: Any) -> int:
-        if not found.done():
-            found.set_result(payload.decode("utf-8", "replace"))
-        return 0
+    def on_publishes(batch: list[Any], _now_ns: int) -> None:
+        if batch and not found.done():
+            found.set_result(bytes(batch[0].payload).decode("utf-8", "replace"))
 
-    client = Client(f"alertsim-lt{config.run_tag}-sys{config.shard_index}")
-    client.set_config({"reconnect_retries": 0, "reconnect_delay": 1})
-    client.on_message = on_message
+    client: MqttConnection | None = None
     try:
-        await asyncio.wait_for(client.connect(address.host, address.port), 2.0)
-        client.subscribe("$SYS/broker/version")
+        client = await open_connection(
+            address.host,
+            address.port,
+            f"alertsim-lt{config.run_tag}-sys{config.shard_index}",
+            2.0,
+            on_publishes=on_publishes,
+        )
+        await asyncio.wait_for(client.subscribe([b"$SYS/broker/version"], 0), 2.0)
         return await asyncio.wait_for(found, 0.5)
-    except (OSError, TimeoutError):
+    except (OSError, TimeoutError, MqttError):
         return "unknown"
     finally:
-        await _quietly_disconnect(client)
-
-
-async def _quietly_disconnect(client: Client) -> None:
-    try:
-        await asyncio.wait_for(client.disconnect(), 1.0)
-    except Exception:
-        return
+        if client is not None:
+            await client.disconnect()
 
 
 def _config_summary(config: LoadtestConfig) -> dict[str, Any]:
@@ -296,6 +292,9 @@ def _raw(
         "swarm_max_loop_lag_ms": max((r["max_loop_lag_ms"] for r in results), default=0.0),
         "publish_max_lag_ms": tally.max_lag_ms,
         "publish_max_queued_bytes": tally.max_queue_bytes,
+        "publish_acked": tally.acked,
+        "publish_unknown_acks": tally.unknown_acks,
+        "publish_max_inflight": tally.max_inflight,
         "memory_per_connection_bytes": (
             sum(r["rss_per_connection_bytes"] * r["connected"] for r in results) / connected
             if connected
