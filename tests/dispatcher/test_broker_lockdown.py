@@ -38,7 +38,8 @@ QUIET_S = 0.4
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[SecureBroker]:
-    b = SecureBroker(tmp_path, responders=RESPONDERS, tls_port=free_port()).start()
+    b = SecureBroker(tmp_path, responders=RESPONDERS, tls_port=free_port())
+    b.start()
     yield b
     b.stop()
 
