@@ -33,13 +33,14 @@ from dispatcher.messages import (
 )
 from simulation.live.loadtest.connection import MqttConnection, open_connection
 from simulation.live.loadtest.plan import LoadtestConfig, parse_broker_url, publish_topics
-from simulation.live.loadtest.wire import publish_packet
+from simulation.live.loadtest.wire import fixed_stamp, publish_template
 
 __all__ = [
     "PublishTally",
     "alert_payloads",
     "connect_publishers",
     "encoded_topics",
+    "packet_templates",
     "publish_plan",
 ]
 
@@ -48,6 +49,9 @@ __all__ = [
 _HIGH_WATER_BYTES: Final = 1 << 20
 _BATCH: Final = 256
 _DISTINCT_ALERTS: Final = 64
+
+
+Templates = dict[int, list[tuple[bytes, bytes]]]
 
 
 @dataclass
@@ -133,11 +137,22 @@ def encoded_topics(config: LoadtestConfig) -> list[bytes]:
     return [topic.encode("utf-8") for topic in publish_topics(config)]
 
 
+def packet_templates(topics: list[bytes], payloads: list[bytes], qos: int) -> Templates:
+    """Per payload length, each topic's PUBLISH template (see wire.publish_template).
+
+    Built before the clock starts, so the timed loop only joins bytes.
+    """
+    return {
+        size: [publish_template(topic, size, qos) for topic in topics]
+        for size in {len(p) for p in payloads}
+    }
+
+
 async def publish_plan(
     config: LoadtestConfig,
     clients: list[MqttConnection],
     payloads: list[bytes],
-    topics: list[bytes],
+    templates: Templates,
     start_unix_ns: int,
 ) -> PublishTally:
     """Publish every planned message at its scheduled time; never raises for a dead broker.
@@ -151,6 +166,7 @@ async def publish_plan(
     interval_ns = 0 if rate is None else round(1e9 / rate)
     tally = PublishTally(planned=count, started_unix_ns=start_unix_ns)
     qos = config.qos
+    plan = (start_unix_ns, interval_ns, qos, len(next(iter(templates.values()))))
     turn = 0
     seq = 0
     while seq < count:
@@ -167,28 +183,13 @@ async def publish_plan(
         turn += 1
         tally.max_lag_ms = max(tally.max_lag_ms, (now_ns - scheduled_ns) / 1e6)
         room = min(_BATCH, client.inflight.room) if qos else _BATCH
-        batch: list[bytes] = []
-        while seq < count and len(batch) < room:
-            scheduled_ns = start_unix_ns + seq * interval_ns
-            if scheduled_ns > now_ns:
-                break
-            packet_id = client.inflight.acquire() if qos else 0
-            batch.append(
-                publish_packet(
-                    topics[seq % len(topics)],
-                    payloads[seq % len(payloads)],
-                    qos,
-                    packet_id,
-                    b"%d %d" % (scheduled_ns, seq),
-                )
-            )
-            seq += 1
+        batch, sent, seq = _batch(client, templates, payloads, room, seq, count, now_ns, plan)
         try:
             client.write(b"".join(batch))
         except Exception:
-            tally.failed += len(batch)
+            tally.failed += sent
         else:
-            tally.published += len(batch)
+            tally.published += sent
         await asyncio.sleep(0)  # let acks in and the transports flush
     if qos:
         await _wait_for_acks(clients, config.drain_timeout_s)
@@ -197,6 +198,36 @@ async def publish_plan(
     tally.max_inflight = max((c.inflight.max_seen for c in clients), default=0)
     tally.finished_unix_ns = time.time_ns()
     return tally
+
+
+def _batch(
+    client: MqttConnection,
+    templates: Templates,
+    payloads: list[bytes],
+    room: int,
+    seq: int,
+    count: int,
+    now_ns: int,
+    plan: tuple[int, int, int, int],
+) -> tuple[list[bytes], int, int]:
+    """Parts of the packets due by ``now_ns`` from ``seq`` on: (parts, how many, next seq)."""
+    start_unix_ns, interval_ns, qos, topic_count = plan
+    batch: list[bytes] = []
+    sent = 0
+    while seq < count and sent < room:
+        scheduled_ns = start_unix_ns + seq * interval_ns
+        if scheduled_ns > now_ns:
+            break
+        payload = payloads[seq % len(payloads)]
+        head, tail = templates[len(payload)][seq % topic_count]
+        if qos:
+            batch += (head, client.inflight.acquire().to_bytes(2), tail)
+        else:
+            batch += (head, tail)
+        batch += (fixed_stamp(scheduled_ns, seq), payload)
+        sent += 1
+        seq += 1
+    return batch, sent, seq
 
 
 async def _wait_for_room(

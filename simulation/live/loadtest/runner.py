@@ -25,6 +25,7 @@ from simulation.live.loadtest.publisher import (
     alert_payloads,
     connect_publishers,
     encoded_topics,
+    packet_templates,
     publish_plan,
 )
 from simulation.live.loadtest.report import build_report, host_info
@@ -75,7 +76,7 @@ async def _run(  # noqa: PLR0915 - one run's phases read best in order, in one p
     config: LoadtestConfig, show: Callable[[Progress], None]
 ) -> dict[str, Any]:
     payloads = alert_payloads(config)
-    topics = encoded_topics(config)
+    templates = packet_templates(encoded_topics(config), payloads, config.qos)
     owed = owed_deliveries(config)
     connections = config.shard_connections()
     workers = _start_workers(config, connections)
@@ -108,7 +109,7 @@ async def _run(  # noqa: PLR0915 - one run's phases read best in order, in one p
             raise LoadtestError(f"{config.broker_url}: publisher could not connect: {exc}") from exc
         start_ns = time.time_ns() + _START_LEAD_NS
         publishing = asyncio.create_task(
-            publish_plan(config, publishers, payloads, topics, start_ns)
+            publish_plan(config, publishers, payloads, templates, start_ns)
         )
         while not publishing.done():
             await asyncio.wait({publishing}, timeout=0.1)

@@ -22,6 +22,7 @@ import struct
 import termios
 import time
 from array import array
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, Final
 
@@ -57,6 +58,18 @@ def parse_stamp(value: bytes) -> tuple[int, int]:
 def rss_bytes() -> int:
     with open("/proc/self/statm", encoding="ascii") as statm:
         return int(statm.read().split()[1]) * _PAGE_BYTES
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop where installed (unless ALERTSIM_LOOP=asyncio), else asyncio's."""
+    if os.environ.get("ALERTSIM_LOOP", "uvloop") != "uvloop":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 class Tally:
@@ -262,6 +275,7 @@ def worker_main(config_json: str, connections: list[int], pipe: Connection) -> N
     """Entry point of a worker process."""
     config = LoadtestConfig.model_validate_json(config_json)
     try:
-        asyncio.run(Worker(config, connections, pipe).run())
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            runner.run(Worker(config, connections, pipe).run())
     except Exception as exc:
         pipe.send(("failed", f"worker {connections[:1]}...: {type(exc).__name__}: {exc}"))

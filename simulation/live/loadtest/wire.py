@@ -35,8 +35,10 @@ __all__ = [
     "ack_packet",
     "connect_packet",
     "disconnect_packet",
+    "fixed_stamp",
     "pingreq_packet",
     "publish_packet",
+    "publish_template",
     "subscribe_packet",
     "varint",
 ]
@@ -57,7 +59,8 @@ AUTH: Final = 15
 
 # The publisher's stamp, a User Property: "<scheduled send time, unix ns> <message sequence>".
 STAMP_KEY: Final = b"alertsim-scheduled"
-_USER_PROPERTY: Final = 0x26
+_STAMP_HEAD: Final = len(STAMP_KEY).to_bytes(2) + STAMP_KEY
+_STAMP_HEAD_END: Final = 1 + len(_STAMP_HEAD)
 DEFAULT_MAX_PACKET_BYTES: Final = 1 << 20
 # Flags a packet of each type must carry (MQTT 5 section 2.1.3); PUBLISH's flags vary.
 _FIXED_FLAGS: Final = {
@@ -165,6 +168,25 @@ def publish_packet(
     return header + variable + payload
 
 
+STAMP_BYTES: Final = 30  # "%019d %010d": fixed width, so a packet's length is known up front
+
+
+def fixed_stamp(scheduled_ns: int, seq: int) -> bytes:
+    return b"%019d %010d" % (scheduled_ns, seq)
+
+
+def publish_template(topic: bytes, payload_bytes: int, qos: int) -> tuple[bytes, bytes]:
+    """(head, tail) such that ``head + packet_id + tail + fixed_stamp + payload`` is a PUBLISH.
+
+    The packet id part is empty at QoS 0. Encoding a city's 121,000 packets then costs one join
+    each instead of five encodes: the publisher builds the templates before the clock starts.
+    """
+    properties_bytes = 1 + 2 + len(STAMP_KEY) + 2 + STAMP_BYTES
+    tail = varint(properties_bytes) + b"\x26" + _string(STAMP_KEY) + STAMP_BYTES.to_bytes(2)
+    remaining = 2 + len(topic) + (2 if qos else 0) + len(tail) + STAMP_BYTES + payload_bytes
+    return bytes([PUBLISH << 4 | qos << 1]) + varint(remaining) + _string(topic), tail
+
+
 def ack_packet(kind: int, packet_id: int) -> bytes:
     """PUBACK, PUBREC, PUBREL or PUBCOMP with reason Success (the short form, section 3.4.2.1)."""
     return bytes([kind << 4 | (2 if kind == PUBREL else 0), 2]) + packet_id.to_bytes(2)
@@ -261,7 +283,19 @@ class Decoder:
                     self._fail(pos, "PUBLISH properties", f"within {length} bytes", f"{plen}")
                 stamp = None
                 if plen:
-                    stamp = self._stamp(buf, cursor, props_end, pos)
+                    # Fast path: the stamp as the first property, as our publisher sends it.
+                    if (
+                        buf[cursor] == 0x26
+                        and buf[cursor + 1 : cursor + _STAMP_HEAD_END] == _STAMP_HEAD
+                    ):
+                        value_at = cursor + _STAMP_HEAD_END + 2
+                        value_end = value_at + ((buf[value_at - 2] << 8) | buf[value_at - 1])
+                        if value_end == props_end:
+                            stamp = buf[value_at:value_end]
+                        else:
+                            stamp = self._stamp(buf, cursor, props_end, pos)
+                    else:
+                        stamp = self._stamp(buf, cursor, props_end, pos)
                 topic = buf[start + 2 : topic_end]
                 append(Publish(topic, qos, packet_id, stamp, buf[props_end:end]))
             else:
