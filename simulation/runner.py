@@ -71,11 +71,12 @@ def run_virtual(
         if progress is None:
             world.run()
         else:
-            while not world.run(world.env.now + PROGRESS_SLICE_S):
+
+            def report() -> None:
                 progress(Progress(world.env.now, world.acknowledged_share(), len(world.alerts)))
-                if world.env.peek() == float("inf"):
-                    raise RuntimeError("model ran out of events before every alert was complete")
-            progress(Progress(world.env.now, world.acknowledged_share(), len(world.alerts)))
+
+            world.run(PROGRESS_SLICE_S, report)
+            report()
     wall_s = (time.monotonic_ns() - wall_start_ns) / 1e9
     return RunResult(
         loaded=loaded,
