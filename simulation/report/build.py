@@ -82,6 +82,39 @@ def verdict(report: dict[str, Any]) -> list[str]:
     return sentences
 
 
+HOP_NAMES = {
+    "municipal_processing": "municipal processing",
+    "district_relay": "district relay",
+    "town_relay": "town relay",
+    "escalation": "waiting to escalate",
+    "network": "network and channel",
+    "read": "time to read",
+    "acknowledge": "time to acknowledge",
+    "travel": "travel to risk points",
+}
+
+
+def why(report: dict[str, Any]) -> list[str]:
+    """Where the time goes, from the hop budget: the planner's 'where to act'."""
+    budget = report.get("budget") or {}
+    lines = []
+    for key, who in (("p50", "median"), ("p95", "95th-percentile")):
+        entry = budget.get(key)
+        if not entry:
+            continue
+        hops = {k: v for k, v in entry["hops_s"].items() if k != "travel"}
+        top = sorted(hops.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        parts = ", ".join(f"{HOP_NAMES.get(k, k)} {v:,.0f} s" for k, v in top)
+        line = (
+            f"The {who} responder acknowledged after {entry['latency_s']:,.0f} s; "
+            f"most went to {parts}"
+        )
+        if "travel" in entry["hops_s"]:
+            line += f"; then {entry['hops_s']['travel']:,.0f} s to reach their risk points"
+        lines.append(line + ".")
+    return lines
+
+
 def build_report(result: RunResult) -> dict[str, Any]:
     scenario = result.loaded.scenario
     targets = scenario.targets
@@ -124,4 +157,5 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "budget": metrics.budget(records),
     }
     report["verdict"] = verdict(report)
+    report["why"] = why(report)
     return report

@@ -22,6 +22,8 @@ def print_summary(report: dict[str, Any], console: Console) -> None:
     for sentence in report["verdict"]:
         style = "bold green" if sentence.startswith("MET") else "bold red"
         console.print(sentence, style=style)
+    for sentence in report.get("why", []):
+        console.print(sentence)
 
     head = Table(title=f"{report['scenario']} - {report['strategy']}, seed {report['seed']}")
     head.add_column("figure")
