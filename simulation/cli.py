@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -51,6 +53,32 @@ def _check_replications(mode: str, replications: int) -> None:
         raise typer.Exit(EXIT_INVALID)
 
 
+def _check_live_options(mode: str, replications: int, fault: list[str] | None) -> None:
+    _check_replications(mode, replications)
+    if fault and mode != "live":
+        errors.print(f"--fault: expected --mode live, got --mode {mode}")
+        raise typer.Exit(EXIT_INVALID)
+
+
+@contextmanager
+def _fault_proxy(broker: str, fault: list[str] | None) -> Iterator[str]:
+    """The broker URL a live run should use: a fault proxy's with --fault, stopped afterwards."""
+    if not fault:
+        yield broker
+        return
+    from simulation.trust import start_fault_proxy
+
+    try:
+        proxied, stop = start_fault_proxy(broker, fault)
+    except ValueError as exc:
+        errors.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    try:
+        yield proxied
+    finally:
+        stop()
+
+
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
@@ -93,6 +121,13 @@ def run(
     responders_per_connection: Annotated[
         int, typer.Option(min=1, help="live --local-swarm: responders sharing one connection")
     ] = 50,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="live: rehearse an outage through a fault proxy, e.g. "
+            "district:500101:blackhole:300s, all:delay:60s:250ms@10s, all:cut%0.5@30s"
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -114,21 +149,22 @@ def run(
     if mode not in ("virtual", "live"):
         errors.print(f"--mode: expected virtual or live, got {mode!r}")
         raise typer.Exit(EXIT_INVALID)
-    _check_replications(mode, replications)
+    _check_live_options(mode, replications, fault)
     if mode == "live":
         from simulation.live.command import EXIT_LIVE_FAILED, LiveCommandError, run_live_for_cli
 
         try:
-            result, live_section = run_live_for_cli(
-                loaded,
-                broker=broker,
-                speed=speed,
-                strict=strict,
-                max_lag_ms=max_lag_ms,
-                local_swarm=local_swarm,
-                responders_per_connection=responders_per_connection,
-                console=None if quiet else console,
-            )
+            with _fault_proxy(broker, fault) as proxied:
+                result, live_section = run_live_for_cli(
+                    loaded,
+                    broker=proxied,
+                    speed=speed,
+                    strict=strict,
+                    max_lag_ms=max_lag_ms,
+                    local_swarm=local_swarm,
+                    responders_per_connection=responders_per_connection,
+                    console=None if quiet else console,
+                )
         except LiveCommandError as exc:
             errors.print(f"live run failed: {exc}", markup=False, highlight=False)
             raise typer.Exit(EXIT_LIVE_FAILED) from None
@@ -313,6 +349,55 @@ def serve(
     runs.mkdir(parents=True, exist_ok=True)
     console.print(f"serving {runs} on http://{host}:{port}/")
     web.run_app(create_app(runs, scenarios), host=host, port=port, print=None)
+
+
+keys_app = typer.Typer(help="Signing keys of the centers (see README: Trust and faults).")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("init")
+def keys_init(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file (its city's centers)")],
+    out: Annotated[Path, typer.Option(help="folder for private/*.pem and trust.json")] = Path(
+        "keys"
+    ),
+    valid_days: Annotated[int, typer.Option(min=1, help="days the keys are trusted")] = 365,
+) -> None:
+    """Create an Ed25519 key per center (municipal, districts, towns) and the public trust.json."""
+    from simulation.trust import init_keys
+
+    counts = init_keys(_load_or_exit(scenario), out, valid_days=valid_days)
+    console.print(f"{out}: {counts} keys; give each center its private/<key id>.pem only")
+
+
+@app.command("broker-config")
+def broker_config(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file (its responders)")],
+    out: Annotated[Path, typer.Option(help="folder for mosquitto.conf, passwd, acl")] = Path(
+        "broker"
+    ),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="plain listener port")] = 1883,
+    tls_port: Annotated[
+        int | None, typer.Option(help="also a TLS listener on this port, with a test CA")
+    ] = None,
+) -> None:
+    """Write a locked-down mosquitto config: passwords, per-user ACLs, optional TLS."""
+    from simulation.trust import write_city_broker_config
+
+    files, users = write_city_broker_config(
+        _load_or_exit(scenario), out, port=port, tls_port=tls_port
+    )
+    console.print(f"{files.conf}: {users} responders + dispatcher; secrets in {files.credentials}")
+
+
+@app.command(
+    "dispatch", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)
+def dispatch(ctx: typer.Context) -> None:
+    """Run the durable live dispatcher for one alert plan (--help for its options)."""
+    from dispatcher.service import main as service_main
+
+    raise typer.Exit(service_main(list(ctx.args)))
 
 
 def main() -> None:
