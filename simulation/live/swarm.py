@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from dispatcher.inbox import Inbox
 from dispatcher.messages import MessageError, decode_alert
 from dispatcher.plan import Recipient
+from dispatcher.signing import Keyring, Verifier
 from dispatcher.topics import TopicError, parse_topic
 from dispatcher.transport import Message, Transport, TransportError
 from simulation.behaviour import Sampler, Streams, bernoulli, sampler
@@ -128,6 +130,8 @@ class _Connection:
         self.states: dict[tuple[str, str], _ResponderState] = {}
         self.seen: set[tuple[str, str, str, int]] = set()
         self.sending: set[asyncio.Task[None]] = set()
+        # Only with a keyring: unsigned live runs (the driver does not sign yet) keep working.
+        self.inbox = Inbox(Verifier(swarm.keyring)) if swarm.keyring is not None else None
 
     async def start(self) -> None:
         await self.transport.start()
@@ -168,6 +172,12 @@ class _Connection:
         except MessageError as exc:
             self._reject(f"payload_{exc.reason}", message, str(exc))
             return None
+        if self.inbox is not None:
+            verdict = self.inbox.receive(message)
+            # a duplicate identifier passes: an escalation resends it on the next channel
+            if verdict.outcome == "rejected":
+                self.swarm.counters.rejected[f"verify_{verdict.reason}"] += 1
+                return None
         recipient_id = parsed.recipient_id or message.user_property("recipient_id")
         recipient = self.responders.get(recipient_id or "")
         if recipient is None:
@@ -276,7 +286,9 @@ class Swarm:
         worker: int = 0,
         workers: int = 1,
         replication: int = 0,
+        keyring: Keyring | None = None,
     ) -> None:
+        self.keyring = keyring
         self.scenario = scenario
         self.speed = speed
         self.replication = replication
