@@ -44,7 +44,7 @@ def assert_accounted(report: dict[str, object]) -> None:
     assert figures[0] > 0
 
 
-@pytest.mark.parametrize("qos", [0, 1])
+@pytest.mark.parametrize("qos", [0, 1, 2])
 def test_unicast_delivers_every_alert_once(mosquitto: Broker, qos: int) -> None:
     report = run_loadtest(config(mosquitto, qos=qos))
 
@@ -55,6 +55,9 @@ def test_unicast_delivers_every_alert_once(mosquitto: Broker, qos: int) -> None:
     assert report["out_of_order"] == 0
     assert report["connected"] == 12
     assert report["qos"] == qos
+    # At QoS 1/2 every publish was acknowledged, each packet id released exactly once.
+    assert report["raw"]["publish_acked"] == (300 if qos else 0)
+    assert report["raw"]["publish_unknown_acks"] == 0
     assert_accounted(report)
     assert report["last_delivery_s"] > 0
     assert report["delivered_per_s"] == pytest.approx(300 / report["last_delivery_s"])
