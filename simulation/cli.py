@@ -254,6 +254,10 @@ def swarm(
         int, typer.Option(min=1, help="responders sharing one MQTT connection (a town terminal)")
     ] = 50,
     workers: Annotated[int, typer.Option(min=1, help="processes sharing the swarm")] = 1,
+    ready_file: Annotated[
+        Path | None,
+        typer.Option(help="written once every responder is subscribed (for healthchecks)"),
+    ] = None,
 ) -> None:
     """Play a scenario's responders over MQTT for live runs, until interrupted."""
     from simulation.live.command import EXIT_LIVE_FAILED, LiveCommandError, run_swarm
@@ -266,6 +270,7 @@ def swarm(
             speed=speed,
             responders_per_connection=responders_per_connection,
             workers=workers,
+            ready_file=ready_file,
         )
     except LiveCommandError as exc:
         errors.print(f"swarm failed: {exc}", markup=False, highlight=False)

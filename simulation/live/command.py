@@ -62,8 +62,18 @@ def run_live_for_cli(
     return outcome.result, outcome.live
 
 
+def _ready_path(ready_file: Path, worker: int, workers: int) -> Path:
+    return ready_file if workers == 1 else ready_file.with_name(f"{ready_file.name}.{worker}")
+
+
 async def _swarm_worker_async(
-    scenario_path: Path, broker: str, speed: float, per_connection: int, worker: int, workers: int
+    scenario_path: Path,
+    broker: str,
+    speed: float,
+    per_connection: int,
+    worker: int,
+    workers: int,
+    ready_file: Path | None = None,
 ) -> dict[str, int]:
     from simulation.live.run import mqtt_factory
     from simulation.live.swarm import Swarm
@@ -86,6 +96,9 @@ async def _swarm_worker_async(
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     await swarm.start()
+    if ready_file is not None:
+        # Every connection is subscribed: a healthcheck may now let live runs start.
+        _ready_path(ready_file, worker, workers).write_text("ready\n", encoding="utf-8")
     try:
         await stop.wait()
     finally:
@@ -94,24 +107,56 @@ async def _swarm_worker_async(
 
 
 def _swarm_worker(
-    scenario_path: Path, broker: str, speed: float, per_connection: int, worker: int, workers: int
+    scenario_path: Path,
+    broker: str,
+    speed: float,
+    per_connection: int,
+    worker: int,
+    workers: int,
+    ready_file: Path | None = None,
 ) -> None:
-    asyncio.run(_swarm_worker_async(scenario_path, broker, speed, per_connection, worker, workers))
+    asyncio.run(
+        _swarm_worker_async(
+            scenario_path, broker, speed, per_connection, worker, workers, ready_file
+        )
+    )
 
 
 def run_swarm(
-    scenario_path: Path, *, broker: str, speed: float, responders_per_connection: int, workers: int
+    scenario_path: Path,
+    *,
+    broker: str,
+    speed: float,
+    responders_per_connection: int,
+    workers: int,
+    ready_file: Path | None = None,
 ) -> None:
-    """Play the scenario's responders until SIGINT/SIGTERM; `workers` processes share them."""
+    """Play the scenario's responders until SIGINT/SIGTERM; `workers` processes share them.
+
+    With `ready_file`, the file is written once every connection of every worker is subscribed
+    (docker-compose's healthcheck waits for it), and removed first so a stale one cannot lie.
+    """
+    if ready_file is not None:
+        for worker in range(workers):
+            _ready_path(ready_file, worker, workers).unlink(missing_ok=True)
+        ready_file.unlink(missing_ok=True)
     try:
         if workers == 1:
-            _swarm_worker(scenario_path, broker, speed, responders_per_connection, 0, 1)
+            _swarm_worker(scenario_path, broker, speed, responders_per_connection, 0, 1, ready_file)
             return
         context = multiprocessing.get_context("spawn")
         processes = [
             context.Process(
                 target=_swarm_worker,
-                args=(scenario_path, broker, speed, responders_per_connection, i, workers),
+                args=(
+                    scenario_path,
+                    broker,
+                    speed,
+                    responders_per_connection,
+                    i,
+                    workers,
+                    ready_file,
+                ),
                 name=f"swarm-{i}",
             )
             for i in range(workers)
@@ -119,8 +164,16 @@ def run_swarm(
         for p in processes:
             p.start()
         try:
+            pending = set(range(workers)) if ready_file is not None else set()
             for p in processes:
-                p.join()
+                while p.is_alive():
+                    p.join(0.2)
+                    if ready_file is not None and pending:
+                        pending = {
+                            w for w in pending if not _ready_path(ready_file, w, workers).exists()
+                        }
+                        if not pending:
+                            ready_file.write_text("ready\n", encoding="utf-8")
         finally:
             for p in processes:
                 if p.is_alive():
