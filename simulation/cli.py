@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from simulation.report.build import RunResult
+    from simulation.scenario import LoadedScenario
 
 app = typer.Typer(
     help="alertsim: emergency notification and dispatch simulator (Chongqing flood response).",
@@ -130,12 +135,8 @@ def run(
     ] = None,
 ) -> None:
     """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from simulation.report.build import build_report
     from simulation.report.terminal import print_summary
-    from simulation.runner import Progress as ModelProgress
-    from simulation.runner import run_virtual
 
     loaded = _load_or_exit(scenario)
     if seed is not None:
@@ -150,6 +151,10 @@ def run(
         errors.print(f"--mode: expected virtual or live, got {mode!r}")
         raise typer.Exit(EXIT_INVALID)
     _check_live_options(mode, replications, fault)
+    if mode == "virtual":
+        # A batch command that exits when done: the cyclic collector would only spend seconds
+        # walking a city's worth of live records and free nothing that matters before exit.
+        gc.disable()
     if mode == "live":
         from simulation.live.command import EXIT_LIVE_FAILED, LiveCommandError, run_live_for_cli
 
@@ -168,29 +173,10 @@ def run(
         except LiveCommandError as exc:
             errors.print(f"live run failed: {exc}", markup=False, highlight=False)
             raise typer.Exit(EXIT_LIVE_FAILED) from None
-    elif quiet:
-        result = run_virtual(loaded)
     else:
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[status]}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
-            task = bar.add_task(f"running {loaded.scenario.name}", total=1.0, status="")
-
-            def show(p: ModelProgress) -> None:
-                bar.update(
-                    task,
-                    completed=p.acknowledged_share,
-                    status=f"model {p.now_s:,.0f} s, {p.alerts_issued} alert(s), "
-                    f"{p.acknowledged_share:.1%} acknowledged",
-                )
-
-            result = run_virtual(loaded, progress=show)
-    report = build_report(result)
+        result = _run_virtual_with_progress(loaded, quiet=quiet)
+    with _status("building the report", quiet):
+        report = build_report(result)
     if live_section is not None:
         report["live"] = live_section
     if replications > 1:
@@ -204,8 +190,9 @@ def run(
     from simulation.report.html import render_html
     from simulation.report.records import write_records
 
-    (out_dir / "report.html").write_text(render_html(report), encoding="utf-8")
-    write_records(result.records, out_dir / "records.csv.gz")
+    with _status("writing report.html and records.csv.gz", quiet):
+        (out_dir / "report.html").write_text(render_html(report), encoding="utf-8")
+        write_records(result.records, out_dir / "records.csv.gz")
     if not quiet:
         print_summary(report, console)
         if "replications" in report:
@@ -213,6 +200,40 @@ def run(
 
             print_intervals(report["replications"], console)
         console.print(f"report: {report_path} and {out_dir / 'report.html'}")
+
+
+def _status(message: str, quiet: bool) -> AbstractContextManager[object]:
+    return nullcontext() if quiet else console.status(message, spinner="dots")
+
+
+def _run_virtual_with_progress(loaded: LoadedScenario, *, quiet: bool) -> RunResult:
+    """One virtual replication, with a progress bar of the share acknowledged unless quiet."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from simulation.runner import Progress as ModelProgress
+    from simulation.runner import run_virtual
+
+    if quiet:
+        return run_virtual(loaded)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"running {loaded.scenario.name}", total=1.0, status="")
+
+        def show(p: ModelProgress) -> None:
+            bar.update(
+                task,
+                completed=p.acknowledged_share,
+                status=f"model {p.now_s:,.0f} s, {p.alerts_issued} alert(s), "
+                f"{p.acknowledged_share:.1%} acknowledged",
+            )
+
+        return run_virtual(loaded, progress=show)
 
 
 @app.command()

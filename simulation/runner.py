@@ -47,14 +47,17 @@ def _without_gc_pauses() -> Iterator[None]:
     The model makes few reference cycles (SimPy processes waiting on resources), so they wait
     until the run ends.
     """
-    gc.collect()
+    was_enabled = gc.isenabled()
+    if was_enabled:
+        gc.collect()
     gc.freeze()
     gc.disable()
     try:
         yield
     finally:
-        gc.enable()
         gc.unfreeze()
+        if was_enabled:
+            gc.enable()
 
 
 def run_virtual(
