@@ -268,6 +268,14 @@ class AlertSettings(Frozen):
     sender: str = "cq-municipal"
 
 
+class TrustSettings(Frozen):
+    # 0 keeps scenarios written before signing byte-for-byte; live measurements go here.
+    verify_s: NonNegative = Field(
+        default=0.0,
+        description="a responder's device verifying one signed alert (app push) before showing it",
+    )
+
+
 class Scenario(Frozen):
     name: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")]
     description: str = ""
@@ -282,6 +290,7 @@ class Scenario(Frozen):
     hazard: Hazard
     network: Network
     alert: AlertSettings = AlertSettings()
+    trust: TrustSettings = TrustSettings()
 
     @model_validator(mode="after")
     def _ladder_channels_defined(self) -> Scenario:

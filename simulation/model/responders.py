@@ -51,7 +51,9 @@ class ResponderModel:
         if world.missed(channel):
             return  # arrived, never noticed: the ladder has to catch it
         now_s = world.env.now
-        read_at_s = now_s + world.channels[channel].read_s()
+        model = world.channels[channel]
+        # A signed alert is verified before it is shown, so verification delays the read.
+        read_at_s = now_s + model.verify_s + model.read_s()
         if self.generation and (now_s >= self.read_at_s or read_at_s >= self.read_at_s):
             return  # already read, or this channel would not be noticed any sooner
         self.generation += 1

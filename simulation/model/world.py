@@ -130,7 +130,14 @@ class World:
         )
         self.channels: dict[str, ChannelModel] = {
             name: ChannelModel(
-                name, settings, self.env, self.streams, self.network, self.hazard, read_s
+                name,
+                settings,
+                self.env,
+                self.streams,
+                self.network,
+                self.hazard,
+                read_s,
+                verify_s=scenario.trust.verify_s,
             )
             for name, settings in scenario.channels.items()
         }
