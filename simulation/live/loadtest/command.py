@@ -29,27 +29,59 @@ EXIT_FAILED = 1
 @loadtest_app.callback()
 def loadtest(
     ctx: typer.Context,
-    broker: Annotated[str, typer.Option(help="broker URL")] = "mqtt://127.0.0.1:1883",
+    broker: Annotated[
+        str, typer.Option(help="broker URL, mqtt://host[:port] (any MQTT 5 broker)")
+    ] = "mqtt://127.0.0.1:1883",
     profile: Annotated[
-        str, typer.Option(help="broadcast | unicast | storm (tiered: not built yet)")
+        str,
+        typer.Option(
+            help="broadcast: one topic, every connection subscribed (the broker's fan-out); "
+            "unicast: one topic per responder; tiered: municipal publish -> district relays "
+            "-> town relays -> responders, as the cascade strategy relays; storm: alerts at "
+            "--rate for --duration"
+        ),
     ] = "unicast",
-    responders: Annotated[int, typer.Option(help="logical responders")] = 1000,
-    connections: Annotated[int, typer.Option(help="MQTT connections they share")] = 100,
-    qos: Annotated[int, typer.Option(help="0, 1 or 2")] = 0,
+    responders: Annotated[
+        int, typer.Option(help="logical responders (broadcast: equal to --connections)")
+    ] = 1000,
+    connections: Annotated[
+        int, typer.Option(help="MQTT connections the responders share (one per town, say)")
+    ] = 100,
+    qos: Annotated[int, typer.Option(help="QoS of publishes and subscriptions: 0, 1 or 2")] = 0,
     payload_bytes: Annotated[
-        int | None, typer.Option(help="pad each alert to this size (default: as encoded)")
+        int | None, typer.Option(help="pad each CAP alert to this many bytes (default: as encoded)")
     ] = None,
     rate: Annotated[
-        float | None, typer.Option(help="offered messages/s (default: all due at once)")
+        float | None,
+        typer.Option(help="offered messages/s, open loop (default: all at once; storm needs it)"),
     ] = None,
     duration: Annotated[float, typer.Option(help="storm duration, s")] = 10.0,
-    messages: Annotated[int, typer.Option(help="alerts per responder (broadcast: alerts)")] = 1,
-    ramp: Annotated[float | None, typer.Option(help="connections opened per second")] = None,
-    clean: Annotated[bool, typer.Option("--clean/--persistent", help="session kind")] = True,
-    workers: Annotated[int, typer.Option(help="swarm processes")] = 2,
-    shard: Annotated[str, typer.Option(help="this host's share i/n of the swarm")] = "0/1",
+    messages: Annotated[
+        int, typer.Option(help="alerts per responder (broadcast and tiered: alerts in all)")
+    ] = 1,
+    ramp: Annotated[
+        float | None, typer.Option(help="connections opened per second (default: 64 at a time)")
+    ] = None,
+    clean: Annotated[
+        bool, typer.Option("--clean/--persistent", help="clean sessions, or kept 600 s")
+    ] = True,
+    workers: Annotated[
+        int, typer.Option(help="swarm processes (use every core; each holds connections/N)")
+    ] = 2,
+    shard: Annotated[
+        str, typer.Option(help="this host's share i/n of the swarm; combine with 'merge'")
+    ] = "0/1",
     publishers: Annotated[int, typer.Option(help="publisher connections")] = 2,
-    drain_timeout: Annotated[float, typer.Option(help="s to wait after the last publish")] = 10.0,
+    max_inflight: Annotated[
+        int,
+        typer.Option(help="QoS 1/2: unacknowledged publishes a connection keeps at most (1-65535)"),
+    ] = 65535,
+    connect_timeout: Annotated[
+        float, typer.Option(help="s allowed for the swarm to connect and subscribe")
+    ] = 60.0,
+    drain_timeout: Annotated[
+        float, typer.Option(help="s to wait for deliveries after the last publish")
+    ] = 10.0,
     name: Annotated[str | None, typer.Option(help="run name: writes runs/<name>/")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder (overrides --name)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress or table")] = False,
@@ -81,6 +113,8 @@ def loadtest(
             shard_index=shard_index,
             shard_count=shard_count,
             publishers=publishers,
+            max_inflight=max_inflight,
+            connect_timeout_s=connect_timeout,
             drain_timeout_s=drain_timeout,
         )
     except ValidationError as exc:
@@ -93,9 +127,6 @@ def loadtest(
     except ValueError as exc:
         errors.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(EXIT_INVALID) from None
-    if config.profile == "tiered":
-        errors.print("loadtest: profile: tiered needs live mode's relays, not built yet")
-        raise typer.Exit(EXIT_INVALID)
     out_dir = out or Path("runs") / (name or f"loadtest-{config.profile}-{config.run_tag}")
     try:
         report = _run_with_progress(config, quiet, run_loadtest)

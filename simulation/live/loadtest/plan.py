@@ -7,7 +7,11 @@ boundary before the run and each side knows exactly which deliveries it is owed.
 Responders share connections the way a town's devices would share a gateway: connection ``c``
 carries the contiguous block of responders ``[c*R//C, (c+1)*R//C)``. In ``unicast`` and ``storm``
 each responder has its own alert topic; in ``broadcast`` every connection subscribes once to one
-topic, so there the unit of delivery is the connection (``responders == connections``). With
+topic, so there the unit of delivery is the connection (``responders == connections``). In
+``tiered`` the publisher is the municipal center: it publishes each alert once to every district
+center topic, a district relay republishes it to its towns' center topics, and a town relay (one
+per swarm connection) republishes it to each of its responders' topics, as the cascade strategy
+relays; the stamp (the municipal publish's scheduled time) travels unchanged down the tiers. With
 ``--shard i/n`` a process takes every n-th connection starting at i and publishes only what those
 connections are owed, so shards never deliver to one another and their results add up exactly.
 """
@@ -22,25 +26,35 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dispatcher.topics import alert_topic
+from dispatcher.topics import alert_topic, district_center_topic, town_center_topic
 
 __all__ = [
     "PROFILES",
+    "RELAY_TIERS",
     "BrokerAddress",
     "ConnectionPlan",
     "LoadtestConfig",
     "Profile",
+    "RelayPlan",
+    "RelayTier",
+    "descriptor_problem",
     "parse_broker_url",
     "parse_shard",
+    "publish_count",
+    "relay_plans",
 ]
 
 Profile = Literal["broadcast", "unicast", "tiered", "storm"]
 PROFILES: Final[tuple[Profile, ...]] = ("broadcast", "unicast", "tiered", "storm")
+RelayTier = Literal["district", "town"]
+RELAY_TIERS: Final[tuple[RelayTier, ...]] = ("district", "town")
 
 # Chongqing's district codes start at 500101; 38 districts as in the default topology.
 _FIRST_DISTRICT: Final = 500101
 _DISTRICTS: Final = 38
 _SHARD_RE: Final = re.compile(r"([0-9]+)/([0-9]+)")
+# Descriptors a process needs besides its MQTT sockets: stdio, pipes, the event loop, imports.
+_SPARE_DESCRIPTORS: Final = 64
 
 
 @dataclass(frozen=True)
@@ -152,13 +166,17 @@ class LoadtestConfig(BaseModel):
         return alert_topic(district, town, f"lt{self.run_tag}-all-s{self.shard_index}")
 
     def message_count(self) -> int:
-        """Messages this shard publishes."""
+        """Messages this shard's responders are sent (deliveries owed, except in broadcast)."""
         if self.profile == "broadcast":
             return self.messages
         if self.profile == "storm":
             assert self.rate_per_s is not None
             return max(1, round(self.rate_per_s * self.duration_s / self.shard_count))
         return self.messages * self.shard_responder_count()
+
+    def shard_districts(self) -> list[str]:
+        """District codes of this shard's connections, in order of first appearance."""
+        return list(dict.fromkeys(self.town_of(c)[0] for c in self.shard_connections()))
 
     def shard_responder_count(self) -> int:
         return sum(len(self.responders_of(c)) for c in self.shard_connections())
@@ -194,6 +212,8 @@ def publish_topics(config: LoadtestConfig) -> list[str]:
     """Topics this shard's publisher cycles through, in order (message i goes to [i % len])."""
     if config.profile == "broadcast":
         return [config.broadcast_topic()]
+    if config.profile == "tiered":
+        return [district_center_topic(district) for district in config.shard_districts()]
     return [
         config.responder_topic(r, c)
         for c in config.shard_connections()
@@ -201,8 +221,76 @@ def publish_topics(config: LoadtestConfig) -> list[str]:
     ]
 
 
+def publish_count(config: LoadtestConfig) -> int:
+    """Messages this shard's publisher sends (tiered: one per district per alert)."""
+    if config.profile == "tiered":
+        return config.messages * len(config.shard_districts())
+    return config.message_count()
+
+
+@dataclass(frozen=True)
+class RelayPlan:
+    """One relaying center of the tiered profile: its client id, inbox topic and where it relays.
+
+    ``outputs`` are the topics it republishes every alert to, in order: a district center's
+    towns' center topics, or a town center's responders' alert topics.
+    """
+
+    tier: RelayTier
+    client_id: str
+    inbox: str
+    outputs: tuple[str, ...]
+
+
+def relay_plans(config: LoadtestConfig, tier: RelayTier) -> list[RelayPlan]:
+    """The centers of one tier in this shard: its districts, or one town per connection."""
+    connections = config.shard_connections()
+    prefix = f"alertsim-lt{config.run_tag}-s{config.shard_index}"
+    if tier == "district":
+        towns: dict[str, list[str]] = {d: [] for d in config.shard_districts()}
+        for connection in connections:
+            district, town = config.town_of(connection)
+            towns[district].append(town_center_topic(district, town))
+        return [
+            RelayPlan(tier, f"{prefix}-d{d}", district_center_topic(d), tuple(outputs))
+            for d, outputs in towns.items()
+        ]
+    plans = []
+    for connection in connections:
+        district, town = config.town_of(connection)
+        inbox = town_center_topic(district, town)
+        responders = config.responders_of(connection)
+        outputs = tuple(config.responder_topic(r, connection) for r in responders)
+        plans.append(RelayPlan(tier, f"{prefix}-t{town}", inbox, outputs))
+    return plans
+
+
 def owed_deliveries(config: LoadtestConfig) -> int:
     """Deliveries this shard's swarm is owed when every planned message is published once."""
     if config.profile == "broadcast":
         return config.messages * len(config.shard_connections())
     return config.message_count()
+
+
+def descriptor_problem(config: LoadtestConfig, limit: int) -> str | None:
+    """Why one process of this shard would need more sockets than ``limit`` (the open-file
+    limit); None when every process fits. The message says what to change."""
+    connections = len(config.shard_connections())
+    workers = min(config.workers, connections)
+    per_worker = -(-connections // workers)
+    room = limit - _SPARE_DESCRIPTORS
+    if per_worker > room:
+        needed = -(-connections // room)
+        return (
+            f"connections: {connections:,} connections over --workers {config.workers} put "
+            f"{per_worker:,} sockets in one swarm process, but a process may open {limit:,} "
+            f"files here (ulimit -n); expected at most {room:,} a process: use --workers "
+            f"{needed} or more, or split the swarm across hosts with --shard i/n"
+        )
+    if config.profile == "tiered" and connections > room:
+        return (
+            f"connections: the tiered profile's town relay holds one connection per town, "
+            f"{connections:,} in one process, but a process may open {limit:,} files here "
+            f"(ulimit -n); split the swarm across hosts with --shard i/n"
+        )
+    return None

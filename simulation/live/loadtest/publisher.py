@@ -32,7 +32,12 @@ from dispatcher.messages import (
     urgency_for_level,
 )
 from simulation.live.loadtest.connection import MqttConnection, open_connection
-from simulation.live.loadtest.plan import LoadtestConfig, parse_broker_url, publish_topics
+from simulation.live.loadtest.plan import (
+    LoadtestConfig,
+    parse_broker_url,
+    publish_count,
+    publish_topics,
+)
 from simulation.live.loadtest.wire import fixed_stamp, publish_template
 
 __all__ = [
@@ -161,7 +166,7 @@ async def publish_plan(
     connections; a message is never sent before its slot. At QoS 1/2 a batch is cut to the
     connection's free in-flight window; with every window full the publisher waits for acks.
     """
-    count = config.message_count()
+    count = publish_count(config)
     rate = config.shard_rate_per_s()
     interval_ns = 0 if rate is None else round(1e9 / rate)
     tally = PublishTally(planned=count, started_unix_ns=start_unix_ns)

@@ -107,6 +107,8 @@ def build_report(
         "failed_connects": raw["failed_connects"],
         "disconnects": raw["disconnects"],
         "memory_per_connection_bytes": raw["memory_per_connection_bytes"],
+        # tiered only: per tier, what its relays received, relayed, dropped, and when it arrived.
+        "relays": _relay_tiers(raw.get("relays", [])),
         "queue_depth": {
             "swarm_max_unread_bytes": raw["swarm_max_queue_bytes"],
             "publisher_max_queued_bytes": raw["publish_max_queued_bytes"],
@@ -118,6 +120,26 @@ def build_report(
         "hosts": list(hosts),
         "raw": raw,
     }
+
+
+def _relay_tiers(relays: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One summary per tier (district, town) over every shard's relay process of that tier."""
+    tiers: dict[str, dict[str, Any]] = {}
+    for relay in relays:
+        tier = tiers.setdefault(
+            relay["tier"],
+            {"tier": relay["tier"], "centers": 0, "received": 0, "forwarded": 0,
+             "relay_failed": 0, "duplicates": 0, "foreign": 0, "malformed": 0,
+             "arrival_max_ms": None},
+        )  # fmt: skip
+        for key in ("centers", "received", "forwarded", "relay_failed", "duplicates"):
+            tier[key] += relay[key]
+        tier["foreign"] += relay["foreign"]
+        tier["malformed"] += relay["malformed"]
+        arrival = relay["arrival_ms"]["max"]
+        if arrival is not None:
+            tier["arrival_max_ms"] = max(tier["arrival_max_ms"] or 0.0, arrival)
+    return list(tiers.values())
 
 
 def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -152,6 +174,7 @@ def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
     raw["histogram"] = histogram.encode(
         histogram.merged(histogram.decode(r["histogram"]) for r in raws)
     )
+    raw["relays"] = [relay for r in raws for relay in r.get("relays", [])]
     config = dict(first["config"]) | {"shard": "merged"}
     return build_report(
         config=config,
@@ -194,6 +217,15 @@ def print_table(report: dict[str, Any], console: Console) -> None:
         ),
         ("fell behind", "yes" if report["fell_behind"] else "no"),
     ]
+    for tier in report.get("relays", []):
+        arrival = tier["arrival_max_ms"]
+        rows.append(
+            (
+                f"{tier['tier']} relays ({tier['centers']:,})",
+                f"{tier['received']:,} in, {tier['forwarded']:,} relayed, "
+                f"{tier['relay_failed']:,} failed, last in at {ms(arrival)}",
+            )
+        )
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)

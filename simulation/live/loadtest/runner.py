@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,13 @@ from typing import Any, Final
 
 from simulation.live.loadtest import histogram
 from simulation.live.loadtest.connection import MqttConnection, MqttError, open_connection
-from simulation.live.loadtest.plan import LoadtestConfig, owed_deliveries
+from simulation.live.loadtest.plan import (
+    RELAY_TIERS,
+    LoadtestConfig,
+    descriptor_problem,
+    owed_deliveries,
+    parse_broker_url,
+)
 from simulation.live.loadtest.publisher import (
     alert_payloads,
     connect_publishers,
@@ -28,6 +35,7 @@ from simulation.live.loadtest.publisher import (
     packet_templates,
     publish_plan,
 )
+from simulation.live.loadtest.relay import relay_main
 from simulation.live.loadtest.report import build_report, host_info
 from simulation.live.loadtest.swarm import rss_bytes, worker_main
 
@@ -75,14 +83,17 @@ def run_loadtest(
 async def _run(  # noqa: PLR0915 - one run's phases read best in order, in one place
     config: LoadtestConfig, show: Callable[[Progress], None]
 ) -> dict[str, Any]:
+    _check_descriptors(config)
+    await _probe_broker(config)
     payloads = alert_payloads(config)
     templates = packet_templates(encoded_topics(config), payloads, config.qos)
     owed = owed_deliveries(config)
     connections = config.shard_connections()
     workers = _start_workers(config, connections)
+    relays = _start_relays(config, sorted({len(p) for p in payloads}))
     loop = asyncio.get_running_loop()
     changed = asyncio.Event()
-    for handle in workers:
+    for handle in workers + relays:
         loop.add_reader(handle.pipe.fileno(), _drain_pipe, handle, changed)
 
     def tell(phase: str) -> None:
@@ -97,10 +108,21 @@ async def _run(  # noqa: PLR0915 - one run's phases read best in order, in one p
         )
 
     try:
-        await _wait(workers, changed, config.connect_timeout_s + 30.0, lambda: _all_ready(workers))
-        failures = [h.failure for h in workers if h.failure]
-        if failures or not _all_ready(workers):
+        everyone = workers + relays
+        await _wait(
+            everyone, changed, config.connect_timeout_s + 30.0, lambda: _all_ready(everyone)
+        )
+        failures = [h.failure for h in everyone if h.failure]
+        if failures or not _all_ready(everyone):
             raise LoadtestError("; ".join(failures) or "swarm workers did not become ready")
+        unready = [
+            f"{h.process.name}: {h.ready['failed_connects']:,} connection(s) failed, e.g. "
+            + "; ".join(h.ready.get("connect_errors", [])[:1])
+            for h in relays
+            if h.ready is not None and h.ready["failed_connects"]
+        ]
+        if unready:
+            raise LoadtestError("relays could not subscribe: " + "; ".join(unready))
         tell("subscribed")
         broker = {"url": config.broker_url, "version": await _broker_version(config)}
         try:
@@ -129,23 +151,25 @@ async def _run(  # noqa: PLR0915 - one run's phases read best in order, in one p
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), 0.1)
             tell("draining")
-        for handle in workers:
+        for handle in everyone:
             _send(handle, ("stop",))
         await _wait(
-            workers, changed, _JOIN_TIMEOUT_S, lambda: all(h.result or h.failure for h in workers)
+            everyone, changed, _JOIN_TIMEOUT_S, lambda: all(h.result or h.failure for h in everyone)
         )
         tell("done")
         await asyncio.gather(*(p.disconnect() for p in publishers))
     finally:
-        for handle in workers:
+        for handle in workers + relays:
             loop.remove_reader(handle.pipe.fileno())
-        _stop_workers(workers)
+        _stop_workers(workers + relays)
     results = [h.result for h in workers if h.result is not None]
-    missing = [h.failure or "no result" for h in workers if h.result is None]
+    missing = [h.failure or "no result" for h in workers + relays if h.result is None]
+    raw = _raw(config, results, tally, owed, missing)
+    raw["relays"] = [h.result for h in relays if h.result is not None]
     return build_report(
         config=_config_summary(config),
         broker=broker,
-        raw=_raw(config, results, tally, owed, missing),
+        raw=raw,
         hosts=[host_info() | {"coordinator_rss_bytes": rss_bytes()}],
         shards=[f"{config.shard_index}/{config.shard_count}"],
     )
@@ -169,6 +193,59 @@ def _start_workers(config: LoadtestConfig, connections: list[int]) -> list[_Work
         theirs.close()
         handles.append(_WorkerHandle(process, ours))
     return handles
+
+
+def _start_relays(config: LoadtestConfig, payload_sizes: list[int]) -> list[_WorkerHandle]:
+    """The tiered profile's district and town relay processes (none for other profiles)."""
+    if config.profile != "tiered":
+        return []
+    context = multiprocessing.get_context("spawn")
+    config_json = config.model_dump_json()
+    handles = []
+    for tier in RELAY_TIERS:
+        ours, theirs = context.Pipe()
+        process = context.Process(
+            target=relay_main,
+            args=(config_json, tier, payload_sizes, theirs),
+            name=f"alertsim-loadtest-{tier}-relay",
+            daemon=True,
+        )
+        process.start()
+        theirs.close()
+        handles.append(_WorkerHandle(process, ours))
+    return handles
+
+
+def _check_descriptors(config: LoadtestConfig) -> None:
+    """Raise the open-file limit to its hard limit; LoadtestError if a process still cannot fit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        # Spawned workers inherit the raised limit.
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = hard
+    problem = descriptor_problem(config, soft if soft != resource.RLIM_INFINITY else 1 << 30)
+    if problem:
+        raise LoadtestError(problem)
+
+
+async def _probe_broker(config: LoadtestConfig) -> None:
+    """One connection before anything starts, so a down broker is one clear error, not N."""
+    address = parse_broker_url(config.broker_url)
+    try:
+        client = await open_connection(
+            address.host,
+            address.port,
+            f"alertsim-lt{config.run_tag}-probe{config.shard_index}",
+            min(5.0, config.connect_timeout_s),
+        )
+    except (OSError, TimeoutError, MqttError) as exc:
+        detail = str(exc) or type(exc).__name__
+        raise LoadtestError(
+            f"--broker {config.broker_url}: could not connect to an MQTT broker at "
+            f"{address.host}:{address.port} ({detail}); expected a running broker there "
+            "(for a local one: mosquitto -p PORT)"
+        ) from exc
+    await client.disconnect()
 
 
 def _drain_pipe(handle: _WorkerHandle, changed: asyncio.Event) -> None:
