@@ -102,6 +102,20 @@ class Journal:
             (alert_id, recipient_id),
         )
 
+    def restamp(
+        self,
+        alert_id: str,
+        recipient_id: str,
+        payload: bytes,
+        properties: tuple[tuple[str, str], ...],
+    ) -> None:
+        """Replace a recipient's bytes with a re-signed copy (same identifier, fresh ``sent``)."""
+        self._db.execute(
+            "UPDATE recipients SET payload = ?, properties = ? "
+            "WHERE alert_id = ? AND recipient_id = ?",
+            (payload, json.dumps(list(properties)), alert_id, recipient_id),
+        )
+
     def mark_done(
         self, alert_id: str, recipient_id: str, *, flag: str | None = None
     ) -> Literal["done", "duplicate", "unknown"]:

@@ -63,7 +63,6 @@ class Responders:
                     recipient_id=rid,
                     sent=datetime.now(UTC),
                     channel="app_push",
-                    status="received",
                 )
                 await c.publish(ack_topic(ack.alert_id, rid), encode_ack(ack), qos=1)
 
