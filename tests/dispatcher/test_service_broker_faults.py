@@ -8,7 +8,6 @@ the broker there. Whatever the broker lost is the escalation ladder's to recover
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
