@@ -125,13 +125,13 @@ def loadtest(
             errors.print(line, markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INVALID) from None
     except ValueError as exc:
-        errors.print(str(exc), markup=False, highlight=False)
+        errors.print(f"loadtest: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INVALID) from None
     out_dir = out or Path("runs") / (name or f"loadtest-{config.profile}-{config.run_tag}")
     try:
         report = _run_with_progress(config, quiet, run_loadtest)
     except (LoadtestError, ValueError) as exc:
-        errors.print(f"loadtest: {exc}", markup=False, highlight=False)
+        errors.print(f"loadtest: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_FAILED) from None
     _write(out_dir, report, quiet, print_table)
 
@@ -140,6 +140,8 @@ def _run_with_progress(config: Any, quiet: bool, run: Any) -> dict[str, Any]:
     if quiet:
         result: dict[str, Any] = run(config)
         return result
+    if not console.is_terminal:
+        return dict(run(config, _progress_lines()))
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -164,6 +166,29 @@ def _run_with_progress(config: Any, quiet: bool, run: Any) -> dict[str, Any]:
 
         result = run(config, show)
         return dict(result)
+
+
+def _progress_lines() -> Any:
+    """Progress as plain lines on stderr (no live display when output is not a terminal):
+    each phase once, and deliveries at most once a second."""
+    import time
+
+    last: dict[str, Any] = {"phase": "", "at": 0.0}
+
+    def show(p: Any) -> None:
+        now = time.monotonic()
+        if p.phase == last["phase"] and now - last["at"] < 1.0:
+            return
+        last["phase"], last["at"] = p.phase, now
+        errors.print(
+            f"loadtest: {p.phase}: {p.connected:,}/{p.connections:,} connections up, "
+            f"{p.received:,}/{p.owed:,} delivered",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    return show
 
 
 def _write(out_dir: Path, report: dict[str, Any], quiet: bool, print_table: Any) -> None:

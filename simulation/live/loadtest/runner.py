@@ -110,7 +110,11 @@ async def _run(  # noqa: PLR0915 - one run's phases read best in order, in one p
     try:
         everyone = workers + relays
         await _wait(
-            everyone, changed, config.connect_timeout_s + 30.0, lambda: _all_ready(everyone)
+            everyone,
+            changed,
+            config.connect_timeout_s + 30.0,
+            lambda: _all_ready(everyone),
+            lambda: tell("connecting"),
         )
         failures = [h.failure for h in everyone if h.failure]
         if failures or not _all_ready(everyone):
@@ -281,13 +285,18 @@ def _swarm_gone(workers: list[_WorkerHandle]) -> bool:
 
 
 async def _wait(
-    workers: list[_WorkerHandle], changed: asyncio.Event, timeout_s: float, done: Callable[[], bool]
+    workers: list[_WorkerHandle],
+    changed: asyncio.Event,
+    timeout_s: float,
+    done: Callable[[], bool],
+    tick: Callable[[], None] = lambda: None,
 ) -> None:
     deadline = time.monotonic() + timeout_s
     while not done() and time.monotonic() < deadline:
         changed.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(changed.wait(), min(0.1, deadline - time.monotonic()))
+        tick()
         if all(not h.process.is_alive() for h in workers):
             await asyncio.sleep(0.05)  # let the last messages in the pipes be read
             return
