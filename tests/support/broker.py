@@ -1,4 +1,4 @@
-"""A private mosquitto for tests: free loopback port, config from config/mosquitto/, real process."""
+"""A private mosquitto for tests: a free loopback port, config from config/mosquitto/, real."""
 
 from __future__ import annotations
 
