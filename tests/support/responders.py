@@ -34,14 +34,17 @@ class MqttResponders:
         *,
         persistent: bool = False,
         client_id: str = "responders",
+        keepalive_s: int = 5,
     ) -> None:
         self.host, self.port = host, port
         self.persistent = persistent
         self.client_id = client_id
+        self.keepalive_s = keepalive_s
         self.inbox = Inbox(Verifier(load_keyring(keys)))
         self.accepted: Counter[str] = Counter()  # recipient -> alerts shown
         self.received_at: dict[str, float] = {}  # recipient -> loop time of first acceptance
         self.connects = 0
+        self.topic_filter = "alertsim/v1/alert/#"
         self.ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -52,8 +55,13 @@ class MqttResponders:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._task is not None
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
+        # aiomqtt's exit may sit in a graceful disconnect over a connection a fault has
+        # swallowed; cancel again rather than wait for it.
+        for _ in range(5):
+            self._task.cancel()
+            done, _pending = await asyncio.wait({self._task}, timeout=1.0)
+            if done:
+                break
 
     def _client(self) -> aiomqtt.Client:
         properties = None
@@ -67,7 +75,7 @@ class MqttResponders:
             protocol=aiomqtt.ProtocolVersion.V5,
             clean_start=not self.persistent,
             properties=properties,
-            keepalive=5,
+            keepalive=self.keepalive_s,
             timeout=2.0,
         )
 
@@ -76,7 +84,7 @@ class MqttResponders:
             with contextlib.suppress(aiomqtt.MqttError):
                 async with self._client() as client:
                     self.connects += 1
-                    await client.subscribe("alertsim/v1/alert/#", qos=1)
+                    await client.subscribe(self.topic_filter, qos=1)
                     self.ready.set()
                     async for m in client.messages:
                         await self._handle(client, m)
