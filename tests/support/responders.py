@@ -66,7 +66,7 @@ class MqttResponders:
     def _client(self) -> aiomqtt.Client:
         properties = None
         if self.persistent:
-            properties = Properties(PacketTypes.CONNECT)
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = 3600
         return aiomqtt.Client(
             self.host,
