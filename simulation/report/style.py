@@ -14,6 +14,7 @@ p.note{color:#4b5563;font-size:.9rem;margin:4px 0 10px}
 .verdict.met{border-color:#059669;background:#ecfdf5}
 .verdict.missed{border-color:#dc2626;background:#fef2f2}
 .verdict b{letter-spacing:.04em}
+.why{margin:6px 0 6px 20px;color:#374151}
 .tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:10px;
  margin:16px 0}
 .tile{border:1px solid #e5e7eb;border-radius:6px;padding:8px 12px}
