@@ -64,10 +64,7 @@ def _verdict(report: dict[str, Any]) -> str:
             f'<p class="verdict {"met" if met else "missed"}" data-key="verdict.{i}">'
             f"<b>{escape(word)}</b>:{escape(rest)}</p>"
         )
-    out.extend(
-        f'<p class="why">{escape(sentence)}</p>'
-        for sentence in report.get("why", [])
-    )
+    out.extend(f'<p class="why">{escape(sentence)}</p>' for sentence in report.get("why", []))
     return f'<section id="verdict">{"".join(out)}</section>'
 
 
