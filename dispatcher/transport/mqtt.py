@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import socket
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from dispatcher.topics import TopicError, validate_filter
+from dispatcher.transport import fast_properties
 from dispatcher.transport.base import Message, TransportError, TransportStats
 
 log = structlog.get_logger(__name__)
@@ -34,6 +36,9 @@ _AIOMQTT_LOG = logging.getLogger("alertsim.aiomqtt")
 _AIOMQTT_LOG.setLevel(logging.ERROR)
 
 DEFAULT_PORT = 1883
+# Packets read per socket readiness at most, so one busy connection cannot starve the others.
+MAX_PACKETS_PER_READ = 256
+fast_properties.install()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +83,8 @@ class MqttTransport:
         *,
         client_id: str,
         queue_size: int = 1000,
-        senders: int = 8,
+        senders: int = 64,
+        max_inflight: int = 1000,
         mqtt5: bool = True,
         backoff: Backoff | None = None,
         connect_timeout_s: float = 10.0,
@@ -92,6 +98,7 @@ class MqttTransport:
         self._rng = rng or random.Random(client_id)
         self._connect_timeout_s = connect_timeout_s
         self._senders = senders
+        self._max_inflight = max_inflight
         self._filters: list[str] = []
         self._outgoing: asyncio.Queue[Message] = asyncio.Queue(maxsize=queue_size)
         # Taken from the queue but not yet acknowledged by the broker; resent after a reconnect.
@@ -143,6 +150,7 @@ class MqttTransport:
             try:
                 async with self._new_client() as client:
                     self._client = client
+                    _read_every_ready_packet(client)
                     for topic_filter in self._filters:
                         await client.subscribe(topic_filter, qos=1)
                     if ever_connected:
@@ -171,6 +179,10 @@ class MqttTransport:
             protocol=aiomqtt.ProtocolVersion.V5 if self.mqtt5 else aiomqtt.ProtocolVersion.V311,
             keepalive=10,
             timeout=5.0,
+            max_inflight_messages=self._max_inflight,
+            # paho leaves Nagle on: a PUBACK or a small PUBLISH then waits for the previous
+            # segment's ACK, which caps a connection at a few hundred QoS 1 messages/s.
+            socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
         )
 
     async def _serve(self, client: aiomqtt.Client) -> None:
@@ -303,3 +315,41 @@ class MqttTransport:
             correlation_data=bytes(correlation) if correlation is not None else None,
             user_properties=tuple((str(k), str(v)) for k, v in users) if users else (),
         )
+
+
+def _read_every_ready_packet(client: aiomqtt.Client) -> None:
+    """Replace aiomqtt's socket reader with one that reads every packet already received.
+
+    aiomqtt's reader calls paho's `loop_read` once per readiness, and paho reads one packet per
+    message it has in flight (at least one): a connection that mostly receives (the driver
+    reading acknowledgements) then gets one packet per event-loop turn, a few hundred per second
+    when fifty other connections share the loop, and its messages queue in the kernel for
+    seconds. Errors end the connection exactly as aiomqtt's own reader does.
+    """
+    paho = client._client
+    found = paho.socket()
+    if not isinstance(found, socket.socket):
+        return  # TLS or websockets: keep aiomqtt's reader, which knows their buffering
+    sock: socket.socket = found
+    loop = asyncio.get_running_loop()
+    disconnected = client._disconnected
+    peek_flags = socket.MSG_PEEK | socket.MSG_DONTWAIT
+
+    def read_ready() -> None:
+        try:
+            for _ in range(MAX_PACKETS_PER_READ):
+                paho.loop_read()
+                if paho.socket() is not sock:
+                    return
+                try:
+                    if not sock.recv(1, peek_flags):
+                        return  # end of stream: the next readiness lets paho see it
+                except BlockingIOError:
+                    return
+        except Exception as exc:
+            if not disconnected.done():
+                disconnected.set_exception(exc)
+
+    fd = sock.fileno()
+    loop.remove_reader(fd)
+    loop.add_reader(fd, read_ready)
