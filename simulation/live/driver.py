@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import simpy
 import structlog
 
-from dispatcher.messages import MessageError, decode_ack
+from dispatcher.messages import Ack, MessageError, decode_ack
 from dispatcher.plan import Recipient
 from dispatcher.policy import Acknowledged, Delivered, FoundAbsent
 from dispatcher.topics import TopicError, parse_topic
@@ -261,37 +261,61 @@ class LiveDriver:
         assert world is not None
         now_s = max(world.env.now, self.model_now_s())
         if ack.status == "received":
-            receipt = (ack.alert_id, ack.recipient_id, ack.channel, rung)
-            if receipt in self._receipts:
-                self.counters.duplicates += 1
-                return
-            self._receipts.add(receipt)
-            self.counters.delivered += 1
-            absent = ack.note == ABSENT_NOTE
-            self.counters.absent += absent
-            if world.done.triggered:
-                return
-            if absent:
-                self._at(now_s, lambda: world.handle(FoundAbsent(ack.alert_id, ack.recipient_id)))
-            else:
-                event = Delivered(ack.alert_id, ack.recipient_id, ack.channel, rung)
-                self._at(now_s, lambda: world.handle(event))
+            self._on_receipt(ack, message, rung, now_s)
         elif ack.status == "acknowledged":
-            if key in self._acked:
-                self.counters.duplicates += 1
-                return
-            self._acked.add(key)
-            self.counters.acknowledged += 1
-            if world.done.triggered:
-                return
-            read_at_s = _float_property(message, "read_at_s")
-            if read_at_s is not None and not read_at_s <= now_s:
-                read_at_s = None
-            acked = Acknowledged(
-                ack.alert_id, ack.recipient_id, ack.channel, rung, read_at_s, now_s
-            )
-            channel = world.channels[ack.channel]
-            self._at(now_s, lambda: channel.reply(lambda: world.handle(acked)))
+            self._on_acknowledged(ack, message, rung, now_s)
+
+    def _on_receipt(self, ack: Ack, message: Message, rung: int, now_s: float) -> None:
+        world = self.world
+        assert world is not None
+        receipt = (ack.alert_id, ack.recipient_id, ack.channel, rung)
+        if receipt in self._receipts:
+            self.counters.duplicates += 1
+            return
+        self._receipts.add(receipt)
+        self.counters.delivered += 1
+        absent = ack.note == ABSENT_NOTE
+        self.counters.absent += absent
+        if world.done.triggered:
+            return
+        if absent:
+            self._at(now_s, lambda: world.handle(FoundAbsent(ack.alert_id, ack.recipient_id)))
+            return
+        # Stamped when the device got it, as virtual mode stamps it: the receipt's own model
+        # time (never later than now). Delivered only stamps the tracker and commands nothing,
+        # so it may carry a moment before the model's now.
+        received_at_s = _float_property(message, "received_at_s")
+        at_s = now_s if received_at_s is None else min(max(received_at_s, 0.0), now_s)
+        commands = world.policy.handle(
+            Delivered(ack.alert_id, ack.recipient_id, ack.channel, rung), at_s
+        )
+        if commands:
+            raise AssertionError(f"live driver: Delivered commanded {commands!r}")
+
+    def _on_acknowledged(self, ack: Ack, message: Message, rung: int, now_s: float) -> None:
+        world = self.world
+        assert world is not None
+        key = (ack.alert_id, ack.recipient_id)
+        if key in self._acked:
+            self.counters.duplicates += 1
+            return
+        self._acked.add(key)
+        self.counters.acknowledged += 1
+        if world.done.triggered:
+            return
+        read_at_s = _float_property(message, "read_at_s")
+        if read_at_s is not None and not read_at_s <= now_s:
+            read_at_s = None
+        # Pressed on the device a hop ago; the dispatcher has it only now (plus the reply's way
+        # back over the channel, below), as in virtual mode.
+        acked_at_s = _float_property(message, "acked_at_s")
+        if acked_at_s is None or not (read_at_s or 0.0) <= acked_at_s <= now_s:
+            acked_at_s = now_s
+        acked = Acknowledged(
+            ack.alert_id, ack.recipient_id, ack.channel, rung, read_at_s, acked_at_s
+        )
+        channel = world.channels[ack.channel]
+        self._at(now_s, lambda: channel.reply(lambda: world.handle(acked)))
 
     def _at(self, at_s: float, action: Callable[[], None]) -> None:
         world = self.world

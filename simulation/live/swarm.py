@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -96,14 +97,17 @@ class _Delivery:
     rung: int
     delivered_at_s: float  # model time the driver handed it to the broker
     speed: float
+    # Model time it reached this device: delivered_at_s plus the measured hop, scaled by speed.
+    received_at_s: float
 
 
 class _ResponderState:
-    __slots__ = ("acked", "handle", "read_at_s")
+    __slots__ = ("acked", "acked_at_s", "handle", "read_at_s")
 
     def __init__(self) -> None:
         self.acked = False
         self.read_at_s = math.inf
+        self.acked_at_s = math.inf
         self.handle: asyncio.TimerHandle | None = None
 
 
@@ -207,7 +211,17 @@ class _Connection:
                 f"and speed, got {message.user_properties!r}",
             )
             return None
-        return _Delivery(alert.identifier, recipient.id, channel, rung, delivered_at_s, speed)
+        received_at_s = delivered_at_s
+        sent_at_ns = message.user_property("sent_at_ns")
+        if sent_at_ns is not None and sent_at_ns.isdigit():
+            # The monotonic clock is one per host, so a hop measured here is real even across
+            # processes; a publisher elsewhere (or a clock that disagrees) counts as no hop.
+            hop_s = (time.monotonic_ns() - int(sent_at_ns)) / 1e9
+            if 0.0 < hop_s < 60.0:
+                received_at_s += hop_s * speed
+        return _Delivery(
+            alert.identifier, recipient.id, channel, rung, delivered_at_s, speed, received_at_s
+        )
 
     def on_alert(self, message: Message) -> None:
         d = self._delivery(message)
@@ -227,9 +241,9 @@ class _Connection:
             counters.unavailable += 1
             note = ABSENT_NOTE if d.channel == "door_knock" else ""
             counters.absent += bool(note)
-            self._receipt(d.alert_id, d.recipient_id, d.channel, note)
+            self._receipt(d, note)
             return
-        self._receipt(d.alert_id, d.recipient_id, d.channel, "")
+        self._receipt(d, "")
         state = self.states.get((d.alert_id, d.recipient_id))
         if state is None:
             state = self.states[(d.alert_id, d.recipient_id)] = _ResponderState()
@@ -238,21 +252,31 @@ class _Connection:
         if self.missed[d.channel]():
             counters.missed += 1
             return
-        now_s = d.delivered_at_s
+        now_s = d.received_at_s
         read_at_s = now_s + self.read_s[d.channel]()
         if state.handle is not None and (now_s >= state.read_at_s or read_at_s >= state.read_at_s):
             return  # already read, or this channel would not be noticed any sooner
         if state.handle is not None:
             state.handle.cancel()
         state.read_at_s = read_at_s
-        wait_s = (read_at_s - now_s + self.ack_s()) / d.speed
+        state.acked_at_s = read_at_s + self.ack_s()
+        wait_s = (state.acked_at_s - now_s) / d.speed
         state.handle = asyncio.get_running_loop().call_later(
             wait_s, self._acknowledge, state, d.alert_id, d.recipient_id, d.channel
         )
 
-    def _receipt(self, alert_id: str, recipient_id: str, channel: str, note: str) -> None:
+    def _receipt(self, d: _Delivery, note: str) -> None:
         self.swarm.counters.receipts += 1
-        self.send(ack_message(alert_id, recipient_id, channel, "received", note=note))
+        self.send(
+            ack_message(
+                d.alert_id,
+                d.recipient_id,
+                d.channel,
+                "received",
+                note=note,
+                received_at_s=d.received_at_s,
+            )
+        )
 
     def _acknowledge(
         self, state: _ResponderState, alert_id: str, recipient_id: str, channel: str
@@ -260,7 +284,14 @@ class _Connection:
         state.acked = True
         self.swarm.counters.acknowledged += 1
         self.send(
-            ack_message(alert_id, recipient_id, channel, "acknowledged", read_at_s=state.read_at_s)
+            ack_message(
+                alert_id,
+                recipient_id,
+                channel,
+                "acknowledged",
+                read_at_s=state.read_at_s,
+                acked_at_s=state.acked_at_s,
+            )
         )
 
     async def close(self) -> None:

@@ -10,6 +10,8 @@ topic, Correlation Data = the alert identifier, and user properties `recipient_i
 Back from the responder, on `alertsim/v1/ack/{alert_id}/{recipient_id}`, an `Ack` JSON:
 `status: "received"` when the device got the alert (a delivery receipt; with `note: "absent"` when
 a door-knock found nobody), and `status: "acknowledged"` when the person pressed acknowledge.
+User properties `received_at_s`, `read_at_s` and `acked_at_s` give those moments in model seconds
+(the alert's `delivered_at_s` plus the measured hop times `speed`); all are optional.
 """
 
 from __future__ import annotations
@@ -128,7 +130,9 @@ def ack_message(
     status: str,
     *,
     note: str = "",
+    received_at_s: float | None = None,
     read_at_s: float | None = None,
+    acked_at_s: float | None = None,
 ) -> Message:
     ack = Ack(
         alert_id=alert_id,
@@ -139,8 +143,15 @@ def ack_message(
         note=note,
     )
     props: tuple[tuple[str, str], ...] = (("sent_at_ns", str(time.monotonic_ns())),)
-    if read_at_s is not None:
-        props += (("read_at_s", f"{read_at_s:.3f}"),)
+    # Model seconds on the device: when it received the alert, when the person read it and
+    # pressed acknowledge (the dispatcher learns of them one broker hop later).
+    for name, value in (
+        ("received_at_s", received_at_s),
+        ("read_at_s", read_at_s),
+        ("acked_at_s", acked_at_s),
+    ):
+        if value is not None:
+            props += ((name, f"{value:.3f}"),)
     return Message(
         topic=ack_topic(alert_id, recipient_id),
         payload=encode_ack(ack),

@@ -171,14 +171,26 @@ class World:
                 sampler(tiers.municipal.processing_s, self.streams.get("center.municipal")),
             )
         }
-        district_s = sampler(tiers.district.processing_s, self.streams.get("center.district"))
-        town_s = sampler(tiers.town.processing_s, self.streams.get("center.town"))
+        # One stream per center: which town draws which processing time must not depend on the
+        # order relays happen to arrive in (a real broker reorders them; live mode is compared
+        # with virtual mode draw for draw).
+        streams = self.streams
         for district in self.city.districts:
             center = Center("district", district.code)
-            centers[center] = CenterModel(center, self.env, tiers.district.staff, district_s)
+            centers[center] = CenterModel(
+                center,
+                self.env,
+                tiers.district.staff,
+                sampler(tiers.district.processing_s, streams.get(f"center.{district.code}")),
+            )
             for town in district.towns:
                 center = Center("town", town.code)
-                centers[center] = CenterModel(center, self.env, tiers.town.staff, town_s)
+                centers[center] = CenterModel(
+                    center,
+                    self.env,
+                    tiers.town.staff,
+                    sampler(tiers.town.processing_s, streams.get(f"center.{town.code}")),
+                )
         return centers
 
     def _district_plan(self, district: District) -> DistrictPlan:

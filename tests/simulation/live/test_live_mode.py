@@ -7,6 +7,9 @@ import bisect
 import re
 import shutil
 import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,10 @@ from tests.support.broker import Broker
 ROOT = Path(__file__).resolve().parents[3]
 SMOKE = ROOT / "scenarios" / "smoke-one-town.yaml"
 DISTRICT = Path(__file__).with_name("live-district.yaml")
+# Model seconds per wall second of the agreement run (the district takes ~1,840 model seconds,
+# ~95 s wall). At 30 or 40 this shared 2-core machine could not carry the towns' bursts (about
+# 350 alerts and as many receipts per wall second): hops grew to seconds and KS to 0.11.
+AGREEMENT_SPEED = 20.0
 
 
 def _ended(result_records: list) -> tuple[int, int, int]:  # type: ignore[type-arg]
@@ -180,18 +187,54 @@ def test_ks_distance_of_identical_and_shifted_samples() -> None:
     assert _ks_distance(sample, [x + 50 for x in sample]) == pytest.approx(0.5)
 
 
+@pytest.fixture
+def district_swarm(mosquitto: Broker, tmp_path: Path) -> Iterator[float]:
+    """`alertsim swarm` for the district scenario in its own process; yields the speed.
+
+    In its own process, as `--external-swarm` runs it: in the driver's process the swarm's
+    receipts share one core with the publishes, and a town's burst of 100 alerts then waits
+    about 250 ms wall for its hop, 5 model seconds at speed 20.
+    """
+    ready = tmp_path / "swarm.ready"
+    command = [sys.executable, "-c", "from simulation.cli import app; app()", "swarm"]
+    command += [str(DISTRICT), "--broker", mosquitto.url, "--speed", f"{AGREEMENT_SPEED:g}"]
+    command += ["--ready-file", str(ready)]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30.0
+        while not ready.exists():
+            assert proc.poll() is None, f"alertsim swarm exited: {proc.stderr.read()!r}"  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "alertsim swarm: not ready within 30 s"
+            time.sleep(0.05)
+        yield AGREEMENT_SPEED
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 @pytest.mark.slow
 @pytest.mark.xfail(
-    reason="open defect: KS distance 0.235 (live vs virtual, speed 20, 2,102 recipients); "
-    "the must-hold bound is 0.05 and the cause is not yet found",
+    reason="open defect, narrowed: KS 0.025 (passed), 0.057 and 0.182 in three runs at speed 20 "
+    "with the swarm in its own process (was 0.235 every time); per hop the model now agrees "
+    "(read KS 0.03, press 0.02, escalations equal) and what is left is the real hop, ~100 ms wall "
+    "per town burst = 2+ model s, worse when other jobs hold both cores",
     strict=True,
 )
-def test_live_notification_latency_agrees_with_virtual(mosquitto: Broker) -> None:
+def test_live_notification_latency_agrees_with_virtual(
+    mosquitto: Broker, district_swarm: float
+) -> None:
+    """KS distance of live and virtual notification latency (model seconds) under 0.05.
+
+    Was 0.235 at speed 20 (and 0.755 at speed 50): the swarm started reading when a message
+    arrived but the driver stamped deliveries and presses when their news arrived, each wall
+    second of queueing counting `speed` model seconds, and late acks set off escalations.
+    """
     loaded = load_scenario(DISTRICT)
     virtual = run_virtual(loaded)
-    live = run_live(loaded, broker_url=mosquitto.url, speed=20)
+    live = run_live(loaded, broker_url=mosquitto.url, speed=district_swarm, local_swarm=False)
     v = [r.latency_s for r in virtual.records if r.latency_s is not None]
     lv = [r.latency_s for r in live.result.records if r.latency_s is not None]
-    assert len(v) > 1500
-    assert len(lv) > 1500
+    assert len(v) > 1900
+    assert len(lv) > 1900
+    assert live.result.transport["delivered"] == live.result.transport["published"]
     assert _ks_distance(v, lv) < 0.05
