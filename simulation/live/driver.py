@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,9 +22,14 @@ import simpy
 import structlog
 
 from dispatcher.messages import Ack, MessageError, decode_ack
-from dispatcher.plan import Recipient
+from dispatcher.plan import Center, Recipient
 from dispatcher.policy import Acknowledged, Delivered, FoundAbsent
-from dispatcher.topics import TopicError, parse_topic
+from dispatcher.topics import (
+    TopicError,
+    district_center_topic,
+    parse_topic,
+    town_center_topic,
+)
 from dispatcher.transport import Message, Transport
 from simulation.live.wire import ABSENT_NOTE, ModelClock, alert_message, build_alert
 from simulation.model.network import NetworkModel
@@ -32,6 +38,9 @@ from simulation.model.world import World
 log = structlog.get_logger(__name__)
 
 ACK_FILTER = "alertsim/v1/ack/+/+"
+# Relays between centers travel over the broker too: the driver plays every center's inbox.
+CENTER_FILTERS = ("alertsim/v1/alert/+/center", "alertsim/v1/alert/+/+/center")
+RELAY_PROPERTY = "relay"
 # Events stepped back to back before the driver yields to the transport's tasks.
 STEPS_PER_YIELD = 256
 
@@ -62,6 +71,8 @@ class LiveCounters:
     duplicates: int = 0
     acknowledged: int = 0
     absent: int = 0
+    relays_published: int = 0
+    relays_received: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
 
 
@@ -97,6 +108,8 @@ class LiveDriver:
         self._acked: set[tuple[str, str]] = set()
         self._payloads: dict[tuple[str, str, str], bytes] = {}
         self._levels: dict[str, tuple[str, float, float]] = {}
+        # relay id -> what its arrival does in the model
+        self._relays: dict[str, Callable[[], None]] = {}
 
     # -- LiveLink -------------------------------------------------------------------------------
 
@@ -126,6 +139,39 @@ class LiveDriver:
             alert_message(payload, recipient, alert_id, channel, rung, now_s, expires_s, self.speed)
         )
 
+    def relay(self, alert_id: str, target: Center, on_arrival: Callable[[], None]) -> None:
+        world, clock = self.world, self._clock
+        assert world is not None
+        assert clock is not None
+        level, issued_s, expires_s = self._alert_info(alert_id)
+        district = target.code[:6]
+        town = target.code if target.tier == "town" else ""
+        inbox = Recipient("center", "town" if town else "district", district, town)
+        topic = town_center_topic(district, town) if town else district_center_topic(district)
+        relay_id = f"{alert_id}/{target.tier}/{target.code}"
+        self._relays[relay_id] = on_arrival
+        payload = build_alert(
+            alert_id,
+            level,
+            world.scenario.alert.sender,
+            inbox,
+            clock.utc(issued_s),
+            clock.utc(expires_s),
+        )
+        self._pending.append(
+            Message(
+                topic=topic,
+                payload=payload,
+                expiry_s=max(1, math.ceil((expires_s - world.env.now) / self.speed)),
+                correlation_data=alert_id.encode("utf-8"),
+                user_properties=(
+                    (RELAY_PROPERTY, relay_id),
+                    ("sent_at_ns", str(time.monotonic_ns())),
+                ),
+            )
+        )
+        self.counters.relays_published += 1
+
     def _alert_info(self, alert_id: str) -> tuple[str, float, float]:
         info = self._levels.get(alert_id)
         if info is None:
@@ -151,6 +197,8 @@ class LiveDriver:
         """Start the world and step it until it is done; the transport must be started."""
         self.world = world
         await self.transport.subscribe(ACK_FILTER)
+        for center_filter in CENTER_FILTERS:
+            await self.transport.subscribe(center_filter)
         world.start()
         env = world.env
         loop = asyncio.get_running_loop()
@@ -230,6 +278,9 @@ class LiveDriver:
         except TopicError as exc:
             self._reject(f"topic_{exc.reason}", message, str(exc))
             return
+        if parsed.kind in ("district_center", "town_center"):
+            self._on_center_message(message)
+            return
         if parsed.kind != "ack":
             self._reject("topic_kind", message, f"expected an ack topic, got {parsed.kind}")
             return
@@ -264,6 +315,27 @@ class LiveDriver:
             self._on_receipt(ack, message, rung, now_s)
         elif ack.status == "acknowledged":
             self._on_acknowledged(ack, message, rung, now_s)
+
+    def _on_center_message(self, message: Message) -> None:
+        relay_id = message.user_property(RELAY_PROPERTY)
+        if relay_id is None:
+            if message.user_property("recipient_id") is not None:
+                return  # a district duty team's alert: they share the district center's topic
+            self._reject(
+                "relay_missing", message, "expected a relay user property on a center topic"
+            )
+            return
+        on_arrival = self._relays.pop(relay_id, None)
+        if on_arrival is None:
+            self._reject(
+                "relay_unknown", message, f"expected a relay sent by this run, got {relay_id!r}"
+            )
+            return
+        self.counters.relays_received += 1
+        world = self.world
+        assert world is not None
+        if not world.done.triggered:
+            self._at(max(world.env.now, self.model_now_s()), on_arrival)
 
     def _on_receipt(self, ack: Ack, message: Message, rung: int, now_s: float) -> None:
         world = self.world
@@ -333,6 +405,8 @@ class LiveDriver:
             "events_stepped": len(lags),
             "driver_lag_p99_ms": round(p99 * 1000, 3),
             "driver_lag_max_ms": round((lags[-1] if lags else 0.0) * 1000, 3),
+            "relays_published": self.counters.relays_published,
+            "relays_received": self.counters.relays_received,
         }
 
 

@@ -168,6 +168,8 @@ class _Connection:
         except TopicError as exc:
             self._reject(f"topic_{exc.reason}", message, str(exc))
             return None
+        if message.user_property("relay") is not None:
+            return None  # a relay to the district center, which the driver plays, not a person
         if parsed.kind not in ("alert", "district_center"):
             self._reject("topic_kind", message, f"expected an alert topic, got {parsed.kind}")
             return None

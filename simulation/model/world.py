@@ -86,6 +86,9 @@ class LiveLink(Protocol):
 
     def deliver(self, alert_id: str, recipient: Recipient, channel: str, rung: int) -> None: ...
 
+    def relay(self, alert_id: str, target: Center, on_arrival: Callable[[], None]) -> None:
+        """Carry a center-to-center relay over the broker; `on_arrival` runs when it is back."""
+
 
 class World:
     def __init__(
@@ -299,7 +302,10 @@ class World:
                 self.centers[center].process(lambda: self.handle(CenterProcessed(alert_id, center)))
             case Relay():
                 event = RelayReceived(command.alert_id, command.target)
-                self.network.send(lambda: self.handle(event))
+                if self._live is not None:
+                    self._live.relay(command.alert_id, command.target, lambda: self.handle(event))
+                else:
+                    self.network.send(lambda: self.handle(event))
             case Dispatch():
                 self._walk(command)
             case ExpireAt():
