@@ -15,12 +15,10 @@ Decoding never raises anything but :class:`MessageError`, whose ``reason`` is on
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Final, Literal, TypeVar, get_args
+from typing import Annotated, Final, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -35,6 +33,13 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from dispatcher.codec import (
+    DuplicateKeyError,
+    json_problem,
+    loads_strict,
+    schema_detail,
+    too_deep_at,
+)
 from dispatcher.topics import IdKind, id_problem
 
 __all__ = [
@@ -414,7 +419,7 @@ def _decode(payload: bytes, model: type[_M]) -> _M:
         raise MessageError(
             "not_utf8", f"payload: expected UTF-8, got byte 0x{bad:02x} at offset {exc.start}"
         ) from None
-    offset = _too_deep_at(text)
+    offset = too_deep_at(text, MAX_NESTING_DEPTH)
     if offset is not None:
         raise MessageError(
             "too_deep",
@@ -422,154 +427,15 @@ def _decode(payload: bytes, model: type[_M]) -> _M:
             f"got deeper than that at offset {offset}",
         )
     try:
-        json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
-    except _DuplicateKeyError as exc:
+        loads_strict(text)
+    except DuplicateKeyError as exc:
         raise MessageError(
             "schema", f"payload: expected each field once, got {exc.key!r} twice"
         ) from None
     except (ValueError, RecursionError) as exc:
         # ValueError covers JSONDecodeError, NaN/Infinity and ints beyond Python's digit limit.
-        raise MessageError(
-            "not_json", f"payload: expected JSON, got {_json_problem(exc)}"
-        ) from None
+        raise MessageError("not_json", f"payload: expected JSON, got {json_problem(exc)}") from None
     try:
         return model.model_validate_json(text, strict=True, by_alias=True, by_name=False)
     except ValidationError as exc:
-        raise MessageError("schema", _schema_detail(exc, model)) from None
-
-
-def _too_deep_at(text: str) -> int | None:
-    """Offset of the first [ or { (outside strings) that nests past the limit, if any.
-
-    A flat scan, so 10,000 opening brackets cost no recursion. Malformed JSON gets some answer;
-    the JSON parser that runs next reports the syntax error.
-    """
-    depth = 0
-    in_string = False
-    escaped = False
-    for offset, char in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > MAX_NESTING_DEPTH:
-                return offset
-        elif char in "]}":
-            depth -= 1
-    return None
-
-
-class _DuplicateKeyError(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        # Parsers disagree on which duplicate wins; refusing is the only unambiguous answer.
-        if key in result:
-            raise _DuplicateKeyError(key)
-        result[key] = value
-    return result
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name}, which is not JSON")
-
-
-def _json_problem(exc: ValueError | RecursionError) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
-    return str(exc)
-
-
-_EXPECTED_BY_TYPE: Final[dict[str, str]] = {
-    "model_type": "a JSON object",
-    "dict_type": "a JSON object",
-    "string_type": "a string",
-    "float_type": "a number",
-    "finite_number": "a finite number",
-    "tuple_type": "an array",
-    "datetime_type": "an ISO 8601 date-time string",
-    "datetime_parsing": "an ISO 8601 date-time string",
-    "datetime_from_date_parsing": "an ISO 8601 date-time string",
-    "timezone_aware": "a date-time with a UTC offset",
-}
-_VALUE_REPR_MAX_CHARS: Final = 80
-
-
-def _schema_detail(exc: ValidationError, model: type[_Message]) -> str:
-    errors = exc.errors(include_url=False)
-    first = _error_text(errors[0], model)
-    if len(errors) > 1:
-        return f"{first} (and {len(errors) - 1} more)"
-    return first
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
-    return path or "payload"
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, dict):
-        return "an object"
-    text = repr(value)
-    if len(text) > _VALUE_REPR_MAX_CHARS:
-        size = len(value) if isinstance(value, str | list) else len(text)
-        return f"{text[:_VALUE_REPR_MAX_CHARS]}... ({size} long)"
-    return text
-
-
-def _error_text(error: Any, model: type[_Message]) -> str:
-    kind: str = error["type"]
-    loc: tuple[int | str, ...] = tuple(error["loc"])
-    path = _path(loc)
-    ctx: dict[str, Any] = error.get("ctx") or {}
-    found = error.get("input")
-    if kind == "value_error":
-        return f"{path}: {ctx.get('error', error['msg'])}"
-    if kind in ("enum", "literal_error"):
-        choices = ", ".join(re.findall(r"'([^']*)'", str(ctx.get("expected", ""))))
-        return f"{path}: expected one of {choices}, got {_show(found)}"
-    if kind == "missing":
-        return f"{path}: expected a value, got nothing (field missing)"
-    if kind == "extra_forbidden":
-        allowed = ", ".join(_field_aliases(model, loc[:-1]))
-        return f"{path}: expected only the fields {allowed}, got an unknown field"
-    if kind == "too_short":
-        minimum = ctx["min_length"]
-        plural = "" if minimum == 1 else "s"
-        return f"{path}: expected at least {minimum} item{plural}, got {ctx['actual_length']}"
-    if kind == "too_long":
-        return f"{path}: expected at most {ctx['max_length']} items, got {ctx['actual_length']}"
-    if kind == "string_too_long":
-        return f"{path}: expected at most {ctx['max_length']} characters, got {len(found)}"
-    expected = _EXPECTED_BY_TYPE.get(kind) or str(error["msg"]).removeprefix("Input should be ")
-    return f"{path}: expected {expected}, got {_show(found)}"
-
-
-def _field_aliases(model: type[BaseModel], loc: tuple[int | str, ...]) -> Iterator[str]:
-    """Wire names of the fields allowed at ``loc`` (which addresses a nested model)."""
-    current: type[BaseModel] = model
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        for name, field in current.model_fields.items():
-            if (field.alias or name) == part and isinstance(field.annotation, type):
-                if issubclass(field.annotation, BaseModel):
-                    current = field.annotation
-                break
-    for name, field in current.model_fields.items():
-        yield field.alias or name
+        raise MessageError("schema", schema_detail(exc, model)) from None
