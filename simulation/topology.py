@@ -1,7 +1,7 @@
-"""Municipality topology: load the district data and generate towns, grids, members, risk points.
+"""Municipality topology: generate a city's towns, grids, members and risk points, and their ids.
 
-Two steps. ``load_topology`` reads and validates the YAML data (``config/topology/*.yaml``) into a
-``TopologySource``. ``generate_city`` turns a source into a ``City`` with a seeded generator:
+``generate_city`` turns a ``TopologySource`` (read and validated by
+:func:`simulation.topology_source.load_topology`) into a ``City`` with a seeded generator:
 
 1. The city totals (grids, micro-grids, members, risk points), multiplied by ``scale`` and rounded,
    are apportioned over *all* districts in proportion to population (largest remainder, so sums are
@@ -23,41 +23,28 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-import yaml
+from simulation.topology_source import DistrictSource, TopologyError, TopologySource, Totals
 
 __all__ = [
     "City",
     "District",
-    "DistrictSource",
-    "TopologyError",
-    "TopologySource",
-    "Totals",
     "Town",
     "district_team_id",
     "district_totals",
     "generate_city",
-    "load_topology",
     "member_id",
     "risk_point_id",
     "town_team_id",
 ]
 
-DISTRICT_KINDS: Final = ("district", "county", "autonomous_county")
-# Town codes append a 3-digit index to the district code.
-MAX_TOWNS_PER_DISTRICT: Final = 999
 # Gamma shape 2 gives towns of visibly unequal size without many near-empty ones.
 TOWN_WEIGHT_SHAPE: Final = 2.0
 # Gamma weights are turned into integers so that apportionment is exact integer arithmetic.
 _WEIGHT_RESOLUTION: Final = 1_000_000
-
-
-class TopologyError(ValueError):
-    """Bad topology data or arguments; the message names field, value found and value expected."""
 
 
 # --------------------------------------------------------------------------- generated city
@@ -143,37 +130,6 @@ class City:
         )
 
 
-# --------------------------------------------------------------------------- source data
-
-
-@dataclass(frozen=True, slots=True)
-class Totals:
-    grids: int
-    micro_grids: int
-    members: int
-    risk_points: int
-
-
-@dataclass(frozen=True, slots=True)
-class DistrictSource:
-    code: str
-    name: str
-    name_zh: str
-    kind: str
-    towns: int
-    population: int
-    population_estimated: bool
-    area_km2: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class TopologySource:
-    name: str
-    population: int
-    totals: Totals
-    districts: tuple[DistrictSource, ...]
-
-
 # --------------------------------------------------------------------------- ids
 
 
@@ -207,155 +163,6 @@ def _checked_index(index: int) -> int:
     if index < 0:
         raise ValueError(f"index: expected a non-negative integer, got {index}")
     return index
-
-
-# --------------------------------------------------------------------------- loading
-
-
-def load_topology(path: Path) -> TopologySource:
-    """Read and validate a topology YAML file; problems raise ``TopologyError`` naming the field."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TopologyError(f"{path}: cannot read the topology file: {exc}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise TopologyError(f"{path}: not valid YAML: {exc}") from exc
-    return _Reader(str(path)).source(data)
-
-
-class _Reader:
-    """Validates the parsed YAML, prefixing every error with the file and the field path."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def fail(self, field: str, expected: str, value: object) -> TopologyError:
-        return self.fail_as(field, expected, _show(value))
-
-    def fail_as(self, field: str, expected: str, found: str) -> TopologyError:
-        return TopologyError(f"{self.file}: {field}: expected {expected}, got {found}")
-
-    def mapping(self, value: object, field: str, keys: Sequence[str]) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.fail(field, f"a mapping with keys {', '.join(keys)}", value)
-        unknown = sorted(str(k) for k in value if k not in keys)
-        if unknown:
-            raise self.fail_as(
-                f"{field}.{unknown[0]}", f"only the keys {', '.join(keys)}", "an unknown key"
-            )
-        for key in keys:
-            if key not in value:
-                raise self.fail_as(f"{field}.{key}", "a value", "nothing (the field is missing)")
-        return value
-
-    def integer(self, value: object, field: str, minimum: int, maximum: int | None = None) -> int:
-        if (
-            isinstance(value, int)
-            and not isinstance(value, bool)
-            and value >= minimum
-            and (maximum is None or value <= maximum)
-        ):
-            return value
-        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        if minimum == 0:
-            kind = "a non-negative integer"
-        raise self.fail(field, kind + (f" <= {maximum}" if maximum is not None else ""), value)
-
-    def text(self, value: object, field: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(field, "a non-empty string", value)
-        return value
-
-    def code(self, value: object, field: str) -> str:
-        if not isinstance(value, str) or len(value) != 6 or not value.isdigit():
-            raise self.fail(field, 'a 6-digit code as a quoted string (e.g. "500101")', value)
-        return value
-
-    def source(self, data: object) -> TopologySource:
-        top = self.mapping(data, "(top level)", ("city", "totals", "districts"))
-        city = self.mapping(top["city"], "city", ("name", "code", "population"))
-        name = self.text(city["name"], "city.name")
-        self.code(city["code"], "city.code")
-        population = self.integer(city["population"], "city.population", 1)
-        totals = self.totals(top["totals"])
-        raw = top["districts"]
-        if not isinstance(raw, list) or not raw:
-            raise self.fail("districts", "a non-empty list of districts", raw)
-        districts = tuple(self.district(item, f"districts[{i}]") for i, item in enumerate(raw))
-        seen: dict[str, int] = {}
-        for i, d in enumerate(districts):
-            if d.code in seen:
-                raise self.fail(
-                    f"districts[{i}].code",
-                    f"a code not used before (districts[{seen[d.code]}])",
-                    d.code,
-                )
-            seen[d.code] = i
-        district_sum = sum(d.population for d in districts)
-        if district_sum != population:
-            raise self.fail(
-                "city.population",
-                f"the sum of districts[*].population ({district_sum})",
-                population,
-            )
-        return TopologySource(name=name, population=population, totals=totals, districts=districts)
-
-    def totals(self, value: object) -> Totals:
-        keys = ("grids", "micro_grids", "members", "risk_points")
-        raw = self.mapping(value, "totals", keys)
-        grids, micro_grids, members, risk_points = (
-            self.integer(raw[k], f"totals.{k}", 0) for k in keys
-        )
-        if micro_grids < grids:
-            raise self.fail("totals.micro_grids", f"at least totals.grids ({grids})", micro_grids)
-        return Totals(
-            grids=grids, micro_grids=micro_grids, members=members, risk_points=risk_points
-        )
-
-    def district(self, value: object, field: str) -> DistrictSource:
-        keys = (
-            "code",
-            "name",
-            "name_zh",
-            "kind",
-            "towns",
-            "population",
-            "population_estimated",
-            "area_km2",
-        )
-        raw = self.mapping(value, field, keys)
-        kind = raw["kind"]
-        if kind not in DISTRICT_KINDS:
-            raise self.fail(f"{field}.kind", f"one of {', '.join(DISTRICT_KINDS)}", kind)
-        estimated = raw["population_estimated"]
-        if not isinstance(estimated, bool):
-            raise self.fail(f"{field}.population_estimated", "true or false", estimated)
-        area = raw["area_km2"]
-        valid_area = isinstance(area, int | float) and not isinstance(area, bool) and area > 0
-        if area is not None and not (valid_area and math.isfinite(area)):
-            raise self.fail(f"{field}.area_km2", "a positive number or null", area)
-        return DistrictSource(
-            code=self.code(raw["code"], f"{field}.code"),
-            name=self.text(raw["name"], f"{field}.name"),
-            name_zh=self.text(raw["name_zh"], f"{field}.name_zh"),
-            kind=str(kind),
-            towns=self.integer(raw["towns"], f"{field}.towns", 1, MAX_TOWNS_PER_DISTRICT),
-            population=self.integer(raw["population"], f"{field}.population", 1),
-            population_estimated=estimated,
-            area_km2=None if area is None else float(area),
-        )
-
-
-def _show(value: object) -> str:
-    """A found value as the YAML author would recognise it."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _brief_codes(codes: Sequence[str]) -> str:

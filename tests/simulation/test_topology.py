@@ -15,16 +15,14 @@ from hypothesis import strategies as st
 
 from simulation.topology import (
     City,
-    TopologyError,
-    TopologySource,
     district_team_id,
     district_totals,
     generate_city,
-    load_topology,
     member_id,
     risk_point_id,
     town_team_id,
 )
+from simulation.topology_source import TopologyError, TopologySource, load_topology
 
 CHONGQING = Path(__file__).resolve().parents[2] / "config" / "topology" / "chongqing.yaml"
 ESTIMATED = {"500233", "500235", "500238", "500240", "500241", "500242"}
