@@ -24,10 +24,7 @@ a receiver that never got it accepts it, one that did counts a duplicate (dedup 
 and the captured old bytes stay rejected as ``replayed``. Quicker replays send the journaled
 bytes unchanged (same signature).
 
-Crash points for tests (``ALERTSIM_CRASH_AT=<point>[:<n>]``, the n-th time the point is reached,
-default 1): ``before_journal``, ``after_journal`` (before any publish), ``after_puback`` (the
-broker acknowledged a publish, the recipient has not), ``after_ack`` (an acknowledgement arrived,
-not yet marked). The process ends with ``os._exit(70)`` there, as abruptly as a SIGKILL.
+Tests end the process at a chosen step with ``ALERTSIM_CRASH_AT`` (:mod:`dispatcher.crashpoints`).
 """
 
 from __future__ import annotations
@@ -36,7 +33,6 @@ import argparse
 import asyncio
 import json
 import os
-import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -47,6 +43,7 @@ from typing import Final, cast
 import structlog
 
 from dispatcher.alertplan import DispatchPlan, alert_for, alert_plan
+from dispatcher.crashpoints import CRASH_ENV, CrashHook
 from dispatcher.journal import Journal, JournalRow
 from dispatcher.messages import (
     MessageError,
@@ -85,13 +82,9 @@ from dispatcher.topics import (
 )
 from dispatcher.transport.base import Message, Transport
 
-__all__ = ["CRASH_POINTS", "DispatchPlan", "DispatchService", "RunSummary", "main"]
+__all__ = ["DispatchPlan", "DispatchService", "RunSummary", "main"]
 
 log = structlog.get_logger(__name__)
-
-CRASH_POINTS: Final = ("before_journal", "after_journal", "after_puback", "after_ack")
-CRASH_ENV: Final = "ALERTSIM_CRASH_AT"
-CRASH_EXIT_CODE: Final = 70
 
 
 @dataclass
@@ -118,27 +111,6 @@ class RunSummary:
             "restamped": self.restamped,
             "suppressed_expired": self.suppressed_expired,
         }
-
-
-class _CrashHook:
-    def __init__(self, spec: str | None) -> None:
-        self.point, self.remaining = None, 0
-        if spec:
-            point, _, count = spec.partition(":")
-            if point not in CRASH_POINTS:
-                raise SystemExit(
-                    f"{CRASH_ENV}: expected one of {', '.join(CRASH_POINTS)}, got {point!r}"
-                )
-            self.point, self.remaining = point, int(count or "1")
-
-    def reached(self, point: str) -> None:
-        if point != self.point:
-            return
-        self.remaining -= 1
-        if self.remaining <= 0:
-            log.warning("dispatcher_crashed_on_purpose", point=point)
-            sys.stdout.flush()
-            os._exit(CRASH_EXIT_CODE)
 
 
 DIRECT_LADDER: Final = ("app_push", "sms", "voice_call")
@@ -182,7 +154,7 @@ class DispatchService:
         self.policy = Policy(PolicySettings("direct", ladder, timeout_s))
         self.restamp_after_s = restamp_after_s
         self.clock = clock
-        self._crash = _CrashHook(crash_at)
+        self._crash = CrashHook(crash_at)
         self._expires: datetime | None = None
         self._rows: dict[str, JournalRow] = {}
         self._events: asyncio.Queue[Event | _AckArrived | _Deadline] = asyncio.Queue()

@@ -13,10 +13,10 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
+from dispatcher.crashpoints import CRASH_EXIT_CODE
 from dispatcher.inbox import Inbox
 from dispatcher.journal import Journal
 from dispatcher.messages import Ack, encode_ack
-from dispatcher.service import CRASH_EXIT_CODE
 from dispatcher.signing import Verifier, load_keyring, write_key_set
 from dispatcher.topics import ack_topic
 from dispatcher.transport.base import Message
