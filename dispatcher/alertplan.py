@@ -12,18 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from dispatcher.messages import (
-    Alert,
-    Area,
-    Certainty,
-    Info,
-    MsgType,
-    Scope,
-    Status,
-    encode_alert,
-    severity_for_level,
-    urgency_for_level,
-)
+from dispatcher.alerts import flood_alert
+from dispatcher.messages import encode_alert
 from dispatcher.plan import AlertPlan, DistrictPlan, Recipient, TownPlan
 
 __all__ = ["DispatchPlan", "alert_for", "alert_plan"]
@@ -58,29 +48,15 @@ class DispatchPlan:
 
 
 def alert_for(plan: DispatchPlan, recipient: Recipient, sent: datetime) -> bytes:
-    level = plan.level
-    alert = Alert(
-        identifier=plan.alert_id,
-        sender=plan.sender,
-        sent=sent,
-        status=Status.EXERCISE,
-        msg_type=MsgType.ALERT,
-        scope=Scope.RESTRICTED,
-        info=Info(
-            event="Flood",
-            urgency=urgency_for_level(level),  # type: ignore[arg-type]
-            severity=severity_for_level(level),  # type: ignore[arg-type]
-            certainty=Certainty.LIKELY,
-            headline=f"{level} rainstorm warning",
-            instruction="Acknowledge, then go to your risk points.",
-            expires=sent + timedelta(seconds=plan.expires_in_s),
-            warning_level=level,
-            area=Area(
-                area_desc=recipient.town or recipient.district,
-                districts=(recipient.district,),
-                towns=(recipient.town,) if recipient.town else (),
-            ),
-        ),
+    """The encoded CAP alert ``recipient`` gets, sent at ``sent``."""
+    alert = flood_alert(
+        plan.alert_id,
+        plan.sender,
+        plan.level,  # type: ignore[arg-type]
+        sent,
+        sent + timedelta(seconds=plan.expires_in_s),
+        recipient.district,
+        recipient.town,
     )
     return encode_alert(alert)
 

@@ -19,18 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from dispatcher.messages import (
-    Alert,
-    Area,
-    Certainty,
-    Info,
-    MsgType,
-    Scope,
-    Status,
-    encode_alert,
-    severity_for_level,
-    urgency_for_level,
-)
+from dispatcher.alerts import flood_alert
+from dispatcher.messages import encode_alert
 from simulation.live.loadtest.connection import MqttConnection, open_connection
 from simulation.live.loadtest.plan import (
     LoadtestConfig,
@@ -98,24 +88,17 @@ def alert_payloads(config: LoadtestConfig) -> list[bytes]:
 
 def _encoded(config: LoadtestConfig, index: int, sent: datetime, padding: str) -> bytes:
     district, town = config.town_of(0)
-    alert = Alert(
-        identifier=f"LT-{config.run_tag}-{index:04d}",
-        sender="alertsim-loadtest",
-        sent=sent,
-        status=Status.EXERCISE,
-        msg_type=MsgType.ALERT,
-        scope=Scope.RESTRICTED,
-        info=Info(
-            event="Flood",
-            urgency=urgency_for_level("red"),
-            severity=severity_for_level("red"),
-            certainty=Certainty.LIKELY,
-            headline="Red rainstorm warning: flash floods expected",
-            instruction="Move people away from riverbanks and slopes; report on arrival." + padding,
-            expires=sent + timedelta(hours=6),
-            warning_level="red",
-            area=Area(area_desc="load test", districts=(district,), towns=(town,)),
-        ),
+    alert = flood_alert(
+        f"LT-{config.run_tag}-{index:04d}",
+        "alertsim-loadtest",
+        "red",
+        sent,
+        sent + timedelta(hours=6),
+        district,
+        town,
+        headline="Red rainstorm warning: flash floods expected",
+        instruction="Move people away from riverbanks and slopes; report on arrival." + padding,
+        area_desc="load test",
     )
     return encode_alert(alert)
 
