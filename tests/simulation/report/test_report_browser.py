@@ -7,21 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from simulation.cli import app
 from tests.support.browser import Page, open_page
-
-ROOT = Path(__file__).resolve().parents[3]
-SMOKE = ROOT / "scenarios" / "smoke-one-town.yaml"
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("browser-run")
-    result = CliRunner().invoke(app, ["run", str(SMOKE), "--out", str(out), "--quiet"])
-    assert result.exit_code == 0, result.output
-    return out
 
 
 @pytest.fixture(scope="module")

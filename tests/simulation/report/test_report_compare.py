@@ -14,17 +14,6 @@ from typer.testing import CliRunner
 from simulation.cli import app
 from simulation.report.compare import compare, render_html
 
-ROOT = Path(__file__).resolve().parents[3]
-SMOKE = ROOT / "scenarios" / "smoke-one-town.yaml"
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("compare-run")
-    result = CliRunner().invoke(app, ["run", str(SMOKE), "--out", str(out), "--quiet"])
-    assert result.exit_code == 0, result.output
-    return out
-
 
 @pytest.fixture
 def report(run_dir: Path) -> dict[str, Any]:

@@ -9,14 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from simulation.cli import app
 from simulation.report.headline import lookup
 from simulation.report.html import render_html
-
-ROOT = Path(__file__).resolve().parents[3]
-SMOKE = ROOT / "scenarios" / "smoke-one-town.yaml"
 
 
 class ReportParser(HTMLParser):
@@ -65,14 +60,6 @@ Parsed = tuple[ReportParser, dict[str, Any]]
 
 def visible_number(text: str) -> float:
     return float(re.sub(r"[^0-9.\-]", "", text))
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("smoke-run")
-    result = CliRunner().invoke(app, ["run", str(SMOKE), "--out", str(out), "--quiet"])
-    assert result.exit_code == 0, result.output
-    return out
 
 
 @pytest.fixture(scope="module")
