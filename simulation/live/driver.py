@@ -110,6 +110,7 @@ class LiveDriver:
         self._levels: dict[str, tuple[str, float, float]] = {}
         # relay id -> what its arrival does in the model
         self._relays: dict[str, Callable[[], None]] = {}
+        self._pending_relays = 0
 
     # -- LiveLink -------------------------------------------------------------------------------
 
@@ -171,6 +172,7 @@ class LiveDriver:
             )
         )
         self.counters.relays_published += 1
+        self._pending_relays += 1
 
     def _alert_info(self, alert_id: str) -> tuple[str, float, float]:
         info = self._levels.get(alert_id)
@@ -256,9 +258,12 @@ class LiveDriver:
 
     async def _publish_pending(self) -> None:
         pending, self._pending = self._pending, []
+        # Relays are counted apart: `published` is what the swarm should receive, and the
+        # report's lost = published - delivered.
+        relays, self._pending_relays = self._pending_relays, 0
         for message in pending:
             await self.transport.publish(message)
-        self.counters.published += len(pending)
+        self.counters.published += len(pending) - relays
 
     async def _read(self) -> None:
         async for message in self.transport.messages():
