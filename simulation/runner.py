@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from simulation.model.world import World
 from simulation.report.build import RunResult
@@ -36,6 +37,21 @@ def build_city(loaded: LoadedScenario) -> City:
         district_team_size=topo.district_team_size,
         town_team_size=topo.town_team_size,
     )
+
+
+def alert_summaries(world: World) -> list[dict[str, Any]]:
+    """One row per alert the world issued, as report.json lists them (virtual and live alike)."""
+    return [
+        {
+            "id": a.alert_id,
+            "level": a.level,
+            "issued_at_s": a.issued_at_s,
+            "districts": len(a.districts),
+            "recipients": a.recipients,
+            "risk_points": a.risk_points,
+        }
+        for a in world.alerts
+    ]
 
 
 @contextmanager
@@ -87,17 +103,7 @@ def run_virtual(
         replication=replication,
         records=world.records(),
         risk_points=world.risk_point_records(),
-        alerts=[
-            {
-                "id": a.alert_id,
-                "level": a.level,
-                "issued_at_s": a.issued_at_s,
-                "districts": len(a.districts),
-                "recipients": a.recipients,
-                "risk_points": a.risk_points,
-            }
-            for a in world.alerts
-        ],
+        alerts=alert_summaries(world),
         transport=dict(world.network.counters),
         channels={name: dict(ch.counters) for name, ch in world.channels.items()},
         sim_events=world.events_processed,

@@ -15,7 +15,7 @@ from simulation.live.driver import LiveDriver
 from simulation.live.swarm import Swarm, SwarmCounters
 from simulation.model.world import World
 from simulation.report.build import RunResult, build_report
-from simulation.runner import build_city
+from simulation.runner import alert_summaries, build_city
 from simulation.scenario import LoadedScenario
 
 TransportFactory = Callable[[str], Transport]
@@ -89,17 +89,7 @@ async def run_live_async(
         "republished": transport.stats.republished,
         "backpressure_waits": transport.stats.backpressure_waits,
     }
-    alerts = [
-        {
-            "id": a.alert_id,
-            "level": a.level,
-            "issued_at_s": a.issued_at_s,
-            "districts": len(a.districts),
-            "recipients": a.recipients,
-            "risk_points": a.risk_points,
-        }
-        for a in world.alerts
-    ]
+    alerts = alert_summaries(world)
     result = RunResult(
         loaded=loaded,
         mode="live",
