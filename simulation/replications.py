@@ -23,6 +23,7 @@ from simulation.scenario import LoadedScenario
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress
 
 # Headline figures: report name -> path of keys into report.json.
 HEADLINE_FIGURES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -193,6 +194,20 @@ def replications_block(
     return aggregate(figures[r] for r in range(count))
 
 
+def count_progress(console: Console) -> Progress:
+    """A transient "done of total" bar on ``console``, for runs counted in replications."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
 def add_replications(
     report: dict[str, Any],
     loaded: LoadedScenario,
@@ -206,16 +221,7 @@ def add_replications(
     if console is None:
         block = replications_block(loaded, count, workers=workers, first=first)
         return {**report, "replications": block}
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with count_progress(console) as bar:
         task = bar.add_task(f"replications on {workers} worker(s)", total=count, completed=1)
         block = replications_block(
             loaded,

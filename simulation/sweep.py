@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import ValidationError
 
-from simulation.replications import Figures, aggregate, run_tasks
+from simulation.replications import Figures, aggregate, count_progress, run_tasks
 from simulation.scenario import LoadedScenario, Scenario, ScenarioError, format_validation_error
 
 if TYPE_CHECKING:
@@ -359,16 +359,7 @@ def run_sweep_with_progress(
     """run_sweep with a progress bar over (grid point, replication) tasks when given a console."""
     if console is None:
         return run_sweep(grid, replications, workers=workers)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with count_progress(console) as bar:
         task = bar.add_task(
             f"{len(grid)} grid point(s) x {replications} replication(s)",
             total=len(grid) * replications,
