@@ -79,6 +79,9 @@ def _acl_text(responders: Iterable[Recipient]) -> str:
         "",
         f"user {DISPATCHER_USER}",
         f"topic write {PREFIX}/alert/#",
+        # the live driver plays every center's inbox: relays come back on the center topics
+        f"topic read {PREFIX}/alert/+/center",
+        f"topic read {PREFIX}/alert/+/+/center",
         f"topic read {PREFIX}/ack/#",
         f"topic read {PREFIX}/status/#",
     ]

@@ -133,6 +133,17 @@ def run(
             "district:500101:blackhole:300s, all:delay:60s:250ms@10s, all:cut%0.5@30s"
         ),
     ] = None,
+    keys: Annotated[
+        Path | None,
+        typer.Option(help="live: key set to sign with (alertsim keys init; default: temporary)"),
+    ] = None,
+    sign: Annotated[
+        bool, typer.Option("--sign/--unsigned", help="live: sign every alert (the default)")
+    ] = True,
+    credentials: Annotated[
+        Path | None,
+        typer.Option(help="live: credentials.json of alertsim broker-config (locked-down broker)"),
+    ] = None,
 ) -> None:
     """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
     from simulation.report.build import build_report
@@ -169,6 +180,10 @@ def run(
                     local_swarm=local_swarm,
                     responders_per_connection=responders_per_connection,
                     console=None if quiet else console,
+                    keys=keys,
+                    sign=sign,
+                    faults=fault,
+                    credentials=credentials,
                 )
         except LiveCommandError as exc:
             errors.print(f"live run failed: {exc}", markup=False, highlight=False)
@@ -279,11 +294,24 @@ def swarm(
         Path | None,
         typer.Option(help="written once every responder is subscribed (for healthchecks)"),
     ] = None,
+    keys: Annotated[
+        Path | None, typer.Option(help="key set whose trust.json alerts are verified against")
+    ] = None,
+    accept_unsigned: Annotated[
+        bool, typer.Option("--accept-unsigned", help="verify nothing (without --keys)")
+    ] = False,
+    credentials: Annotated[
+        Path | None,
+        typer.Option(help="credentials.json of alertsim broker-config (locked-down broker)"),
+    ] = None,
 ) -> None:
     """Play a scenario's responders over MQTT for live runs, until interrupted."""
     from simulation.live.command import EXIT_LIVE_FAILED, LiveCommandError, run_swarm
 
     _load_or_exit(scenario)
+    if keys is None and not accept_unsigned:
+        errors.print("--keys: expected the key set to verify alerts with, or --accept-unsigned")
+        raise typer.Exit(EXIT_INVALID)
     try:
         run_swarm(
             scenario,
@@ -292,6 +320,8 @@ def swarm(
             responders_per_connection=responders_per_connection,
             workers=workers,
             ready_file=ready_file,
+            keys=keys,
+            credentials=credentials,
         )
     except LiveCommandError as exc:
         errors.print(f"swarm failed: {exc}", markup=False, highlight=False)

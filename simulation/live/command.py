@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import multiprocessing
 import signal
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
+from dispatcher.signing import SigningError
 from dispatcher.transport import TransportError
 from simulation.live.driver import LiveLagError
 from simulation.report.build import RunResult
@@ -33,8 +35,21 @@ def run_live_for_cli(
     local_swarm: bool,
     responders_per_connection: int,
     console: Console | None,
+    keys: Path | None = None,
+    sign: bool = True,
+    faults: list[str] | None = None,
+    credentials: Path | None = None,
 ) -> tuple[RunResult, dict[str, Any]]:
-    from simulation.live.run import run_live
+    from dispatcher.brokerauth import DISPATCHER_USER
+    from simulation.live.faults import parse_fault
+    from simulation.live.run import mqtt_factory, run_live
+
+    if not local_swarm and sign and keys is None:
+        raise LiveCommandError(
+            "--keys: expected the key folder the external swarm verifies with "
+            "(alertsim keys init; alertsim swarm --keys), or --unsigned, got neither"
+        )
+    passwords = _read_credentials(credentials) if credentials is not None else None
 
     if console is not None:
         console.print(
@@ -50,8 +65,13 @@ def run_live_for_cli(
             max_lag_s=max_lag_ms / 1000.0,
             local_swarm=local_swarm,
             responders_per_connection=responders_per_connection,
+            keys=keys,
+            sign=sign,
+            faults=[parse_fault(f) for f in faults or ()],
+            transport_factory=mqtt_factory(broker, passwords),
+            driver_client_id=DISPATCHER_USER if passwords is not None else None,
         )
-    except (TransportError, LiveLagError) as exc:
+    except (TransportError, LiveLagError, SigningError, ValueError) as exc:
         raise LiveCommandError(str(exc)) from exc
     if console is not None:
         live = outcome.live
@@ -60,6 +80,17 @@ def run_live_for_cli(
             f"{live['driver_lag_max_ms']:.1f} ms; transport {outcome.result.transport}"
         )
     return outcome.result, outcome.live
+
+
+def _read_credentials(path: Path) -> dict[str, str]:
+    """user -> password from the credentials.json of `alertsim broker-config`."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise LiveCommandError(f"{path}: expected credentials.json, got {exc}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise LiveCommandError(f"{path}: expected an object of user name -> password")
+    return data
 
 
 def _ready_path(ready_file: Path, worker: int, workers: int) -> Path:
@@ -74,21 +105,26 @@ async def _swarm_worker_async(
     worker: int,
     workers: int,
     ready_file: Path | None = None,
+    keys: Path | None = None,
+    credentials: Path | None = None,
 ) -> dict[str, int]:
+    from dispatcher.signing import load_keyring
     from simulation.live.run import mqtt_factory
     from simulation.live.swarm import Swarm
     from simulation.runner import build_city
     from simulation.scenario import load_scenario
 
     loaded = load_scenario(scenario_path)
+    passwords = _read_credentials(credentials) if credentials is not None else None
     swarm = Swarm(
         loaded.scenario,
         build_city(loaded),
-        mqtt_factory(broker),
+        mqtt_factory(broker, passwords),
         speed=speed,
         responders_per_connection=per_connection,
         worker=worker,
         workers=workers,
+        keyring=load_keyring(keys) if keys is not None else None,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -114,10 +150,20 @@ def _swarm_worker(
     worker: int,
     workers: int,
     ready_file: Path | None = None,
+    keys: Path | None = None,
+    credentials: Path | None = None,
 ) -> None:
     asyncio.run(
         _swarm_worker_async(
-            scenario_path, broker, speed, per_connection, worker, workers, ready_file
+            scenario_path,
+            broker,
+            speed,
+            per_connection,
+            worker,
+            workers,
+            ready_file,
+            keys,
+            credentials,
         )
     )
 
@@ -130,6 +176,8 @@ def run_swarm(
     responders_per_connection: int,
     workers: int,
     ready_file: Path | None = None,
+    keys: Path | None = None,
+    credentials: Path | None = None,
 ) -> None:
     """Play the scenario's responders until SIGINT/SIGTERM; `workers` processes share them.
 
@@ -142,7 +190,17 @@ def run_swarm(
         ready_file.unlink(missing_ok=True)
     try:
         if workers == 1:
-            _swarm_worker(scenario_path, broker, speed, responders_per_connection, 0, 1, ready_file)
+            _swarm_worker(
+                scenario_path,
+                broker,
+                speed,
+                responders_per_connection,
+                0,
+                1,
+                ready_file,
+                keys,
+                credentials,
+            )
             return
         context = multiprocessing.get_context("spawn")
         processes = [
@@ -156,6 +214,8 @@ def run_swarm(
                     i,
                     workers,
                     ready_file,
+                    keys,
+                    credentials,
                 ),
                 name=f"swarm-{i}",
             )
@@ -179,5 +239,5 @@ def run_swarm(
                 if p.is_alive():
                     p.terminate()
                     p.join(5)
-    except TransportError as exc:
+    except (TransportError, SigningError, ValueError) as exc:
         raise LiveCommandError(str(exc)) from exc

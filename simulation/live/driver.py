@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 import simpy
 import structlog
 
+from dispatcher.inbox import Inbox
 from dispatcher.messages import Ack, MessageError, decode_ack
 from dispatcher.plan import Center, Recipient
 from dispatcher.policy import Acknowledged, Delivered, FoundAbsent
@@ -31,6 +32,7 @@ from dispatcher.topics import (
     town_center_topic,
 )
 from dispatcher.transport import Message, Transport
+from simulation.live.keys import AlertSigners
 from simulation.live.wire import ABSENT_NOTE, ModelClock, alert_message, build_alert
 from simulation.model.network import NetworkModel
 from simulation.model.world import World
@@ -87,6 +89,8 @@ class LiveDriver:
         strict: bool = False,
         max_lag_s: float = 0.5,
         grace_s: float = 0.5,
+        signers: AlertSigners | None = None,
+        relay_inbox: Inbox | None = None,
     ) -> None:
         if not speed > 0:
             raise ValueError(f"speed: expected a positive factor, got {speed}")
@@ -95,6 +99,10 @@ class LiveDriver:
         self.strict = strict
         self.max_lag_s = max_lag_s
         self.grace_s = grace_s
+        # Each alert is signed by the center that issues it; relays are verified as a center
+        # would before acting on them (None: an unsigned run, relays taken as they come).
+        self.signers = signers
+        self.relay_inbox = relay_inbox
         self.counters = LiveCounters()
         self.lags_s: list[float] = []
         self.world: World | None = None
@@ -136,8 +144,14 @@ class LiveDriver:
             )
             self._payloads[key] = payload
         self._notified.setdefault((alert_id, recipient.id), {})[channel] = rung
+        signers = self.signers
+        signature = (
+            () if signers is None else signers.properties(signers.issuer(recipient, rung), payload)
+        )
         self._pending.append(
-            alert_message(payload, recipient, alert_id, channel, rung, now_s, expires_s, self.speed)
+            alert_message(
+                payload, recipient, alert_id, channel, rung, now_s, expires_s, self.speed, signature
+            )
         )
 
     def relay(self, alert_id: str, target: Center, on_arrival: Callable[[], None]) -> None:
@@ -168,6 +182,11 @@ class LiveDriver:
                 user_properties=(
                     (RELAY_PROPERTY, relay_id),
                     ("sent_at_ns", str(time.monotonic_ns())),
+                    *(
+                        ()
+                        if self.signers is None
+                        else self.signers.properties(self.signers.relay_issuer(target), payload)
+                    ),
                 ),
             )
         )
@@ -330,6 +349,13 @@ class LiveDriver:
                 "relay_missing", message, "expected a relay user property on a center topic"
             )
             return
+        if self.relay_inbox is not None:
+            # One alert reaches a district and then a town center with the same identifier:
+            # a duplicate is that second relay, not a replay, so only a rejection stops it.
+            verdict = self.relay_inbox.receive(message)
+            if verdict.outcome == "rejected":
+                self.counters.rejected[f"relay_{verdict.reason}"] += 1
+                return
         on_arrival = self._relays.pop(relay_id, None)
         if on_arrival is None:
             self._reject(

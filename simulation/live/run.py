@@ -1,20 +1,33 @@
-"""One live replication: the model over a real broker, with an in-process or external swarm."""
+"""One live replication: the model over a real broker, with an in-process or external swarm.
+
+Signed by default: every alert carries the signature of the center that issues it, from the key
+set in ``keys`` (``alertsim keys init``) or, when none is given, a temporary one made for the
+city (which only an in-process swarm can verify: an external one needs the same folder).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from dispatcher.inbox import Inbox
+from dispatcher.signing import Verifier, load_keyring
 from dispatcher.transport import Transport
 from dispatcher.transport.mqtt import MqttTransport
 from simulation.live.driver import LiveDriver
-from simulation.live.swarm import Swarm, SwarmCounters
+from simulation.live.faults import Fault
+from simulation.live.keys import AlertSigners, temporary_key_set
+from simulation.live.swarm import Swarm, SwarmCounters, connection_client_id, connection_groups
 from simulation.model.world import World
 from simulation.report.build import RunResult, build_report
+from simulation.report.faults import fault_section
 from simulation.runner import alert_summaries, build_city
 from simulation.scenario import LoadedScenario
 
@@ -28,8 +41,25 @@ class LiveOutcome:
     swarm: SwarmCounters | None
 
 
-def mqtt_factory(broker_url: str) -> TransportFactory:
-    return lambda client_id: MqttTransport(broker_url, client_id=client_id)
+def mqtt_factory(broker_url: str, credentials: dict[str, str] | None = None) -> TransportFactory:
+    """Plain MQTT clients, or with ``credentials`` (user -> password, the credentials.json of
+    ``alertsim broker-config``) clients that log in with their client id as user name."""
+    if credentials is None:
+        return lambda client_id: MqttTransport(broker_url, client_id=client_id)
+    from dispatcher.transport.secure import SecureMqttTransport
+
+    def secure(client_id: str) -> Transport:
+        password = credentials.get(client_id)
+        if password is None:
+            raise ValueError(
+                f"credentials: expected a password for user {client_id!r}, got none "
+                "(a locked-down broker needs --responders-per-connection 1)"
+            )
+        return SecureMqttTransport(
+            broker_url, client_id=client_id, username=client_id, password=password
+        )
+
+    return secure
 
 
 async def run_live_async(
@@ -44,34 +74,61 @@ async def run_live_async(
     replication: int = 0,
     transport_factory: TransportFactory | None = None,
     on_started: Callable[[LiveDriver], None] | None = None,
+    keys: Path | None = None,
+    sign: bool = True,
+    faults: Sequence[Fault] = (),
+    driver_client_id: str | None = None,
 ) -> LiveOutcome:
     factory = transport_factory or mqtt_factory(broker_url)
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     wall_start_ns = time.monotonic_ns()
     city = build_city(loaded)
-    swarm: Swarm | None = None
-    if local_swarm:
-        swarm = Swarm(
-            loaded.scenario,
-            city,
-            factory,
-            speed=speed,
-            responders_per_connection=responders_per_connection,
-            replication=replication,
+    with contextlib.ExitStack() as cleanup:
+        keys_folder: Path | None = None
+        if sign:
+            if keys is None:
+                keys_folder = Path(cleanup.enter_context(temporary_key_set(city)))
+            else:
+                keys_folder = keys
+        keyring = load_keyring(keys_folder) if keys_folder is not None else None
+        tolerance_s = loaded.scenario.alert.expires_s / speed + 30.0
+        swarm: Swarm | None = None
+        if local_swarm:
+            swarm = Swarm(
+                loaded.scenario,
+                city,
+                factory,
+                speed=speed,
+                responders_per_connection=responders_per_connection,
+                replication=replication,
+                keyring=keyring,
+            )
+            await swarm.start()
+        transport = factory(driver_client_id or f"live-{loaded.scenario.name}-{replication}"[:64])
+        signers = (
+            AlertSigners(keys_folder, loaded.scenario.strategy) if keys_folder is not None else None
         )
-        await swarm.start()
-    transport = factory(f"live-{loaded.scenario.name}-{replication}"[:64])
-    driver = LiveDriver(transport, speed=speed, strict=strict, max_lag_s=max_lag_s)
-    world = World(loaded.scenario, city, replication=replication, live=driver)
-    try:
-        await transport.start()
-        if on_started is not None:
-            on_started(driver)
-        await driver.run(world)
-    finally:
-        await transport.close()
-        if swarm is not None:
-            await swarm.stop()
+        relay_inbox = (
+            Inbox(Verifier(keyring, tolerance_s=tolerance_s)) if keyring is not None else None
+        )
+        driver = LiveDriver(
+            transport,
+            speed=speed,
+            strict=strict,
+            max_lag_s=max_lag_s,
+            signers=signers,
+            relay_inbox=relay_inbox,
+        )
+        world = World(loaded.scenario, city, replication=replication, live=driver)
+        try:
+            await transport.start()
+            if on_started is not None:
+                on_started(driver)
+            await driver.run(world)
+        finally:
+            await transport.close()
+            if swarm is not None:
+                await swarm.stop()
     wall_s = (time.monotonic_ns() - wall_start_ns) / 1e9
     c = driver.counters
     reconnects = transport.stats.reconnects
@@ -113,8 +170,42 @@ async def run_live_async(
         "wall_over_scaled": round(wall_s / scaled_s, 3) if scaled_s > 0 else None,
         "rejected_by_reason": dict(sorted(c.rejected.items())),
         "swarm": swarm.counters.as_dict() if swarm is not None else None,
+        "trust": _trust_figures(keys, sign, signers, swarm),
     }
+    if faults:
+        # Which connection carries whom, as the swarm groups them (an external swarm is assumed
+        # to group as this run would have: same scenario, same responders per connection).
+        groups = connection_groups(city, responders_per_connection)
+        client_of = {r.id: connection_client_id(g, i) for i, g in enumerate(groups) for r in g}
+        live["faults"] = fault_section(
+            ((r.recipient_id, r.latency_s) for r in result.records),
+            faults,
+            loaded.scenario.targets.notify_target_s,
+            client_of,
+        )
     return LiveOutcome(result, live, swarm.counters if swarm is not None else None)
+
+
+def _trust_figures(
+    keys: Path | None, sign: bool, signers: AlertSigners | None, swarm: Swarm | None
+) -> dict[str, Any]:
+    """Whether the run signed (with which keys) and what the swarm's verifiers decided."""
+    verdicts: Counter[str] = Counter()
+    if swarm is not None:
+        for connection in swarm.connections:
+            if connection.inbox is not None:
+                verdicts.update(connection.inbox.counts)
+    rejected = {k: v for k, v in verdicts.items() if k not in ("accepted", "duplicate")}
+    return {
+        "signed": sign,
+        "keys": None if not sign else str(keys) if keys is not None else "temporary",
+        "signatures": signers.signatures if signers is not None else 0,
+        "swarm_verified": bool(swarm is not None and swarm.keyring is not None),
+        "swarm_accepted": verdicts["accepted"],
+        "swarm_duplicates": verdicts["duplicate"],
+        "swarm_rejected": sum(rejected.values()),
+        "swarm_rejected_by_reason": dict(sorted(rejected.items())),
+    }
 
 
 def run_live(loaded: LoadedScenario, **kwargs: Any) -> LiveOutcome:

@@ -72,6 +72,16 @@ def connection_groups(city: City, responders_per_connection: int) -> list[list[R
     return groups
 
 
+def connection_client_id(group: list[Recipient], index: int) -> str:
+    """A connection's MQTT client id: the responder's own id when it has a connection alone (the
+    locked-down broker's user name), else its town or district code and the index, so that a
+    fault on ``district:<code>`` reaches exactly that district's connections."""
+    if len(group) == 1:
+        return group[0].id
+    first = group[0]
+    return f"{first.town or first.district}-c{index}"
+
+
 @dataclass
 class SwarmCounters:
     received: int = 0  # distinct deliveries: (alert, recipient, channel, rung)
@@ -134,8 +144,12 @@ class _Connection:
         self.states: dict[tuple[str, str], _ResponderState] = {}
         self.seen: set[tuple[str, str, str, int]] = set()
         self.sending: set[asyncio.Task[None]] = set()
-        # Only with a keyring: unsigned live runs (the driver does not sign yet) keep working.
-        self.inbox = Inbox(Verifier(swarm.keyring)) if swarm.keyring is not None else None
+        # Without a keyring (`alertsim swarm --accept-unsigned`, unit tests) nothing is verified.
+        self.inbox = (
+            Inbox(Verifier(swarm.keyring, tolerance_s=swarm.tolerance_s))
+            if swarm.keyring is not None
+            else None
+        )
 
     async def start(self) -> None:
         await self.transport.start()
@@ -173,16 +187,19 @@ class _Connection:
         if parsed.kind not in ("alert", "district_center"):
             self._reject("topic_kind", message, f"expected an alert topic, got {parsed.kind}")
             return None
-        try:
-            alert = decode_alert(message.payload)
-        except MessageError as exc:
-            self._reject(f"payload_{exc.reason}", message, str(exc))
-            return None
         if self.inbox is not None:
+            # The verifier decodes the alert once its signature holds: no second decode here.
             verdict = self.inbox.receive(message)
             # a duplicate identifier passes: an escalation resends it on the next channel
-            if verdict.outcome == "rejected":
+            if verdict.outcome == "rejected" or verdict.alert is None:
                 self.swarm.counters.rejected[f"verify_{verdict.reason}"] += 1
+                return None
+            alert = verdict.alert
+        else:
+            try:
+                alert = decode_alert(message.payload)
+            except MessageError as exc:
+                self._reject(f"payload_{exc.reason}", message, str(exc))
                 return None
         recipient_id = parsed.recipient_id or message.user_property("recipient_id")
         recipient = self.responders.get(recipient_id or "")
@@ -322,13 +339,16 @@ class Swarm:
         keyring: Keyring | None = None,
     ) -> None:
         self.keyring = keyring
+        # An escalation resends the alert with its first `sent` until it expires: `sent` may lie
+        # the alert's whole life (wall seconds at this speed) behind, plus clock slack.
+        self.tolerance_s = scenario.alert.expires_s / speed + 30.0
         self.scenario = scenario
         self.speed = speed
         self.replication = replication
         self.counters = SwarmCounters()
         groups = connection_groups(city, responders_per_connection)
         self.connections = [
-            _Connection(self, i, transport_factory(f"swarm-{worker}-{i}"), group)
+            _Connection(self, i, transport_factory(connection_client_id(group, i)), group)
             for i, group in enumerate(groups)
             if i % workers == worker
         ]

@@ -5,7 +5,8 @@ Alerts: a CAP alert (`dispatcher.messages.Alert`) on the responder's alert topic
 `alertsim/v1/alert/{district}/center` and are named by the `recipient_id` user property), QoS 1,
 MQTT 5 Message Expiry = the seconds (wall) until the alert's `expires`, Response Topic = the ack
 topic, Correlation Data = the alert identifier, and user properties `recipient_id`, `channel`,
-`rung`, `delivered_at_s` (model seconds), `speed` and `sent_at_ns` (publisher's monotonic clock).
+`rung`, `delivered_at_s` (model seconds), `speed` and `sent_at_ns` (publisher's monotonic clock),
+and the issuing center's signature `sig_key`/`sig` (`dispatcher.signing`) when the run signs.
 
 Back from the responder, on `alertsim/v1/ack/{alert_id}/{recipient_id}`, an `Ack` JSON:
 `status: "received"` when the device got the alert (a delivery receipt; with `note: "absent"` when
@@ -105,6 +106,7 @@ def alert_message(
     now_s: float,
     expires_at_s: float,
     speed: float,
+    signature: tuple[tuple[str, str], ...] = (),
 ) -> Message:
     return Message(
         topic=recipient_topic(recipient),
@@ -119,6 +121,7 @@ def alert_message(
             ("delivered_at_s", f"{now_s:.3f}"),
             ("speed", f"{speed:g}"),
             ("sent_at_ns", str(time.monotonic_ns())),
+            *signature,
         ),
     )
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from simulation.report import svg
 from simulation.report.headline import HEADLINES, LABELS, lookup
-from simulation.report.html_parts import figure, section, share_class, table
+from simulation.report.html_parts import fault_split, figure, section, share_class, table
 from simulation.report.html_tables import channels, counts, districts, metadata, towns
 from simulation.report.style import CSS
 
@@ -335,6 +335,7 @@ def render_html(report: dict[str, Any]) -> str:
             "Transport counters",
             counts(report, "transport", ["counter", "messages"]),
         ),
+        fault_split(report),
         metadata(report),
     ]
     return (

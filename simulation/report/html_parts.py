@@ -41,3 +41,30 @@ def section(anchor: str, title: str, *parts: str) -> str:
 
 def share_class(share: float, target: float) -> str:
     return "good" if share >= target - 1e-12 else "bad"
+
+
+def fault_split(report: dict[str, Any]) -> str:
+    """Latency inside a rehearsed fault apart from outside it; "" when the run had no fault."""
+    faults = (report.get("live") or {}).get("faults")
+    if not faults:
+        return ""
+    rows = []
+    for name, label in (("inside", "Inside the fault"), ("outside", "Outside the fault")):
+        key = f"live.faults.{name}"
+        rows.append(
+            [
+                escape(label),
+                figure(report, f"{key}.recipients", "count"),
+                figure(report, f"{key}.acknowledged", "count"),
+                figure(report, f"{key}.latency_s.p50", "seconds"),
+                figure(report, f"{key}.latency_s.p95", "seconds"),
+                figure(report, f"{key}.within_target_share", "share"),
+            ]
+        )
+    listed = ", ".join(escape(str(f)) for f in faults["faults"])
+    return section(
+        "faults",
+        "Latency inside and outside the fault",
+        f'<p class="note">Faults rehearsed: {listed}.</p>',
+        table(["", "recipients", "acknowledged", "p50", "p95", "within target"], rows),
+    )

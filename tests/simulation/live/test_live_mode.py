@@ -21,6 +21,7 @@ from simulation.live.run import run_live, run_live_async
 from simulation.live.swarm import Swarm
 from simulation.runner import build_city, run_virtual
 from simulation.scenario import load_scenario
+from simulation.trust import init_keys
 from tests.support.broker import Broker
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -195,7 +196,7 @@ def test_ks_distance_of_identical_and_shifted_samples() -> None:
 
 
 @pytest.fixture
-def district_swarm(mosquitto: Broker, tmp_path: Path) -> Iterator[float]:
+def district_swarm(mosquitto: Broker, tmp_path: Path) -> Iterator[tuple[float, Path]]:
     """`alertsim swarm` for the district scenario in its own process; yields the speed.
 
     In its own process, as `--external-swarm` runs it: in the driver's process the swarm's
@@ -203,9 +204,11 @@ def district_swarm(mosquitto: Broker, tmp_path: Path) -> Iterator[float]:
     about 250 ms wall for its hop, 5 model seconds at speed 20.
     """
     ready = tmp_path / "swarm.ready"
+    keys = tmp_path / "keys"
+    init_keys(load_scenario(DISTRICT), keys)
     command = [sys.executable, "-c", "from simulation.cli import app; app()", "swarm"]
     command += [str(DISTRICT), "--broker", mosquitto.url, "--speed", f"{AGREEMENT_SPEED:g}"]
-    command += ["--ready-file", str(ready)]
+    command += ["--ready-file", str(ready), "--keys", str(keys)]
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30.0
@@ -213,7 +216,7 @@ def district_swarm(mosquitto: Broker, tmp_path: Path) -> Iterator[float]:
             assert proc.poll() is None, f"alertsim swarm exited: {proc.stderr.read()!r}"  # type: ignore[union-attr]
             assert time.monotonic() < deadline, "alertsim swarm: not ready within 30 s"
             time.sleep(0.05)
-        yield AGREEMENT_SPEED
+        yield AGREEMENT_SPEED, keys
     finally:
         proc.terminate()
         proc.wait(10)
@@ -221,7 +224,7 @@ def district_swarm(mosquitto: Broker, tmp_path: Path) -> Iterator[float]:
 
 @pytest.mark.slow
 def test_live_notification_latency_agrees_with_virtual(
-    mosquitto: Broker, district_swarm: float
+    mosquitto: Broker, district_swarm: tuple[float, Path]
 ) -> None:
     """KS distance of live and virtual notification latency (model seconds) under 0.05.
 
@@ -233,7 +236,9 @@ def test_live_notification_latency_agrees_with_virtual(
     """
     loaded = load_scenario(DISTRICT)
     virtual = run_virtual(loaded)
-    live = run_live(loaded, broker_url=mosquitto.url, speed=district_swarm, local_swarm=False)
+    speed, keys = district_swarm
+    # Signed by the issuing centers and verified by the swarm, as live runs are by default.
+    live = run_live(loaded, broker_url=mosquitto.url, speed=speed, local_swarm=False, keys=keys)
     v = [r.latency_s for r in virtual.records if r.latency_s is not None]
     lv = [r.latency_s for r in live.result.records if r.latency_s is not None]
     assert len(v) > 1900

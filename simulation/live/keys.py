@@ -1,0 +1,73 @@
+"""Which center's key signs what a live run sends, with private keys and signatures cached.
+
+The center that issues a delivery depends on the relay strategy (as in `dispatcher.policy`):
+``direct``: the municipal center reaches everyone; ``cascade``: a district center alerts its
+duty team and a town center its team and grid members; ``hybrid``: the municipal center makes the
+first attempt and the responder's own center (town, or district for its duty team) chases the
+rest. Relays are signed by the center that sends them: municipal -> district, district -> town.
+
+Private keys are read from a key set of ``alertsim keys init`` (``private/<key id>.pem``) the
+first time a center signs, and every signature is kept per payload, so a town's 100 members
+cost one signature per alert, not 100.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from dispatcher.plan import Center, Recipient
+from dispatcher.signing import KeyScope, Signer, key_id_for, load_signer, write_key_set
+from simulation.topology import City
+
+__all__ = ["AlertSigners", "temporary_key_set"]
+
+_Props = tuple[tuple[str, str], ...]
+
+
+class AlertSigners:
+    """The signing side of a live run: issuer by strategy, cached signers and signatures."""
+
+    def __init__(self, folder: Path, strategy: str) -> None:
+        if strategy not in ("cascade", "direct", "hybrid"):
+            raise ValueError(f"strategy: expected cascade, direct or hybrid, got {strategy!r}")
+        self.folder = folder
+        self.strategy = strategy
+        self._signers: dict[str, Signer] = {}
+        self._signed: dict[tuple[str, bytes], _Props] = {}
+        self.signatures = 0  # made, not looked up: what signing cost the run
+
+    def issuer(self, recipient: Recipient, rung: int) -> str:
+        """The key id of the center that sends ``recipient`` its attempt at ``rung``."""
+        if self.strategy == "direct" or (self.strategy == "hybrid" and rung == 0):
+            return "municipal"
+        if recipient.town:
+            return key_id_for(KeyScope("town", recipient.town))
+        return key_id_for(KeyScope("district", recipient.district))
+
+    @staticmethod
+    def relay_issuer(target: Center) -> str:
+        """Key id of the center that relays to ``target`` (its parent)."""
+        if target.tier == "town":
+            return key_id_for(KeyScope("district", target.code[:6]))
+        return "municipal"
+
+    def properties(self, key_id: str, payload: bytes) -> _Props:
+        """The signature user properties of ``payload`` by ``key_id`` (made once per pair)."""
+        cache_key = (key_id, payload)
+        props = self._signed.get(cache_key)
+        if props is None:
+            signer = self._signers.get(key_id)
+            if signer is None:
+                signer = self._signers[key_id] = load_signer(self.folder, key_id)
+            props = self._signed[cache_key] = signer.properties(payload)
+            self.signatures += 1
+        return props
+
+
+def temporary_key_set(city: City) -> tempfile.TemporaryDirectory[str]:
+    """A key set for ``city`` in a temporary folder (removed with the returned object)."""
+    folder = tempfile.TemporaryDirectory(prefix="alertsim-keys-")
+    districts = {d.code: [t.code for t in d.towns] for d in city.districts}
+    write_key_set(Path(folder.name), districts)
+    return folder
