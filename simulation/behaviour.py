@@ -11,8 +11,18 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
+from hashlib import blake2b
+from statistics import NormalDist
 
-from simulation.scenario import Constant, Distribution, Empirical, Exponential, LogNormal, Uniform
+from simulation.scenario import (
+    Constant,
+    Distribution,
+    Empirical,
+    Exponential,
+    LogNormal,
+    Scenario,
+    Uniform,
+)
 
 Sampler = Callable[[], float]
 
@@ -66,3 +76,66 @@ def bernoulli(probability: float, rng: random.Random) -> Callable[[], bool]:
     """A zero-argument function that is True with `probability`."""
     draw = rng.random
     return lambda: draw() < probability
+
+
+Quantile = Callable[[float], float]
+_STANDARD_NORMAL = NormalDist()
+
+
+def quantile(dist: Distribution) -> Quantile:
+    """The inverse CDF of `dist`: maps a uniform draw in (0, 1) to a value."""
+    match dist:
+        case Constant(value=value):
+            return lambda u: value
+        case Uniform(low=low, high=high):
+            return lambda u: low + u * (high - low)
+        case Exponential(mean=mean):
+            return lambda u: -mean * math.log1p(-u)
+        case LogNormal(median=median, p90=p90):
+            mu = math.log(median)
+            sigma = math.log(p90 / median) / _Z90
+            inv_cdf, exp = _STANDARD_NORMAL.inv_cdf, math.exp
+            return lambda u: exp(mu + sigma * inv_cdf(u))
+        case Empirical(values=values):
+            frozen = tuple(values)
+            return lambda u: frozen[min(int(u * len(frozen)), len(frozen) - 1)]
+    raise AssertionError(f"unknown distribution {dist!r}")  # pragma: no cover
+
+
+class ResponderBehaviour:
+    """What a responder does with an alert, drawn from who they are, not from event order.
+
+    Each draw hashes (seed, replication, purpose, alert, responder, channel) into a uniform number,
+    so a responder reads and acknowledges the same alert after the same times whichever order
+    deliveries happen in. Virtual responders and the live swarm use this one class: the two
+    modes then differ only by what the network does (live vs virtual agree draw for draw), and
+    compared scenarios get common random numbers per responder.
+    """
+
+    def __init__(self, scenario: Scenario, replication: int = 0) -> None:
+        self._prefix = f"{scenario.seed}:{replication}:".encode()
+        behaviour = scenario.behaviour
+        self._availability = behaviour.availability
+        self._ack = quantile(behaviour.ack_s)
+        self._read: dict[str, Quantile] = {
+            name: quantile(ch.read_s if ch.read_s is not None else behaviour.read_s)
+            for name, ch in scenario.channels.items()
+        }
+        self._missed: dict[str, float] = {name: ch.missed for name, ch in scenario.channels.items()}
+
+    def _uniform(self, purpose: str, *key: str) -> float:
+        digest = blake2b(self._prefix + ":".join((purpose, *key)).encode(), digest_size=8)
+        # 53 random bits, shifted off 0 so every quantile function gets 0 < u < 1.
+        return ((int.from_bytes(digest.digest(), "big") >> 11) + 0.5) * 2.0**-53
+
+    def available(self, recipient_id: str) -> bool:
+        return self._uniform("available", recipient_id) < self._availability
+
+    def missed(self, alert_id: str, recipient_id: str, channel: str) -> bool:
+        return self._uniform("missed", alert_id, recipient_id, channel) < self._missed[channel]
+
+    def read_s(self, alert_id: str, recipient_id: str, channel: str) -> float:
+        return self._read[channel](self._uniform("read", alert_id, recipient_id, channel))
+
+    def ack_s(self, alert_id: str, recipient_id: str, channel: str) -> float:
+        return self._ack(self._uniform("ack", alert_id, recipient_id, channel))

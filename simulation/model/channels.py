@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import simpy
 
-from simulation.behaviour import Sampler, Streams, bernoulli, sampler
+from simulation.behaviour import Streams, bernoulli, sampler
 from simulation.hazards import HazardModel
 from simulation.model.network import NetworkModel
 from simulation.scenario import ChannelSettings
@@ -28,7 +28,6 @@ class ChannelModel:
         streams: Streams,
         network: NetworkModel,
         hazard: HazardModel,
-        read_s: Sampler,
         *,
         verify_s: float = 0.0,
     ) -> None:
@@ -46,11 +45,6 @@ class ChannelModel:
             sampler(settings.staff_s, streams.get(f"channel.{name}.staff"))
             if settings.staff_s is not None
             else None
-        )
-        self.read_s = (
-            sampler(settings.read_s, streams.get(f"channel.{name}.read"))
-            if settings.read_s is not None
-            else read_s
         )
         self.counters: Counter[str] = Counter(sent=0, delivered=0, failed=0, cell_outage=0)
         # Replies travel back the same way, except to staff, who hear them on the spot.

@@ -44,22 +44,23 @@ class ResponderModel:
         world = self.world
         if self.acked:
             return
-        if not world.is_available(self.recipient.id):
+        behaviour, alert_id, recipient_id = world.behaviour, self.alert_id, self.recipient.id
+        if not behaviour.available(recipient_id):
             if channel == "door_knock":
-                world.found_absent(self.alert_id, self.recipient.id)
+                world.found_absent(alert_id, recipient_id)
             return
-        if world.missed(channel):
+        if behaviour.missed(alert_id, recipient_id, channel):
             return  # arrived, never noticed: the ladder has to catch it
         now_s = world.env.now
-        model = world.channels[channel]
         # A signed alert is verified before it is shown, so verification delays the read.
-        read_at_s = now_s + model.verify_s + model.read_s()
+        read_s = behaviour.read_s(alert_id, recipient_id, channel)
+        read_at_s = now_s + world.channels[channel].verify_s + read_s
         if self.generation and (now_s >= self.read_at_s or read_at_s >= self.read_at_s):
             return  # already read, or this channel would not be noticed any sooner
         self.generation += 1
         self.read_at_s, self.channel, self.rung = read_at_s, channel, rung
         generation = self.generation
-        ack_in_s = read_at_s - now_s + world.ack_s()
+        ack_in_s = read_at_s - now_s + behaviour.ack_s(alert_id, recipient_id, channel)
         world.env.timeout(ack_in_s).callbacks.append(lambda _: self._acknowledge(generation))
 
     def _acknowledge(self, generation: int) -> None:

@@ -46,7 +46,7 @@ from dispatcher.policy import (
     TimerFired,
 )
 from dispatcher.tracker import RecipientRecord, RiskPointRecord
-from simulation.behaviour import Streams, bernoulli, sampler
+from simulation.behaviour import ResponderBehaviour, Streams, sampler
 from simulation.hazards import HazardModel, WarningIssued
 from simulation.model.centers import CenterModel
 from simulation.model.channels import ChannelModel
@@ -121,11 +121,7 @@ class World:
             else live.network(self.env)
         )
         behaviour = scenario.behaviour
-        read_s = sampler(behaviour.read_s, self.streams.get("behaviour.read"))
-        self.ack_s = sampler(behaviour.ack_s, self.streams.get("behaviour.ack"))
-        self._available = bernoulli(
-            behaviour.availability, self.streams.get("behaviour.availability")
-        )
+        self.behaviour = ResponderBehaviour(scenario, replication)
         self._depart_s = sampler(behaviour.depart_s, self.streams.get("behaviour.depart"))
         self._speed = sampler(behaviour.walking_speed_m_s, self.streams.get("behaviour.walk"))
         self._distance = sampler(
@@ -139,16 +135,10 @@ class World:
                 self.streams,
                 self.network,
                 self.hazard,
-                read_s,
                 verify_s=scenario.trust.verify_s,
             )
             for name, settings in scenario.channels.items()
         }
-        self._missed: dict[str, Callable[[], bool]] = {
-            name: bernoulli(settings.missed, self.streams.get(f"channel.{name}.missed"))
-            for name, settings in scenario.channels.items()
-        }
-        self._availability: dict[str, bool] = {}
         self.centers = self._build_centers()
         # Staffed channels use the staff of the recipient's own town (or district) center.
         self._staff = {c.code: m.staff for c, m in self.centers.items() if c.code}
@@ -354,16 +344,6 @@ class World:
         self.channels[channel].send(recipient.district, staff, delivered)
 
     # -- responder callbacks --------------------------------------------------------------------
-
-    def is_available(self, recipient_id: str) -> bool:
-        available = self._availability.get(recipient_id)
-        if available is None:
-            available = self._available()
-            self._availability[recipient_id] = available
-        return available
-
-    def missed(self, channel: str) -> bool:
-        return self._missed[channel]()
 
     def found_absent(self, alert_id: str, recipient_id: str) -> None:
         self.handle(FoundAbsent(alert_id, recipient_id))
