@@ -27,7 +27,7 @@ from dispatcher.plan import Recipient
 from dispatcher.signing import Keyring, Verifier
 from dispatcher.topics import TopicError, parse_topic
 from dispatcher.transport import Message, Transport, TransportError
-from simulation.behaviour import Sampler, Streams, bernoulli, sampler
+from simulation.behaviour import ResponderBehaviour
 from simulation.live.wire import ABSENT_NOTE, ack_message, recipient_topic
 from simulation.scenario import Scenario
 from simulation.topology import City, district_team_id, member_id, town_team_id
@@ -128,19 +128,9 @@ class _Connection:
         self.swarm = swarm
         self.transport = transport
         self.responders = {r.id: r for r in group}
-        streams = Streams(swarm.scenario.seed, swarm.replication)
-        prefix = f"swarm.{index}"
-        self.available = bernoulli(
-            swarm.scenario.behaviour.availability, streams.get(f"{prefix}.availability")
-        )
-        self.ack_s = sampler(swarm.scenario.behaviour.ack_s, streams.get(f"{prefix}.ack"))
-        self.read_s: dict[str, Sampler] = {}
-        self.missed: dict[str, Callable[[], bool]] = {}
-        for name, ch in swarm.scenario.channels.items():
-            dist = ch.read_s if ch.read_s is not None else swarm.scenario.behaviour.read_s
-            self.read_s[name] = sampler(dist, streams.get(f"{prefix}.read.{name}"))
-            self.missed[name] = bernoulli(ch.missed, streams.get(f"{prefix}.missed.{name}"))
-        self.availability: dict[str, bool] = {}
+        # The very behaviour virtual responders have, drawn per responder and alert, so the two
+        # modes agree draw for draw and differ only by what the real network does.
+        self.behaviour = ResponderBehaviour(swarm.scenario, swarm.replication)
         self.states: dict[tuple[str, str], _ResponderState] = {}
         self.seen: set[tuple[str, str, str, int]] = set()
         self.sending: set[asyncio.Task[None]] = set()
@@ -218,7 +208,7 @@ class _Connection:
         except ValueError:
             rung, delivered_at_s, speed = -1, math.nan, math.nan
         if (
-            channel not in self.read_s
+            channel not in self.swarm.scenario.channels
             or rung < 0
             or not math.isfinite(delivered_at_s)
             or not speed > 0
@@ -253,10 +243,8 @@ class _Connection:
             return
         self.seen.add(key)
         counters.received += 1
-        available = self.availability.get(d.recipient_id)
-        if available is None:
-            available = self.availability[d.recipient_id] = self.available()
-        if not available:
+        behaviour = self.behaviour
+        if not behaviour.available(d.recipient_id):
             counters.unavailable += 1
             note = ABSENT_NOTE if d.channel == "door_knock" else ""
             counters.absent += bool(note)
@@ -268,17 +256,17 @@ class _Connection:
             state = self.states[(d.alert_id, d.recipient_id)] = _ResponderState()
         if state.acked:
             return
-        if self.missed[d.channel]():
+        if behaviour.missed(d.alert_id, d.recipient_id, d.channel):
             counters.missed += 1
             return
         now_s = d.received_at_s
-        read_at_s = now_s + self.read_s[d.channel]()
+        read_at_s = now_s + behaviour.read_s(d.alert_id, d.recipient_id, d.channel)
         if state.handle is not None and (now_s >= state.read_at_s or read_at_s >= state.read_at_s):
             return  # already read, or this channel would not be noticed any sooner
         if state.handle is not None:
             state.handle.cancel()
         state.read_at_s = read_at_s
-        state.acked_at_s = read_at_s + self.ack_s()
+        state.acked_at_s = read_at_s + behaviour.ack_s(d.alert_id, d.recipient_id, d.channel)
         wait_s = (state.acked_at_s - now_s) / d.speed
         state.handle = asyncio.get_running_loop().call_later(
             wait_s, self._acknowledge, state, d.alert_id, d.recipient_id, d.channel
