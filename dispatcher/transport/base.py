@@ -9,9 +9,12 @@ with `TransportError(reason="backpressure")` instead of waiting.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
+
+from dispatcher.topics import TopicError, validate_filter
 
 TransportErrorReason = Literal["closed", "backpressure", "connect", "protocol", "bad_topic"]
 
@@ -100,3 +103,48 @@ class Transport(Protocol):
 
     async def close(self) -> None:
         """Stop sending and receiving; later calls to publish raise TransportError("closed")."""
+
+
+class QueuedPublisher:
+    """What both transports share: publish checks, a bounded outgoing queue with explicit
+    backpressure (wait, or refuse with TransportError; never drop), and filter validation."""
+
+    stats: TransportStats
+    _outgoing: asyncio.Queue[Message]
+    _filters: list[str]
+    _closed: bool
+
+    def _check(self, message: Message) -> None:
+        if self._closed:
+            raise TransportError("closed", f"publish to {message.topic}: transport is closed")
+        if not message.topic or "+" in message.topic or "#" in message.topic:
+            raise TransportError(
+                "bad_topic",
+                f"publish: expected a topic name without wildcards, got {message.topic!r}",
+            )
+
+    async def publish(self, message: Message) -> None:
+        self._check(message)
+        if self._outgoing.full():
+            self.stats.backpressure_waits += 1
+        await self._outgoing.put(message)
+
+    def publish_nowait(self, message: Message) -> None:
+        self._check(message)
+        try:
+            self._outgoing.put_nowait(message)
+        except asyncio.QueueFull:
+            raise TransportError(
+                "backpressure",
+                f"publish to {message.topic}: outgoing queue full "
+                f"({self._outgoing.maxsize} messages)",
+            ) from None
+
+    def _add_filter(self, topic_filter: str) -> None:
+        if self._closed:
+            raise TransportError("closed", f"subscribe {topic_filter}: transport is closed")
+        try:
+            validate_filter(topic_filter)
+        except TopicError as exc:
+            raise TransportError("bad_topic", f"subscribe: {exc}") from exc
+        self._filters.append(topic_filter)

@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from dispatcher.topics import TopicError, matches, validate_filter
-from dispatcher.transport.base import Message, TransportError, TransportStats
+from dispatcher.topics import matches
+from dispatcher.transport.base import Message, QueuedPublisher, TransportError, TransportStats
 
 DEFAULT_QUEUE_SIZE = 1000
 
@@ -29,7 +29,7 @@ class MemoryBroker:
                 client.deliver(message)
 
 
-class MemoryTransport:
+class MemoryTransport(QueuedPublisher):
     def __init__(self, broker: MemoryBroker, *, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
         self.broker = broker
         self.stats = TransportStats()
@@ -61,40 +61,8 @@ class MemoryTransport:
         self.stats.received += 1
         self._incoming.put_nowait(message)
 
-    def _check(self, message: Message) -> None:
-        if self._closed:
-            raise TransportError("closed", f"publish to {message.topic}: transport is closed")
-        if "+" in message.topic or "#" in message.topic or not message.topic:
-            raise TransportError(
-                "bad_topic",
-                f"publish: expected a topic name without wildcards, got {message.topic!r}",
-            )
-
-    async def publish(self, message: Message) -> None:
-        self._check(message)
-        if self._outgoing.full():
-            self.stats.backpressure_waits += 1
-        await self._outgoing.put(message)
-
-    def publish_nowait(self, message: Message) -> None:
-        self._check(message)
-        try:
-            self._outgoing.put_nowait(message)
-        except asyncio.QueueFull:
-            raise TransportError(
-                "backpressure",
-                f"publish to {message.topic}: outgoing queue full "
-                f"({self._outgoing.maxsize} messages)",
-            ) from None
-
     async def subscribe(self, topic_filter: str) -> None:
-        if self._closed:
-            raise TransportError("closed", f"subscribe {topic_filter}: transport is closed")
-        try:
-            validate_filter(topic_filter)
-        except TopicError as exc:
-            raise TransportError("bad_topic", f"subscribe: {exc}") from exc
-        self._filters.append(topic_filter)
+        self._add_filter(topic_filter)
 
     async def messages(self) -> AsyncIterator[Message]:
         while True:

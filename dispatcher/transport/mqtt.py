@@ -26,9 +26,8 @@ import structlog
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from dispatcher.topics import TopicError, validate_filter
 from dispatcher.transport import fast_properties
-from dispatcher.transport.base import Message, TransportError, TransportStats
+from dispatcher.transport.base import Message, QueuedPublisher, TransportError, TransportStats
 
 log = structlog.get_logger(__name__)
 # aiomqtt warns on every publish past ten in flight; with eight senders that is every publish.
@@ -76,7 +75,7 @@ class Backoff:
         return rng.uniform(0.0, min(self.max_s, self.base_s * 2.0 ** min(attempt, 30)))
 
 
-class MqttTransport:
+class MqttTransport(QueuedPublisher):
     def __init__(
         self,
         url: str,
@@ -222,40 +221,8 @@ class MqttTransport:
 
     # -- publishing and subscribing -------------------------------------------------------------
 
-    def _check(self, message: Message) -> None:
-        if self._closed:
-            raise TransportError("closed", f"publish to {message.topic}: transport is closed")
-        if not message.topic or "+" in message.topic or "#" in message.topic:
-            raise TransportError(
-                "bad_topic",
-                f"publish: expected a topic name without wildcards, got {message.topic!r}",
-            )
-
-    async def publish(self, message: Message) -> None:
-        self._check(message)
-        if self._outgoing.full():
-            self.stats.backpressure_waits += 1
-        await self._outgoing.put(message)
-
-    def publish_nowait(self, message: Message) -> None:
-        self._check(message)
-        try:
-            self._outgoing.put_nowait(message)
-        except asyncio.QueueFull:
-            raise TransportError(
-                "backpressure",
-                f"publish to {message.topic}: outgoing queue full "
-                f"({self._outgoing.maxsize} messages)",
-            ) from None
-
     async def subscribe(self, topic_filter: str) -> None:
-        if self._closed:
-            raise TransportError("closed", f"subscribe {topic_filter}: transport is closed")
-        try:
-            validate_filter(topic_filter)
-        except TopicError as exc:
-            raise TransportError("bad_topic", f"subscribe: {exc}") from exc
-        self._filters.append(topic_filter)
+        self._add_filter(topic_filter)
         client = self._client
         if client is not None and self._connected.is_set():
             try:

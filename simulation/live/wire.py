@@ -23,20 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from dispatcher.messages import (
-    Ack,
-    Alert,
-    Area,
-    Certainty,
-    Info,
-    MsgType,
-    Scope,
-    Status,
-    encode_ack,
-    encode_alert,
-    severity_for_level,
-    urgency_for_level,
-)
+from dispatcher.alerts import flood_alert
+from dispatcher.messages import Ack, encode_ack, encode_alert
 from dispatcher.plan import Recipient
 from dispatcher.topics import ack_topic, alert_topic, district_center_topic
 from dispatcher.transport import Message
@@ -70,29 +58,14 @@ def build_alert(
     issued_at: datetime,
     expires_at: datetime,
 ) -> bytes:
-    towns = (recipient.town,) if recipient.town else ()
-    alert = Alert(
-        identifier=alert_id,
-        sender=sender,
-        sent=issued_at,
-        status=Status.EXERCISE,
-        msg_type=MsgType.ALERT,
-        scope=Scope.RESTRICTED,
-        info=Info(
-            event="Flood",
-            urgency=urgency_for_level(level),  # type: ignore[arg-type]
-            severity=severity_for_level(level),  # type: ignore[arg-type]
-            certainty=Certainty.LIKELY,
-            headline=f"{level} rainstorm warning",
-            instruction="Acknowledge, then go to your risk points.",
-            expires=expires_at,
-            warning_level=level,
-            area=Area(
-                area_desc=recipient.town or recipient.district,
-                districts=(recipient.district,),
-                towns=towns,
-            ),
-        ),
+    alert = flood_alert(
+        alert_id,
+        sender,
+        level,  # type: ignore[arg-type]
+        issued_at,
+        expires_at,
+        recipient.district,
+        recipient.town,
     )
     return encode_alert(alert)
 
