@@ -436,12 +436,15 @@ def broker_config(
     tls_port: Annotated[
         int | None, typer.Option(help="also a TLS listener on this port, with a test CA")
     ] = None,
+    host: Annotated[
+        str, typer.Option(help="address the listeners bind (0.0.0.0 inside a container)")
+    ] = "127.0.0.1",
 ) -> None:
     """Write a locked-down mosquitto config: passwords, per-user ACLs, optional TLS."""
     from simulation.trust import write_city_broker_config
 
     files, users = write_city_broker_config(
-        _load_or_exit(scenario), out, port=port, tls_port=tls_port
+        _load_or_exit(scenario), out, port=port, tls_port=tls_port, host=host
     )
     console.print(f"{files.conf}: {users} responders + dispatcher; secrets in {files.credentials}")
 

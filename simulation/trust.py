@@ -26,11 +26,17 @@ def init_keys(loaded: LoadedScenario, out: Path, *, valid_days: int = 365) -> di
 
 
 def write_city_broker_config(
-    loaded: LoadedScenario, out: Path, *, port: int, tls_port: int | None
+    loaded: LoadedScenario,
+    out: Path,
+    *,
+    port: int,
+    tls_port: int | None,
+    host: str = "127.0.0.1",
 ) -> tuple[BrokerFiles, int]:
     """Users (one per responder, plus the dispatcher), passwords, ACL and mosquitto.conf."""
     responders = responders_of(build_city(loaded))
-    return write_broker_config(out, responders, port=port, tls_port=tls_port), len(responders)
+    files = write_broker_config(out, responders, port=port, host=host, tls_port=tls_port)
+    return files, len(responders)
 
 
 def start_fault_proxy(broker_url: str, specs: list[str]) -> tuple[str, Callable[[], None]]:
