@@ -87,8 +87,11 @@ def test_a_point_with_the_scenarios_own_values_equals_a_plain_run() -> None:
     assert cascade["strategy"] == "cascade"
     assert cascade["acknowledged_within_target_share"] == plain["notification.within_target_share"]
     assert cascade["notification_p95_s"] == plain["notification.latency_s.p95"]
-    # under the same random numbers, direct reaches more responders in time than cascade here
-    assert rows[1]["acknowledged_within_target_share"] > cascade["acknowledged_within_target_share"]
+    # Under the same random numbers (each responder reads and acknowledges after the same times
+    # in both), skipping the relays makes direct faster, and never worse at the target.
+    direct = rows[1]
+    assert direct["notification_p95_s"] < cascade["notification_p95_s"]
+    assert direct["acknowledged_within_target_share"] >= cascade["acknowledged_within_target_share"]
     assert len(answers(overrides, rows)) == 1
 
 
