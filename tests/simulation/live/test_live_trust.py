@@ -58,7 +58,7 @@ async def test_live_run_signs_and_swarm_rejects_forgeries(mosquitto: Broker) -> 
         )
         driver._pending_relays += 2  # not alerts of the run: keep `published` the run's own
 
-    outcome = await run_live_async(loaded, broker_url=mosquitto.url, speed=200, on_started=started)
+    outcome = await run_live_async(loaded, broker_url=mosquitto.url, speed=400, on_started=started)
     trust = outcome.live["trust"]
     swarm = outcome.swarm
     assert swarm is not None
