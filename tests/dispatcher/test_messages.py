@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from dispatcher.messages import (
     MAX_NESTING_DEPTH,
     MAX_PAYLOAD_BYTES,
-    MESSAGE_ERROR_REASONS,
     Ack,
     Alert,
-    Area,
-    Certainty,
-    Info,
     MessageError,
     MsgType,
-    Scope,
     Severity,
-    Status,
     Urgency,
     decode_ack,
     decode_alert,
@@ -33,162 +26,17 @@ from dispatcher.messages import (
     severity_for_level,
     urgency_for_level,
 )
-
-SENT = datetime(2025, 7, 20, 8, 0, tzinfo=UTC)
-
-
-def make_area(**overrides: Any) -> Area:
-    fields: dict[str, Any] = {
-        "area_desc": "Wanzhou, Gaosun town",
-        "districts": ("500101",),
-        "towns": ("500101001",),
-    }
-    return Area(**(fields | overrides))
-
-
-def make_info(**overrides: Any) -> Info:
-    fields: dict[str, Any] = {
-        "event": "Rainstorm",
-        "urgency": Urgency.IMMEDIATE,
-        "severity": Severity.EXTREME,
-        "certainty": Certainty.OBSERVED,
-        "headline": "红色暴雨预警",
-        "instruction": "Leave low ground now.",
-        "expires": SENT + timedelta(hours=6),
-        "warning_level": "red",
-        "area": make_area(),
-    }
-    return Info(**(fields | overrides))
-
-
-def make_alert(**overrides: Any) -> Alert:
-    fields: dict[str, Any] = {
-        "identifier": "cq-2025.07.20-0001",
-        "sender": "municipal@cq.gov.cn",
-        "sent": SENT,
-        "status": Status.ACTUAL,
-        "msg_type": MsgType.ALERT,
-        "scope": Scope.PUBLIC,
-        "info": make_info(),
-    }
-    return Alert(**(fields | overrides))
-
-
-def make_ack(**overrides: Any) -> Ack:
-    fields: dict[str, Any] = {
-        "alert_id": "cq-2025.07.20-0001",
-        "recipient_id": "m-000042",
-        "sent": SENT + timedelta(seconds=73, microseconds=250_000),
-        "channel": "app_push",
-    }
-    return Ack(**(fields | overrides))
-
-
-def edited(message: bytes, edit: Any) -> bytes:
-    """The payload with one edit applied to its parsed JSON (edit mutates the dict)."""
-    document = json.loads(message)
-    edit(document)
-    return json.dumps(document, ensure_ascii=False).encode("utf-8")
-
-
-def rejection(payload: bytes) -> MessageError:
-    with pytest.raises(MessageError) as caught:
-        decode_alert(payload)
-    assert caught.value.reason in MESSAGE_ERROR_REASONS
-    return caught.value
-
-
-# --- strategies ----------------------------------------------------------------------------------
-
-ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
-alert_ids = st.text(ID_ALPHABET, min_size=1, max_size=64)
-text = st.text(st.characters(codec="utf-8"), max_size=40)
-aware_times = st.datetimes(
-    min_value=datetime(2000, 1, 1),
-    max_value=datetime(2100, 1, 1),
-    timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5))]),
+from tests.support.cap_messages import (
+    SENT,
+    VALID,
+    acks,
+    alerts,
+    edited,
+    make_ack,
+    make_alert,
+    make_info,
+    rejection,
 )
-
-
-@st.composite
-def areas(draw: st.DrawFn) -> Area:
-    districts = draw(
-        st.lists(st.text("0123456789", min_size=6, max_size=6), min_size=1, max_size=3, unique=True)
-    )
-    towns = draw(
-        st.lists(
-            st.tuples(
-                st.sampled_from(districts), st.text("0123456789", min_size=3, max_size=3)
-            ).map("".join),
-            max_size=4,
-            unique=True,
-        )
-    )
-    polygon = None
-    if draw(st.booleans()):
-        points = draw(
-            st.lists(
-                st.tuples(
-                    st.floats(-90, 90, allow_nan=False, allow_infinity=False),
-                    st.floats(-180, 180, allow_nan=False, allow_infinity=False),
-                ),
-                min_size=3,
-                max_size=6,
-            )
-        )
-        polygon = (*points, points[0])
-    area_desc = draw(text.filter(str.strip))
-    return Area(area_desc=area_desc, districts=districts, towns=towns, polygon=polygon)
-
-
-@st.composite
-def alerts(draw: st.DrawFn) -> Alert:
-    sent = draw(aware_times)
-    msg_type = draw(st.sampled_from(MsgType))
-    identifier = draw(alert_ids)
-    references = draw(
-        st.lists(
-            alert_ids.filter(lambda ref: ref != identifier),
-            min_size=msg_type != MsgType.ALERT,
-            max_size=3,
-        )
-    )
-    info = Info(
-        event=draw(text.filter(str.strip)),
-        urgency=draw(st.sampled_from(Urgency)),
-        severity=draw(st.sampled_from(Severity)),
-        certainty=draw(st.sampled_from(Certainty)),
-        headline=draw(text),
-        instruction=draw(text),
-        expires=sent + draw(st.timedeltas(timedelta(microseconds=1), timedelta(days=30))),
-        warning_level=draw(st.sampled_from([None, "blue", "yellow", "orange", "red"])),
-        area=draw(areas()),
-    )
-    return Alert(
-        identifier=identifier,
-        sender=draw(st.text(ID_ALPHABET + "@:", min_size=1, max_size=30)),
-        sent=sent,
-        status=draw(st.sampled_from(Status)),
-        msg_type=msg_type,
-        scope=draw(st.sampled_from(Scope)),
-        references=references,
-        info=info,
-    )
-
-
-acks = st.fixed_dictionaries(
-    {
-        "alert_id": alert_ids,
-        "recipient_id": alert_ids.filter(lambda value: value not in ("all", "center")),
-        "sent": aware_times,
-        "channel": st.sampled_from(
-            ["app_push", "sms", "voice_call", "area_terminal", "door_knock"]
-        ),
-        "status": st.sampled_from(["received", "read", "acknowledged"]),
-        "note": st.text(st.characters(codec="utf-8"), max_size=280),
-    }
-).map(lambda fields: Ack(**fields))
-
 
 # --- round trips and determinism -----------------------------------------------------------------
 
@@ -362,9 +210,6 @@ def test_deep_nesting_is_too_deep(payload: bytes) -> None:
 def test_nesting_at_the_limit_is_judged_by_its_schema() -> None:
     payload = b"[" * MAX_NESTING_DEPTH + b"]" * MAX_NESTING_DEPTH
     assert rejection(payload).reason == "schema"
-
-
-VALID = encode_alert(make_alert())
 
 
 @pytest.mark.parametrize(
@@ -557,62 +402,3 @@ def test_an_ack_is_not_an_alert() -> None:
 
 def test_str_of_the_error_leads_with_its_reason() -> None:
     assert str(rejection(b"")) == "empty: payload: expected a JSON object, got 0 bytes"
-
-
-# --- nothing but MessageError escapes ------------------------------------------------------------
-
-
-def decode_outcome(payload: bytes) -> Alert | MessageError:
-    try:
-        return decode_alert(payload)
-    except MessageError as error:
-        return error
-
-
-@given(st.binary(max_size=512))
-def test_arbitrary_bytes_decode_or_raise_message_error(payload: bytes) -> None:
-    outcome = decode_outcome(payload)
-    if isinstance(outcome, MessageError):
-        assert outcome.reason in MESSAGE_ERROR_REASONS
-        assert outcome.detail
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
-    ),
-    max_leaves=30,
-)
-
-
-@given(json_values)
-def test_arbitrary_json_decodes_or_raises_message_error(value: object) -> None:
-    outcome = decode_outcome(json.dumps(value).encode())
-    if isinstance(outcome, MessageError):
-        assert outcome.reason in MESSAGE_ERROR_REASONS
-
-
-@given(st.data())
-def test_mutated_valid_payloads_decode_or_raise_message_error(data: st.DataObject) -> None:
-    payload = bytearray(VALID)
-    for _ in range(data.draw(st.integers(1, 4))):
-        position = data.draw(st.integers(0, len(payload) - 1))
-        payload[position] = data.draw(st.integers(0, 255))
-    outcome = decode_outcome(bytes(payload)[: data.draw(st.integers(1, len(payload)))])
-    if isinstance(outcome, Alert):
-        assert decode_alert(encode_alert(outcome)) == outcome
-
-
-@given(st.data())
-def test_fields_replaced_by_arbitrary_json_decode_or_raise_message_error(
-    data: st.DataObject,
-) -> None:
-    document = json.loads(VALID)
-    target = data.draw(st.sampled_from([document, document["info"], document["info"]["area"]]))
-    key = data.draw(st.sampled_from(sorted(target)))
-    target[key] = data.draw(json_values)
-    outcome = decode_outcome(json.dumps(document).encode())
-    if isinstance(outcome, MessageError):
-        assert outcome.reason in MESSAGE_ERROR_REASONS
-        assert outcome.detail
