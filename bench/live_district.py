@@ -48,7 +48,13 @@ def main() -> None:
             command = [sys.executable, "-c", "from simulation.cli import app; app()", "swarm"]
             command += [str(path), "--broker", broker.url, "--speed", f"{args.speed:g}"]
             command += ["--workers", str(args.swarm_workers), "--ready-file", str(ready)]
-            command += ["--responders-per-connection", str(args.responders_per_connection)]
+            # --accept-unsigned: the bench measures lag and throughput, not trust; the driver
+            # still signs every alert.
+            command += [
+                "--responders-per-connection",
+                str(args.responders_per_connection),
+                "--accept-unsigned",
+            ]
             swarm_proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
             while not ready.exists():
                 if swarm_proc.poll() is not None:

@@ -45,6 +45,9 @@ CENTER_FILTERS = ("alertsim/v1/alert/+/center", "alertsim/v1/alert/+/+/center")
 RELAY_PROPERTY = "relay"
 # Events stepped back to back before the driver yields to the transport's tasks.
 STEPS_PER_YIELD = 256
+# The model's outbox, drained by the publisher task, is bounded too: past this many messages the
+# step loop waits for the publisher (explicit backpressure, counted) instead of growing it.
+MAX_PENDING_MESSAGES = 50_000
 
 
 class LiveLagError(RuntimeError):
@@ -75,6 +78,7 @@ class LiveCounters:
     absent: int = 0
     relays_published: int = 0
     relays_received: int = 0
+    outbox_full_waits: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
 
 
@@ -260,6 +264,10 @@ class LiveDriver:
                 if publisher.done():
                     publisher.result()  # a transport error ends the run here
                 self._publish_wanted.set()
+                if len(self._pending) >= MAX_PENDING_MESSAGES:
+                    self.counters.outbox_full_waits += 1
+                    await asyncio.sleep(0.001)
+                    continue
             next_s = env.peek()
             if next_s == math.inf:
                 self._wake.clear()
@@ -457,6 +465,7 @@ class LiveDriver:
             "driver_lag_max_ms": round((lags[-1] if lags else 0.0) * 1000, 3),
             "relays_published": self.counters.relays_published,
             "relays_received": self.counters.relays_received,
+            "outbox_full_waits": self.counters.outbox_full_waits,
         }
 
 
