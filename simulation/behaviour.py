@@ -78,11 +78,11 @@ def bernoulli(probability: float, rng: random.Random) -> Callable[[], bool]:
     return lambda: draw() < probability
 
 
-Quantile = Callable[[float], float]
+InverseCdf = Callable[[float], float]
 _STANDARD_NORMAL = NormalDist()
 
 
-def quantile(dist: Distribution) -> Quantile:
+def inverse_cdf(dist: Distribution) -> InverseCdf:
     """The inverse CDF of `dist`: maps a uniform draw in (0, 1) to a value."""
     match dist:
         case Constant(value=value):
@@ -116,9 +116,9 @@ class ResponderBehaviour:
         self._prefix = f"{scenario.seed}:{replication}:".encode()
         behaviour = scenario.behaviour
         self._availability = behaviour.availability
-        self._ack = quantile(behaviour.ack_s)
-        self._read: dict[str, Quantile] = {
-            name: quantile(ch.read_s if ch.read_s is not None else behaviour.read_s)
+        self._ack = inverse_cdf(behaviour.ack_s)
+        self._read: dict[str, InverseCdf] = {
+            name: inverse_cdf(ch.read_s if ch.read_s is not None else behaviour.read_s)
             for name, ch in scenario.channels.items()
         }
         self._missed: dict[str, float] = {name: ch.missed for name, ch in scenario.channels.items()}
