@@ -81,7 +81,9 @@ class TransportStats:
 class Transport(Protocol):
     """What the live driver and the swarm need from a broker connection."""
 
-    stats: TransportStats
+    @property
+    def stats(self) -> TransportStats:
+        """What the transport counted so far."""
 
     async def start(self) -> None:
         """Connect (or begin connecting); returns once the first connection is up."""

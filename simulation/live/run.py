@@ -21,6 +21,7 @@ from dispatcher.inbox import Inbox
 from dispatcher.signing import Verifier, load_keyring
 from dispatcher.transport import Transport
 from dispatcher.transport.mqtt import MqttTransport
+from dispatcher.transport.threaded import ThreadedTransport
 from simulation.live.driver import LiveDriver
 from simulation.live.faults import Fault
 from simulation.live.keys import AlertSigners, temporary_key_set
@@ -104,7 +105,10 @@ async def run_live_async(
                 keyring=keyring,
             )
             await swarm.start()
-        transport = factory(driver_client_id or f"live-{loaded.scenario.name}-{replication}"[:64])
+        client_id = driver_client_id or f"live-{loaded.scenario.name}-{replication}"[:64]
+        # The driver's connection runs on a thread of its own: on the driver's loop, bursts of
+        # acknowledgements held due model events back by up to 250 ms at speed 60.
+        transport = ThreadedTransport(lambda: factory(client_id), name=client_id)
         signers = (
             AlertSigners(keys_folder, loaded.scenario.strategy) if keys_folder is not None else None
         )

@@ -1,4 +1,4 @@
-"""One contract for every Transport: the memory one and the MQTT one against a real mosquitto."""
+"""One contract for every Transport: memory, MQTT against a real mosquitto, and MQTT on a thread."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from dispatcher.transport import MemoryBroker, MemoryTransport, Message, Transport, TransportError
 from dispatcher.transport.mqtt import Backoff, BrokerAddress, MqttTransport
+from dispatcher.transport.threaded import ThreadedTransport
 from tests.support.broker import Broker
 
 _ids = itertools.count()
@@ -18,7 +19,7 @@ _ids = itertools.count()
 Factory = Callable[..., Transport]
 
 
-@pytest.fixture(params=["memory", "mqtt"])
+@pytest.fixture(params=["memory", "mqtt", "threaded"])
 async def factory(request: pytest.FixtureRequest) -> AsyncIterator[Factory]:
     made: list[Transport] = []
     if request.param == "memory":
@@ -30,15 +31,29 @@ async def factory(request: pytest.FixtureRequest) -> AsyncIterator[Factory]:
             return t
     else:
         broker: Broker = request.getfixturevalue("mosquitto")
+        threaded = request.param == "threaded"
 
         def make(**kw: Any) -> Transport:
-            t = MqttTransport(broker.url, client_id=f"contract-{next(_ids)}", **kw)
+            client_id = f"contract-{next(_ids)}"
+            t: Transport
+            if threaded:
+                # The hand-over is the threaded transport's own queue: it takes the bound.
+                t = ThreadedTransport(
+                    lambda: MqttTransport(broker.url, client_id=client_id, **kw),
+                    name=client_id,
+                    handoff_size=kw.get("queue_size", 10_000),
+                )
+            else:
+                t = MqttTransport(broker.url, client_id=client_id, **kw)
             made.append(t)
             return t
 
     yield make
     for t in made:
-        await t.close(flush_timeout_s=1.0) if isinstance(t, MqttTransport) else await t.close()
+        if isinstance(t, MqttTransport | ThreadedTransport):
+            await t.close(flush_timeout_s=1.0)
+        else:
+            await t.close()
 
 
 async def _collect(t: Transport, count: int, timeout_s: float = 5.0) -> list[Message]:
