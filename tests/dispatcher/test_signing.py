@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from dispatcher.messages import (
     Alert,
@@ -156,6 +158,42 @@ def test_seen_identifier_is_a_duplicate_per_receiver(keys: Path) -> None:
     ]
     assert outcomes == ["accepted", "duplicate", "accepted"]
     assert verifier.counts == {"accepted": 2, "duplicate": 1}
+
+
+def test_bytes_checked_once_are_still_judged_per_message(keys: Path) -> None:
+    """The signature of the same bytes is checked once; receiver, expiry and replay every time."""
+    verifier = Verifier(load_keyring(keys, now=NOW))
+    payload = encode_alert(make_alert(expires_in_s=600))
+    props = load_signer(keys, "town-500101001").properties(payload)
+    record = verifier.keyring.records["town-500101001"]
+    counting = _CountingKey(record.public_key)
+    verifier.keyring.records[record.key_id] = dataclasses.replace(record, public_key=counting)  # type: ignore[arg-type]
+    reasons = [
+        verifier.verify(payload, props, receiver=r, district=D1, town=t, now=now).reason
+        or "accepted"
+        for r, t, now in (
+            ("m1", T1, NOW),
+            ("m2", T1, NOW),
+            ("m3", T2, NOW),
+            ("m4", T1, NOW + timedelta(seconds=60)),
+            ("m5", T1, NOW + timedelta(days=1)),
+        )
+    ]
+    assert reasons == ["accepted", "accepted", "not_for_me", "replayed", "expired"]
+    assert counting.checks == 1
+    # Other bytes under the same signature are checked (and refused), not taken from the cache.
+    tampered = payload.replace(b"go", b"stay")
+    assert verifier.verify(tampered, props, receiver="m6", now=NOW).reason == "bad_signature"
+    assert counting.checks == 2
+
+
+class _CountingKey:
+    def __init__(self, key: Ed25519PublicKey) -> None:
+        self.key, self.checks = key, 0
+
+    def verify(self, signature: bytes, data: bytes) -> None:
+        self.checks += 1
+        self.key.verify(signature, data)
 
 
 def test_alert_for_another_town_is_not_for_me(keys: Path) -> None:
