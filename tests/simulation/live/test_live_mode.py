@@ -127,7 +127,7 @@ async def test_mosquitto_clients_receive_alerts_and_their_ack_is_counted(
 async def test_broker_restart_mid_run_is_survived_and_reported(private_mosquitto: Broker) -> None:
     def started(driver: LiveDriver) -> None:
         async def restart() -> None:
-            await asyncio.sleep(1.5)
+            await asyncio.sleep(1.0)
             await asyncio.to_thread(private_mosquitto.kill)
             await asyncio.sleep(0.3)
             await asyncio.to_thread(private_mosquitto.start)
@@ -136,7 +136,7 @@ async def test_broker_restart_mid_run_is_survived_and_reported(private_mosquitto
 
     tasks: list[asyncio.Task[None]] = []
     outcome = await run_live_async(
-        load_scenario(SMOKE), broker_url=private_mosquitto.url, speed=200, on_started=started
+        load_scenario(SMOKE), broker_url=private_mosquitto.url, speed=400, on_started=started
     )
     await asyncio.gather(*tasks)
     transport = outcome.result.transport

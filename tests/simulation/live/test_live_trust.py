@@ -79,19 +79,19 @@ async def test_live_run_signs_and_swarm_rejects_forgeries(mosquitto: Broker) -> 
 
 
 def test_cli_live_fault_reports_inside_and_outside(mosquitto: Broker, tmp_path: Path) -> None:
-    # The town's first connection of 10 responders is blackholed for 2 s wall (400 model s).
-    fault = "client:500101001-c1:blackhole:2s"
+    # The town's first connection of 10 responders is blackholed for 1 s wall (400 model s).
+    fault = "client:500101001-c1:blackhole:1s"
     result = CliRunner().invoke(
         app,
         [
-            "run", str(SMOKE), "--mode", "live", "--broker", mosquitto.url, "--speed", "200",
+            "run", str(SMOKE), "--mode", "live", "--broker", mosquitto.url, "--speed", "400",
             "--responders-per-connection", "10", "--fault", fault, "--out", str(tmp_path), "-q",
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     section = report["live"]["faults"]
-    assert section["faults"] == ["client:500101001-c1:blackhole:2s@0s"]
+    assert section["faults"] == ["client:500101001-c1:blackhole:1s@0s"]
     inside, outside = section["inside"], section["outside"]
     assert inside["recipients"] == 10
     assert inside["recipients"] + outside["recipients"] == len(report_records(report))
