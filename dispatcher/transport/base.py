@@ -107,6 +107,27 @@ class Transport(Protocol):
         """Stop sending and receiving; later calls to publish raise TransportError("closed")."""
 
 
+# MQTT strings carry a two-byte length (MQTT 5 section 1.5.4).
+MAX_TOPIC_BYTES = 65_535
+
+
+def check_publishable(message: Message, *, closed: bool) -> None:
+    """TransportError unless ``message`` may be queued: open transport, a topic name MQTT takes."""
+    if closed:
+        raise TransportError("closed", f"publish to {message.topic[:200]}: transport is closed")
+    topic = message.topic
+    if not topic or "+" in topic or "#" in topic:
+        raise TransportError(
+            "bad_topic", f"publish: expected a topic name without wildcards, got {topic[:200]!r}"
+        )
+    size = len(topic.encode("utf-8", "surrogatepass"))
+    if size > MAX_TOPIC_BYTES:
+        raise TransportError(
+            "bad_topic",
+            f"publish: expected a topic of at most {MAX_TOPIC_BYTES:,} bytes, got {size:,}",
+        )
+
+
 class QueuedPublisher:
     """What both transports share: publish checks, a bounded outgoing queue with explicit
     backpressure (wait, or refuse with TransportError; never drop), and filter validation."""
@@ -117,13 +138,7 @@ class QueuedPublisher:
     _closed: bool
 
     def _check(self, message: Message) -> None:
-        if self._closed:
-            raise TransportError("closed", f"publish to {message.topic}: transport is closed")
-        if not message.topic or "+" in message.topic or "#" in message.topic:
-            raise TransportError(
-                "bad_topic",
-                f"publish: expected a topic name without wildcards, got {message.topic!r}",
-            )
+        check_publishable(message, closed=self._closed)
 
     async def publish(self, message: Message) -> None:
         self._check(message)

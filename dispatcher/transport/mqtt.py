@@ -214,6 +214,13 @@ class MqttTransport(QueuedPublisher):
                 log.info("mqtt_publish_failed", topic=message.topic, error=str(exc))
                 # The connection is going; the supervisor will notice through the receive loop.
                 return
+            except Exception as exc:  # paho refusing this one message (struct.error, ValueError)
+                # Sending it again would fail again, and a dead sender task would leave flush
+                # waiting forever: count it, say so, and go on with the next message.
+                sent = True
+                self.stats.errors["refused"] = self.stats.errors.get("refused", 0) + 1
+                self._outgoing.task_done()
+                log.error("mqtt_publish_refused", topic=message.topic[:200], error=repr(exc))
             finally:
                 if not sent:
                     self.stats.republished += 1

@@ -26,7 +26,13 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 
-from dispatcher.transport.base import Message, Transport, TransportError, TransportStats
+from dispatcher.transport.base import (
+    Message,
+    Transport,
+    TransportError,
+    TransportStats,
+    check_publishable,
+)
 
 __all__ = ["ThreadedTransport"]
 
@@ -161,12 +167,7 @@ class ThreadedTransport:
 
     def _check(self, message: Message) -> None:
         self._raise_failure()
-        self._check_open(f"publish to {message.topic}")
-        if not message.topic or "+" in message.topic or "#" in message.topic:
-            raise TransportError(
-                "bad_topic",
-                f"publish: expected a topic name without wildcards, got {message.topic!r}",
-            )
+        check_publishable(message, closed=self._closed)
 
     def _check_open(self, what: str) -> None:
         if self._closed:

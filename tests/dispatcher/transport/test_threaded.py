@@ -58,7 +58,8 @@ async def test_inner_transport_runs_on_a_thread_of_its_own() -> None:
     await t.flush()
     [got] = await asyncio.wait_for(_take(t, 1), 5)
     assert got.payload == b"1"
-    assert made[0].threads and threading.get_ident() not in made[0].threads
+    assert made[0].threads
+    assert threading.get_ident() not in made[0].threads
     assert t.stats.published == 1
     assert t.stats.received == 1
     await t.close()

@@ -146,6 +146,19 @@ async def test_bad_filter_topic_and_closed_transport_raise_transport_error(
     assert closed.value.reason == "closed"
 
 
+async def test_a_topic_too_long_for_mqtt_is_refused_at_publish(factory: Factory) -> None:
+    # MQTT strings have a two-byte length: paho failed on such a topic inside a sender task,
+    # which lost the message and left flush waiting forever.
+    t = factory()
+    await t.start()
+    with pytest.raises(TransportError, match="at most 65,535 bytes, got 65,536") as caught:
+        await t.publish(Message("alertsim/" + "x" * (65_536 - 9), b""))
+    assert caught.value.reason == "bad_topic"
+    await t.publish(Message("alertsim/v1/status/a", b"still open"))
+    await asyncio.wait_for(t.flush(), 5)
+    assert t.stats.published == 1
+
+
 async def test_messages_iterator_ends_on_close(factory: Factory) -> None:
     t = factory()
     await t.start()
@@ -208,3 +221,18 @@ async def test_mqtt_reconnects_resubscribes_and_resends_after_broker_restart(
     assert pub.stats.reconnects >= 1
     await sub.close()
     await pub.close()
+
+
+async def test_mqtt_a_message_paho_refuses_is_counted_and_the_rest_go_on(
+    mosquitto: Broker,
+) -> None:
+    # A user property name past MQTT's two-byte string length: paho's packing raises. The
+    # message is counted as refused, not resent forever, and flush does not wait on it.
+    t = MqttTransport(mosquitto.url, client_id="refused-pub", senders=1)
+    await t.start()
+    await t.publish(Message("alertsim/v1/status/a", b"1", user_properties=(("k" * 70_000, "v"),)))
+    await t.publish(Message("alertsim/v1/status/a", b"2"))
+    await asyncio.wait_for(t.flush(), 5)
+    assert t.stats.errors == {"refused": 1}
+    assert t.stats.published == 1
+    await t.close()
