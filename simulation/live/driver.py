@@ -135,23 +135,11 @@ class LiveDriver:
         return BrokerHop(env)
 
     def deliver(self, alert_id: str, recipient: Recipient, channel: str, rung: int) -> None:
-        world, clock = self.world, self._clock
+        world = self.world
         assert world is not None
-        assert clock is not None
         now_s = world.env.now
-        level, issued_s, expires_s = self._alert_info(alert_id)
-        key = (alert_id, recipient.district, recipient.town)
-        payload = self._payloads.get(key)
-        if payload is None:
-            payload = build_alert(
-                alert_id,
-                level,
-                world.scenario.alert.sender,
-                recipient,
-                clock.utc(issued_s),
-                clock.utc(expires_s),
-            )
-            self._payloads[key] = payload
+        _, _, expires_s = self._alert_info(alert_id)
+        payload = self._payload(alert_id, recipient)
         self._notified.setdefault((alert_id, recipient.id), {})[channel] = rung
         signers = self.signers
         signature = (
@@ -164,24 +152,16 @@ class LiveDriver:
         )
 
     def relay(self, alert_id: str, target: Center, on_arrival: Callable[[], None]) -> None:
-        world, clock = self.world, self._clock
+        world = self.world
         assert world is not None
-        assert clock is not None
-        level, issued_s, expires_s = self._alert_info(alert_id)
+        _, _, expires_s = self._alert_info(alert_id)
         district = target.code[:6]
         town = target.code if target.tier == "town" else ""
         inbox = Recipient("center", "town" if town else "district", district, town)
         topic = town_center_topic(district, town) if town else district_center_topic(district)
         relay_id = f"{alert_id}/{target.tier}/{target.code}"
         self._relays[relay_id] = on_arrival
-        payload = build_alert(
-            alert_id,
-            level,
-            world.scenario.alert.sender,
-            inbox,
-            clock.utc(issued_s),
-            clock.utc(expires_s),
-        )
+        payload = self._payload(alert_id, inbox)
         self._pending.append(
             Message(
                 topic=topic,
@@ -201,6 +181,29 @@ class LiveDriver:
         )
         self.counters.relays_published += 1
         self._pending_relays += 1
+
+    def _payload(self, alert_id: str, recipient: Recipient) -> bytes:
+        """The alert's CAP bytes for ``recipient``'s area, made once per alert and area.
+
+        Only the district and town enter them, so a town's members and its center's relay
+        share the same bytes (and signatures, cached by payload).
+        """
+        key = (alert_id, recipient.district, recipient.town)
+        payload = self._payloads.get(key)
+        if payload is None:
+            world, clock = self.world, self._clock
+            assert world is not None
+            assert clock is not None
+            level, issued_s, expires_s = self._alert_info(alert_id)
+            payload = self._payloads[key] = build_alert(
+                alert_id,
+                level,
+                world.scenario.alert.sender,
+                recipient,
+                clock.utc(issued_s),
+                clock.utc(expires_s),
+            )
+        return payload
 
     def _alert_info(self, alert_id: str) -> tuple[str, float, float]:
         info = self._levels.get(alert_id)
