@@ -29,12 +29,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from simulation.live.loadtest.plan import (  # noqa: E402
+from loadtest.publisher import alert_payloads  # noqa: E402
+from loadtest.schedule import (  # noqa: E402
     LoadtestConfig,
     connection_plan,
     publish_topics,
 )
-from simulation.live.loadtest.publisher import alert_payloads  # noqa: E402
 from tests.support.broker import Broker  # noqa: E402
 
 CASES = (

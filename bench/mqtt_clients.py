@@ -1,7 +1,7 @@
 """Client-library comparison: one process receiving the same flood from a private mosquitto.
 
 For each client (aiomqtt, aiomqtt on uvloop, paho-mqtt driven directly with loop_read, gmqtt if
-installed, and alertsim's own receiver, simulation/live/loadtest/connection.py) a fresh receiver
+installed, and alertsim's own receiver, loadtest/mqtt/connection.py) a fresh receiver
 process subscribes to one topic at QoS 0 and says "ready"; then one publisher connection (ours,
 prebuilt packets) writes N real CAP alerts carrying the loadtest stamp as fast as the socket takes
 them. The receiver counts until it has N or nothing arrived for 3 s, and reports its rate: messages
@@ -29,10 +29,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from simulation.live.loadtest.connection import open_connection  # noqa: E402
-from simulation.live.loadtest.plan import LoadtestConfig  # noqa: E402
-from simulation.live.loadtest.publisher import alert_payloads  # noqa: E402
-from simulation.live.loadtest.wire import fixed_stamp, publish_template  # noqa: E402
+from loadtest.mqtt.codec import fixed_stamp, publish_template  # noqa: E402
+from loadtest.mqtt.connection import open_connection  # noqa: E402
+from loadtest.publisher import alert_payloads  # noqa: E402
+from loadtest.schedule import LoadtestConfig  # noqa: E402
 from tests.support.broker import Broker  # noqa: E402
 
 TOPIC = "alertsim/v1/alert/500101/500101001/all"

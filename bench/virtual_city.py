@@ -18,7 +18,7 @@ import simpy
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from simulation.runner import run_virtual  # noqa: E402
+from simulation.experiment.virtual import run_virtual  # noqa: E402
 from simulation.scenario import load_scenario  # noqa: E402
 
 PROCESSES, STEPS = 100_000, 10

@@ -195,7 +195,7 @@ def run(
     if live_section is not None:
         report["live"] = live_section
     if replications > 1:
-        from simulation.replications import add_replications
+        from simulation.experiment.replications import add_replications
 
         report = add_replications(
             report, loaded, replications, workers=workers, console=None if quiet else console
@@ -225,8 +225,8 @@ def _run_virtual_with_progress(loaded: LoadedScenario, *, quiet: bool) -> RunRes
     """One virtual replication, with a progress bar of the share acknowledged unless quiet."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from simulation.runner import Progress as ModelProgress
-    from simulation.runner import run_virtual
+    from simulation.experiment.virtual import Progress as ModelProgress
+    from simulation.experiment.virtual import run_virtual
 
     if quiet:
         return run_virtual(loaded)
@@ -330,7 +330,7 @@ def swarm(
 
 def _add_loadtest() -> None:
     # command.py imports only typer at module level; the load generator loads when it runs.
-    from simulation.live.loadtest.command import loadtest_app
+    from loadtest.cli import loadtest_app
 
     app.add_typer(loadtest_app, name="loadtest")
 
@@ -357,8 +357,13 @@ def sweep(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress or table")] = False,
 ) -> None:
     """Run a grid of overrides with one seed (common random numbers); write sweep.csv/json/html."""
+    from simulation.experiment.sweep import (
+        build_grid,
+        print_sweep,
+        run_sweep_with_progress,
+        write_outputs,
+    )
     from simulation.scenario import ScenarioError
-    from simulation.sweep import build_grid, print_sweep, run_sweep_with_progress, write_outputs
 
     loaded = _load_or_exit(scenario)
     try:
@@ -400,7 +405,7 @@ def serve(
     """Serve the runs: list them, show their reports, start virtual runs and watch them live."""
     from aiohttp import web
 
-    from simulation.serve import create_app
+    from simulation.serve.app import create_app
 
     runs.mkdir(parents=True, exist_ok=True)
     console.print(f"serving {runs} on http://{host}:{port}/")
@@ -454,7 +459,7 @@ def broker_config(
 )
 def dispatch(ctx: typer.Context) -> None:
     """Run the durable live dispatcher for one alert plan (--help for its options)."""
-    from dispatcher.service import main as service_main
+    from dispatcher.service.dispatch import main as service_main
 
     raise typer.Exit(service_main(list(ctx.args)))
 

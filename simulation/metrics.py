@@ -11,8 +11,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from dispatcher.plan import FLAG_CAUSES, TIERS
-from dispatcher.tracker import RecipientRecord, RiskPointRecord
+from dispatcher.core.plan import FLAG_CAUSES, TIERS
+from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
 
 PERCENTILES: tuple[tuple[str, float], ...] = (
     ("p50", 0.50),

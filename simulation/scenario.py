@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from simulation.topology_source import TopologyError, TopologySource, load_topology
+from simulation.topology.source import TopologyError, TopologySource, load_topology
 
 MAX_SCENARIO_BYTES = 10 * 1024 * 1024
 # A YAML alias bomb is small on disk and huge once expanded; refuse documents whose expanded

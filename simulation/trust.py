@@ -8,11 +8,11 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from dispatcher.brokerauth import BrokerFiles, write_broker_config
-from dispatcher.signing import write_key_set
+from dispatcher.trust.brokerauth import BrokerFiles, write_broker_config
+from dispatcher.trust.signing import write_key_set
+from simulation.experiment.virtual import build_city
 from simulation.live.faults import FaultProxy, parse_fault
 from simulation.live.swarm import responders_of
-from simulation.runner import build_city
 from simulation.scenario import LoadedScenario
 
 __all__ = ["init_keys", "start_fault_proxy", "write_city_broker_config"]

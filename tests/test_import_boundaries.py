@@ -13,8 +13,8 @@ FORBIDDEN = ("asyncio", "aiomqtt", "aiohttp")
 @pytest.mark.parametrize(
     "module",
     [
-        "dispatcher.policy",
-        "dispatcher.tracker",
+        "dispatcher.core.policy",
+        "dispatcher.core.tracker",
         "simulation.model.world",
         "simulation.model.network",
         "simulation.model.channels",

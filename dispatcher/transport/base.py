@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
-from dispatcher.topics import TopicError, validate_filter
+from dispatcher.wire.topics import TopicError, validate_filter
 
 TransportErrorReason = Literal["closed", "backpressure", "connect", "protocol", "bad_topic"]
 

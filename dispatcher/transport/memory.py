@@ -1,8 +1,8 @@
 """In-process transport for unit tests: a `MemoryBroker` routes messages between transports.
 
 It behaves like a broker where the contract tests can see: MQTT wildcard matching (via
-`dispatcher.topics.matches`), one copy per matching subscription of a client, a bounded outgoing
-queue drained by a background task, and no delivery to a client after it closed.
+`dispatcher.wire.topics.matches`), one copy per matching subscription of a client, a bounded
+outgoing queue drained by a background task, and no delivery to a client after it closed.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from dispatcher.topics import matches
 from dispatcher.transport.base import Message, QueuedPublisher, TransportError, TransportStats
+from dispatcher.wire.topics import matches
 
 DEFAULT_QUEUE_SIZE = 1000
 

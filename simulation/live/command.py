@@ -12,8 +12,8 @@ from typing import Any
 
 from rich.console import Console
 
-from dispatcher.signing import SigningError
 from dispatcher.transport import TransportError
+from dispatcher.trust.signing import SigningError
 from simulation.live.driver import LiveLagError
 from simulation.report.build import RunResult
 from simulation.scenario import LoadedScenario
@@ -40,7 +40,7 @@ def run_live_for_cli(
     faults: list[str] | None = None,
     credentials: Path | None = None,
 ) -> tuple[RunResult, dict[str, Any]]:
-    from dispatcher.brokerauth import DISPATCHER_USER
+    from dispatcher.trust.brokerauth import DISPATCHER_USER
     from simulation.live.faults import parse_fault
     from simulation.live.run import mqtt_factory, run_live
 
@@ -108,10 +108,10 @@ async def _swarm_worker_async(
     keys: Path | None = None,
     credentials: Path | None = None,
 ) -> dict[str, int]:
-    from dispatcher.signing import load_keyring
+    from dispatcher.trust.signing import load_keyring
+    from simulation.experiment.virtual import build_city
     from simulation.live.run import mqtt_factory
     from simulation.live.swarm import Swarm
-    from simulation.runner import build_city
     from simulation.scenario import load_scenario
 
     loaded = load_scenario(scenario_path)

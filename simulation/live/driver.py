@@ -21,17 +21,17 @@ from datetime import UTC, datetime
 import simpy
 import structlog
 
-from dispatcher.inbox import Inbox
-from dispatcher.messages import Ack, MessageError, decode_ack
-from dispatcher.plan import Center, Recipient
-from dispatcher.policy import Acknowledged, Delivered, FoundAbsent
-from dispatcher.topics import (
+from dispatcher.core.plan import Center, Recipient
+from dispatcher.core.policy import Acknowledged, Delivered, FoundAbsent
+from dispatcher.transport import Message, Transport
+from dispatcher.trust.inbox import Inbox
+from dispatcher.wire.messages import Ack, MessageError, decode_ack
+from dispatcher.wire.topics import (
     TopicError,
     district_center_topic,
     parse_topic,
     town_center_topic,
 )
-from dispatcher.transport import Message, Transport
 from simulation.live.keys import AlertSigners
 from simulation.live.wire import ABSENT_NOTE, ModelClock, alert_message, build_alert
 from simulation.model.network import NetworkModel

@@ -1,6 +1,6 @@
 """Which center's key signs what a live run sends, with private keys and signatures cached.
 
-The center that issues a delivery depends on the relay strategy (as in `dispatcher.policy`):
+The center that issues a delivery depends on the relay strategy (as in `dispatcher.core.policy`):
 ``direct``: the municipal center reaches everyone; ``cascade``: a district center alerts its
 duty team and a town center its team and grid members; ``hybrid``: the municipal center makes the
 first attempt and the responder's own center (town, or district for its duty team) chases the
@@ -16,9 +16,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from dispatcher.plan import Center, Recipient
-from dispatcher.signing import KeyScope, Signer, key_id_for, load_signer, write_key_set
-from simulation.topology import City
+from dispatcher.core.plan import Center, Recipient
+from dispatcher.trust.signing import KeyScope, Signer, key_id_for, load_signer, write_key_set
+from simulation.topology.city import City
 
 __all__ = ["AlertSigners", "temporary_key_set"]
 

@@ -17,11 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dispatcher.inbox import Inbox
-from dispatcher.signing import Verifier, load_keyring
 from dispatcher.transport import Transport
 from dispatcher.transport.mqtt import MqttTransport
 from dispatcher.transport.threaded import ThreadedTransport
+from dispatcher.trust.inbox import Inbox
+from dispatcher.trust.signing import Verifier, load_keyring
+from simulation.experiment.virtual import alert_summaries, build_city
 from simulation.live.driver import LiveDriver
 from simulation.live.faults import Fault
 from simulation.live.keys import AlertSigners, temporary_key_set
@@ -29,7 +30,6 @@ from simulation.live.swarm import Swarm, SwarmCounters, connection_client_id, co
 from simulation.model.world import World
 from simulation.report.build import RunResult, build_report
 from simulation.report.faults import fault_section
-from simulation.runner import alert_summaries, build_city
 from simulation.scenario import LoadedScenario
 
 TransportFactory = Callable[[str], Transport]

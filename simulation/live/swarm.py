@@ -21,16 +21,16 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from dispatcher.inbox import Inbox
-from dispatcher.messages import MessageError, decode_alert
-from dispatcher.plan import Recipient
-from dispatcher.signing import Keyring, Verifier
-from dispatcher.topics import TopicError, parse_topic
+from dispatcher.core.plan import Recipient
 from dispatcher.transport import Message, Transport, TransportError
+from dispatcher.trust.inbox import Inbox
+from dispatcher.trust.signing import Keyring, Verifier
+from dispatcher.wire.messages import MessageError, decode_alert
+from dispatcher.wire.topics import TopicError, parse_topic
 from simulation.behaviour import ResponderBehaviour
 from simulation.live.wire import ABSENT_NOTE, ack_message, recipient_topic
 from simulation.scenario import Scenario
-from simulation.topology import City, district_team_id, member_id, town_team_id
+from simulation.topology.city import City, district_team_id, member_id, town_team_id
 
 log = structlog.get_logger(__name__)
 

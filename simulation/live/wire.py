@@ -1,12 +1,12 @@
 """What live mode puts on the wire: alert publications to responders, receipts and acks back.
 
-Alerts: a CAP alert (`dispatcher.messages.Alert`) on the responder's alert topic
+Alerts: a CAP alert (`dispatcher.wire.messages.Alert`) on the responder's alert topic
 (`alertsim/v1/alert/{district}/{town}/{recipient_id}`; district duty teams share
 `alertsim/v1/alert/{district}/center` and are named by the `recipient_id` user property), QoS 1,
 MQTT 5 Message Expiry = the seconds (wall) until the alert's `expires`, Response Topic = the ack
 topic, Correlation Data = the alert identifier, and user properties `recipient_id`, `channel`,
 `rung`, `delivered_at_s` (model seconds), `speed` and `sent_at_ns` (publisher's monotonic clock),
-and the issuing center's signature `sig_key`/`sig` (`dispatcher.signing`) when the run signs.
+and the issuing center's signature `sig_key`/`sig` (`dispatcher.trust.signing`) when the run signs.
 
 Back from the responder, on `alertsim/v1/ack/{alert_id}/{recipient_id}`, an `Ack` JSON:
 `status: "received"` when the device got the alert (a delivery receipt; with `note: "absent"` when
@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from dispatcher.alerts import flood_alert
-from dispatcher.messages import Ack, encode_ack, encode_alert
-from dispatcher.plan import Recipient
-from dispatcher.topics import ack_topic, alert_topic, district_center_topic
+from dispatcher.core.plan import Recipient
 from dispatcher.transport import Message
+from dispatcher.wire.alerts import flood_alert
+from dispatcher.wire.messages import Ack, encode_ack, encode_alert
+from dispatcher.wire.topics import ack_topic, alert_topic, district_center_topic
 
 ABSENT_NOTE: Final = "absent"
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Generator
 
 import simpy
 
-from dispatcher.plan import Center
+from dispatcher.core.plan import Center
 from simulation.behaviour import Sampler
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dispatcher.plan import Recipient
+from dispatcher.core.plan import Recipient
 
 if TYPE_CHECKING:
     from simulation.model.world import World

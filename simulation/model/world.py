@@ -14,7 +14,7 @@ from typing import Protocol
 
 import simpy
 
-from dispatcher.plan import (
+from dispatcher.core.plan import (
     MUNICIPAL,
     AlertPlan,
     Center,
@@ -22,7 +22,7 @@ from dispatcher.plan import (
     Recipient,
     TownPlan,
 )
-from dispatcher.policy import (
+from dispatcher.core.policy import (
     Acknowledged,
     AlertCompleted,
     AlertExpired,
@@ -45,7 +45,7 @@ from dispatcher.policy import (
     StartTimer,
     TimerFired,
 )
-from dispatcher.tracker import RecipientRecord, RiskPointRecord
+from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
 from simulation.behaviour import ResponderBehaviour, Streams, sampler
 from simulation.hazards import HazardModel, WarningIssued
 from simulation.model.centers import CenterModel
@@ -53,7 +53,7 @@ from simulation.model.channels import ChannelModel
 from simulation.model.network import NetworkModel
 from simulation.model.responders import ResponderModel
 from simulation.scenario import Scenario
-from simulation.topology import (
+from simulation.topology.city import (
     City,
     District,
     Town,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from dispatcher.tracker import RecipientRecord, RiskPointRecord
+from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
 from simulation import metrics
 from simulation.scenario import LoadedScenario
 

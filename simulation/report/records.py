@@ -10,7 +10,7 @@ import operator
 from collections.abc import Iterable
 from pathlib import Path
 
-from dispatcher.tracker import RecipientRecord
+from dispatcher.core.tracker import RecipientRecord
 
 FIELDS: tuple[str, ...] = RecipientRecord._fields
 COLUMNS: tuple[str, ...] = (*FIELDS, "latency_s")

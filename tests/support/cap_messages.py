@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
-from dispatcher.messages import (
+from dispatcher.wire.messages import (
     MESSAGE_ERROR_REASONS,
     Ack,
     Alert,

@@ -18,11 +18,11 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from dispatcher.inbox import Inbox
-from dispatcher.messages import Ack, encode_ack
-from dispatcher.signing import Verifier, load_keyring
-from dispatcher.topics import ack_topic
 from dispatcher.transport.base import Message
+from dispatcher.trust.inbox import Inbox
+from dispatcher.trust.signing import Verifier, load_keyring
+from dispatcher.wire.messages import Ack, encode_ack
+from dispatcher.wire.topics import ack_topic
 
 
 class MqttResponders:

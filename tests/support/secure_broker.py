@@ -7,8 +7,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dispatcher.brokerauth import BrokerFiles, write_broker_config
-from dispatcher.plan import Recipient
+from dispatcher.core.plan import Recipient
+from dispatcher.trust.brokerauth import BrokerFiles, write_broker_config
 from tests.support.broker import Broker, free_port
 
 

@@ -28,13 +28,13 @@ import yaml
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from dispatcher.brokerauth import DISPATCHER_USER
-from dispatcher.signing import load_keyring
+from dispatcher.trust.brokerauth import DISPATCHER_USER
+from dispatcher.trust.signing import load_keyring
 from simulation.cli import app
+from simulation.experiment.virtual import build_city
 from simulation.live.run import mqtt_factory
 from simulation.live.swarm import Swarm, responders_of
 from simulation.live.wire import recipient_topic
-from simulation.runner import build_city
 from simulation.scenario import load_scenario
 from tests.support.broker import Broker, free_port
 

@@ -7,16 +7,16 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from dispatcher.messages import encode_alert
-from dispatcher.plan import Center, Recipient
-from dispatcher.topics import alert_topic
+from dispatcher.core.plan import Center, Recipient
 from dispatcher.transport import Message
+from dispatcher.wire.messages import encode_alert
+from dispatcher.wire.topics import alert_topic
 from simulation.cli import app
 from simulation.live.driver import LiveDriver
 from simulation.live.keys import AlertSigners
 from simulation.live.run import run_live_async
 from simulation.scenario import load_scenario
-from tests.dispatcher.test_signing import make_alert
+from tests.dispatcher.trust.test_signing import make_alert
 from tests.support.broker import Broker
 
 ROOT = Path(__file__).resolve().parents[3]

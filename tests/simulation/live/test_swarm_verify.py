@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from dispatcher.messages import encode_alert
-from dispatcher.signing import load_keyring, load_signer, write_key_set
-from dispatcher.topics import alert_topic
 from dispatcher.transport import MemoryBroker, MemoryTransport, Message
+from dispatcher.trust.signing import load_keyring, load_signer, write_key_set
+from dispatcher.wire.messages import encode_alert
+from dispatcher.wire.topics import alert_topic
+from simulation.experiment.virtual import build_city
 from simulation.live.swarm import Swarm, responders_of
-from simulation.runner import build_city
 from simulation.scenario import load_scenario
-from tests.dispatcher.test_signing import make_alert
+from tests.dispatcher.trust.test_signing import make_alert
 from tests.support.scenarios import base_scenario, write_scenario
 
 

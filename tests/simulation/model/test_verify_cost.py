@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from simulation.runner import run_virtual
+from simulation.experiment.virtual import run_virtual
 from tests.support.scenarios import load
 
 # The base scenario's direct path (tests/support/scenarios.py): municipal processing, then

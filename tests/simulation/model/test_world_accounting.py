@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from simulation.runner import run_virtual
+from simulation.experiment.virtual import run_virtual
 from tests.support.scenarios import load
 
 lognormal = st.builds(

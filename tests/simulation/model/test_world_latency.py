@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from simulation.runner import run_virtual
+from simulation.experiment.virtual import run_virtual
 from tests.support.scenarios import load
 
 # Hops of the base scenario (tests/support/scenarios.py), in model seconds.

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.journal import Journal
-from dispatcher.plan import Recipient
-from dispatcher.service import DispatchPlan, DispatchService
-from dispatcher.signing import load_signer, write_key_set
+from dispatcher.core.plan import Recipient
+from dispatcher.service.dispatch import DispatchPlan, DispatchService
+from dispatcher.service.journal import Journal
 from dispatcher.transport.mqtt import MqttTransport
+from dispatcher.trust.signing import load_signer, write_key_set
 from simulation.live.faults import Fault, FaultProxy
 from simulation.report.faults import fault_section
 from tests.support.broker import Broker

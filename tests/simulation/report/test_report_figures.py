@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from simulation import metrics
+from simulation.experiment.virtual import run_virtual
 from simulation.report.build import VOLATILE_KEYS, RunResult, build_report
-from simulation.runner import run_virtual
 from tests.support.scenarios import load
 
 

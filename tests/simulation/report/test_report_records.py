@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from simulation.experiment.virtual import run_virtual
 from simulation.report.build import RunResult
 from simulation.report.records import COLUMNS, write_records
-from simulation.runner import run_virtual
 from tests.support.scenarios import load
 
 HOPS = (

@@ -1,0 +1,436 @@
+"""The pure dispatch policy: `handle(event, now_s) -> commands`, the one place decisions are made.
+
+Sans-I/O in the manner of h11: the policy never waits, sleeps, sends or reads a clock. A driver
+(the SimPy model in virtual time, the asyncio service over MQTT) feeds it events with the current
+time and carries out the commands it returns.
+
+Strategies:
+- cascade: municipal -> district centers -> town centers -> responders; each center processes the
+  alert before relaying it, and the ladder climbs only once the alert has come down the chain.
+- direct: the municipal center notifies every responder at once and drives the ladder itself;
+  town staff are still the ones who make calls and send someone to the door.
+- hybrid: the municipal center pushes to every responder at once while the cascade runs; climbing
+  past the first rung waits until the responder's town center has the alert in hand.
+
+Escalation: an unacknowledged responder is tried on the next rung of the ladder after that rung's
+timeout; after the last rung they are flagged `unreachable` (or `unavailable` if a door-knock found
+them away). Whoever has not ended by the alert's expiry is flagged `expired`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dispatcher.core.plan import MUNICIPAL, AlertPlan, Center, FlagCause, Recipient, TownPlan
+from dispatcher.core.tracker import AckOutcome, RecipientState, Tracker
+
+# --- events: what happened -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AlertIssued:
+    plan: AlertPlan
+
+
+@dataclass(frozen=True, slots=True)
+class RelayReceived:
+    """A relayed alert reached a center, which now processes it."""
+
+    alert_id: str
+    center: Center
+
+
+@dataclass(frozen=True, slots=True)
+class CenterProcessed:
+    """A center finished processing an alert and is ready to pass it on."""
+
+    alert_id: str
+    center: Center
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    alert_id: str
+    recipient_id: str
+    channel: str
+    rung: int
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledged:
+    alert_id: str
+    recipient_id: str
+    channel: str
+    rung: int
+    read_at_s: float | None = None
+    acked_at_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FoundAbsent:
+    """A door-knock found the responder away: nobody will acknowledge."""
+
+    alert_id: str
+    recipient_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    alert_id: str
+    recipient_id: str
+    rung: int
+
+
+@dataclass(frozen=True, slots=True)
+class AlertExpired:
+    alert_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OnScene:
+    alert_id: str
+    risk_point_id: str
+    responder_id: str
+
+
+Event = (
+    AlertIssued
+    | RelayReceived
+    | CenterProcessed
+    | Delivered
+    | Acknowledged
+    | FoundAbsent
+    | TimerFired
+    | AlertExpired
+    | OnScene
+)
+
+# --- commands: what to do --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Process:
+    """Have a center's staff process the alert, then report CenterProcessed."""
+
+    alert_id: str
+    center: Center
+
+
+@dataclass(frozen=True, slots=True)
+class Relay:
+    """Send the alert from one center to another over the network."""
+
+    alert_id: str
+    source: Center
+    target: Center
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    alert_id: str
+    recipient: Recipient
+    channel: str
+    rung: int
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    alert_id: str
+    recipient_id: str
+    rung: int
+    at_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ExpireAt:
+    alert_id: str
+    at_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    """Send a responder to risk points; `reassigned` when covering an unreached grid member."""
+
+    alert_id: str
+    responder_id: str
+    town: str
+    risk_points: tuple[str, ...]
+    reassigned: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Flagged:
+    alert_id: str
+    recipient_id: str
+    cause: FlagCause
+
+
+@dataclass(frozen=True, slots=True)
+class AlertCompleted:
+    alert_id: str
+
+
+Command = Process | Relay | Notify | StartTimer | ExpireAt | Dispatch | Flagged | AlertCompleted
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySettings:
+    strategy: str  # "cascade" | "direct" | "hybrid"
+    ladder: tuple[str, ...]
+    timeout_s: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if self.strategy not in ("cascade", "direct", "hybrid"):
+            raise ValueError(f"strategy: expected cascade, direct or hybrid, got {self.strategy!r}")
+        if not self.ladder or len(self.ladder) != len(self.timeout_s):
+            raise ValueError(
+                f"ladder: expected one timeout per rung, got {len(self.ladder)} rungs and "
+                f"{len(self.timeout_s)} timeouts"
+            )
+
+
+class _AlertIndex:
+    """Lookups the policy needs for one alert, built once when it is issued."""
+
+    __slots__ = ("districts", "engaged_towns", "lead_of_town", "towns", "waiting")
+
+    def __init__(self, plan: AlertPlan) -> None:
+        self.districts = {d.code: d for d in plan.districts}
+        self.towns: dict[str, TownPlan] = {t.code: t for d in plan.districts for t in d.towns}
+        self.lead_of_town = {code: t.team[0] for code, t in self.towns.items() if t.team}
+        self.engaged_towns: set[str] = set()
+        # hybrid: recipients whose next rung waits for their town center to have the alert
+        self.waiting: dict[str, list[tuple[str, int]]] = {}
+
+
+class Policy:
+    """Decides whom to notify, over which channel, when to escalate, and when an alert is done."""
+
+    def __init__(self, settings: PolicySettings, tracker: Tracker | None = None) -> None:
+        self.settings = settings
+        self.tracker = tracker if tracker is not None else Tracker()
+        self._index: dict[str, _AlertIndex] = {}
+
+    def handle(self, event: Event, now_s: float) -> list[Command]:
+        match event:
+            case Delivered():
+                return self._delivered(event, now_s)
+            case Acknowledged():
+                return self._acknowledged(event, now_s)
+            case TimerFired():
+                return self._timer(event, now_s)
+            case OnScene():
+                return self._on_scene(event, now_s)
+            case CenterProcessed():
+                return self._center_processed(event, now_s)
+            case RelayReceived():
+                return [Process(event.alert_id, event.center)]
+            case AlertIssued():
+                return self._issued(event.plan, now_s)
+            case FoundAbsent():
+                return self._found_absent(event, now_s)
+            case AlertExpired():
+                return self._expired(event.alert_id, now_s)
+        raise TypeError(f"unknown event {event!r}")  # pragma: no cover
+
+    # -- issue and relay ----------------------------------------------------------------------
+
+    def _issued(self, plan: AlertPlan, now_s: float) -> list[Command]:
+        self.tracker.open(plan)
+        self._index[plan.alert_id] = _AlertIndex(plan)
+        commands: list[Command] = [Process(plan.alert_id, MUNICIPAL)]
+        commands.append(ExpireAt(plan.alert_id, plan.expires_at_s))
+        if not plan.districts:
+            commands.append(AlertCompleted(plan.alert_id))
+        return commands
+
+    def _center_processed(self, event: CenterProcessed, now_s: float) -> list[Command]:
+        alert_id, center = event.alert_id, event.center
+        index = self._index[alert_id]
+        alert = self.tracker.alerts[alert_id]
+        strategy = self.settings.strategy
+        commands: list[Command] = []
+        if center.tier == "municipal":
+            for state in alert.recipients.values():
+                state.relayed_municipal_at_s = now_s
+            if strategy != "cascade":
+                for state in alert.recipients.values():
+                    commands.extend(self._first_attempt(alert_id, state, now_s))
+            if strategy != "direct":
+                commands.extend(Relay(alert_id, MUNICIPAL, d.center) for d in alert.plan.districts)
+        elif center.tier == "district":
+            district = index.districts[center.code]
+            for member in self._members_of_district(alert_id, center.code):
+                member.relayed_district_at_s = now_s
+            commands.extend(Relay(alert_id, center, t.center) for t in district.towns)
+            if strategy == "cascade":
+                for recipient in district.team:
+                    commands.extend(
+                        self._first_attempt(alert_id, alert.recipients[recipient.id], now_s)
+                    )
+        else:
+            town = index.towns[center.code]
+            index.engaged_towns.add(center.code)
+            for recipient in (*town.team, *town.members):
+                state = alert.recipients[recipient.id]
+                state.relayed_town_at_s = now_s
+                if strategy == "cascade":
+                    commands.extend(self._first_attempt(alert_id, state, now_s))
+            for recipient_id, rung in index.waiting.pop(center.code, []):
+                commands.extend(self._climb(alert_id, alert.recipients[recipient_id], rung, now_s))
+        return commands
+
+    def _members_of_district(self, alert_id: str, code: str) -> list[RecipientState]:
+        alert = self.tracker.alerts[alert_id]
+        district = self._index[alert_id].districts[code]
+        ids = [r.id for r in district.team]
+        for town in district.towns:
+            ids.extend(r.id for r in town.team)
+            ids.extend(r.id for r in town.members)
+        return [alert.recipients[i] for i in ids]
+
+    # -- attempts and escalation ----------------------------------------------------------
+
+    def _first_attempt(self, alert_id: str, state: RecipientState, now_s: float) -> list[Command]:
+        if state.rung >= 0 or state.done:
+            return []
+        state.notified_at_s = now_s
+        return self._attempt(alert_id, state, 0, now_s)
+
+    def _attempt(
+        self, alert_id: str, state: RecipientState, rung: int, now_s: float
+    ) -> list[Command]:
+        channel = self.settings.ladder[rung]
+        state.rung = rung
+        state.attempts += 1
+        state.sent_at[rung] = now_s
+        if rung > 0:
+            state.escalations.append(channel)
+        return [
+            Notify(alert_id, state.recipient, channel, rung),
+            StartTimer(alert_id, state.recipient.id, rung, now_s + self.settings.timeout_s[rung]),
+        ]
+
+    def _timer(self, event: TimerFired, now_s: float) -> list[Command]:
+        state = self.tracker.get(event.alert_id, event.recipient_id)
+        if state is None or state.done or state.rung != event.rung:
+            return []  # stale: acknowledged, flagged or already climbed
+        next_rung = event.rung + 1
+        if next_rung >= len(self.settings.ladder):
+            return self._flag(event.alert_id, state, "unreachable", now_s)
+        index = self._index[event.alert_id]
+        town = state.recipient.town
+        if self.settings.strategy == "hybrid" and town and town not in index.engaged_towns:
+            index.waiting.setdefault(town, []).append((state.recipient.id, next_rung))
+            return []
+        return self._climb(event.alert_id, state, next_rung, now_s)
+
+    def _climb(
+        self, alert_id: str, state: RecipientState, rung: int, now_s: float
+    ) -> list[Command]:
+        if state.done:
+            return []
+        return self._attempt(alert_id, state, rung, now_s)
+
+    # -- outcomes -------------------------------------------------------------------------
+
+    def _delivered(self, event: Delivered, now_s: float) -> list[Command]:
+        state = self.tracker.get(event.alert_id, event.recipient_id)
+        if state is None:
+            self.tracker.counters["deliveries_unknown"] += 1
+            return []
+        self.tracker.delivered(state, now_s, event.rung)
+        return []
+
+    def _acknowledged(self, event: Acknowledged, now_s: float) -> list[Command]:
+        outcome: AckOutcome = self.tracker.acknowledge(
+            event.alert_id,
+            event.recipient_id,
+            channel=event.channel,
+            rung=event.rung,
+            read_at_s=event.read_at_s,
+            acked_at_s=event.acked_at_s,
+            at_s=now_s,
+        )
+        if outcome != "accepted":
+            return []
+        state = self.tracker.alerts[event.alert_id].recipients[event.recipient_id]
+        commands: list[Command] = []
+        recipient = state.recipient
+        if recipient.risk_points:
+            state.dispatched_at_s = now_s
+            commands.append(
+                Dispatch(event.alert_id, recipient.id, recipient.town, recipient.risk_points, False)
+            )
+            self._mark_dispatched(event.alert_id, recipient.risk_points, recipient.id, now_s)
+        commands.extend(self._maybe_complete(event.alert_id))
+        return commands
+
+    def _found_absent(self, event: FoundAbsent, now_s: float) -> list[Command]:
+        state = self.tracker.get(event.alert_id, event.recipient_id)
+        if state is None or state.done:
+            return []
+        return self._flag(event.alert_id, state, "unavailable", now_s)
+
+    def _expired(self, alert_id: str, now_s: float) -> list[Command]:
+        alert = self.tracker.alerts[alert_id]
+        commands: list[Command] = []
+        for state in alert.recipients.values():
+            if not state.done:
+                commands.extend(self._flag(alert_id, state, "expired", now_s))
+        return commands
+
+    def _flag(
+        self, alert_id: str, state: RecipientState, cause: FlagCause, now_s: float
+    ) -> list[Command]:
+        if not self.tracker.flag(alert_id, state, cause, now_s):
+            return []
+        commands: list[Command] = [Flagged(alert_id, state.recipient.id, cause)]
+        recipient = state.recipient
+        lead = self._index[alert_id].lead_of_town.get(recipient.town)
+        if recipient.risk_points and lead is not None and cause != "expired":
+            # Somebody must still go: the town duty team covers an unreached member's points.
+            commands.append(
+                Dispatch(alert_id, lead.id, recipient.town, recipient.risk_points, True)
+            )
+            self._mark_dispatched(alert_id, recipient.risk_points, lead.id, now_s, reassigned=True)
+        commands.extend(self._maybe_complete(alert_id))
+        return commands
+
+    def _mark_dispatched(
+        self,
+        alert_id: str,
+        points: Sequence[str],
+        responder_id: str,
+        now_s: float,
+        *,
+        reassigned: bool = False,
+    ) -> None:
+        risk_points = self.tracker.alerts[alert_id].risk_points
+        for point_id in points:
+            point = risk_points[point_id]
+            if point.dispatched_at_s is None:
+                point.dispatched_at_s = now_s
+                point.responder = responder_id
+                point.reassigned = reassigned
+
+    def _on_scene(self, event: OnScene, now_s: float) -> list[Command]:
+        alert = self.tracker.alerts[event.alert_id]
+        point = alert.risk_points.get(event.risk_point_id)
+        if point is None:
+            self.tracker.counters["on_scene_unknown"] += 1
+            return []
+        if point.on_scene_at_s is None:
+            point.on_scene_at_s = now_s
+        responder = alert.recipients.get(event.responder_id)
+        if responder is not None and responder.on_scene_at_s is None:
+            responder.on_scene_at_s = now_s
+        return []
+
+    def _maybe_complete(self, alert_id: str) -> list[Command]:
+        alert = self.tracker.alerts[alert_id]
+        if alert.pending == 0 and alert.open:
+            alert.open = False
+            return [AlertCompleted(alert_id)]
+        return []

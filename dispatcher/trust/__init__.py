@@ -1,0 +1,1 @@
+"""Trust: alert signatures, the receiving inbox that verifies them, and broker access."""

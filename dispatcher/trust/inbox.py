@@ -1,0 +1,63 @@
+"""The receiving end of an alert topic: topic check, signature verification, counted verdicts.
+
+A responder or a relaying center hands every message it gets to :meth:`Inbox.receive`, which
+never raises: a bad topic, a bad payload or a failed verification comes back as a rejected
+:class:`~dispatcher.trust.signing.Verdict` whose reason (``topic_bad_id``, ``unsigned``,
+``out_of_scope``, ...) is counted in :attr:`Inbox.counts`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+
+from dispatcher.transport.base import Message
+from dispatcher.trust.signing import Verdict, Verifier
+from dispatcher.wire.topics import TopicError, parse_topic
+
+__all__ = ["Inbox"]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Inbox:
+    """Alerts received by one connection, verified against its keyring."""
+
+    verifier: Verifier
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def receive(self, message: Message, *, now: datetime | None = None) -> Verdict:
+        """The verdict on one message; rejected ones are counted by reason and logged."""
+        key, verdict = self._receive(message, now)
+        self.counts[key] += 1
+        if verdict.outcome == "rejected":
+            log.warning(
+                "alert_rejected",
+                reason=key,
+                topic=repr(message.topic)[:200],
+                detail=verdict.detail[:300],
+            )
+        return verdict
+
+    def _receive(self, message: Message, now: datetime | None) -> tuple[str, Verdict]:
+        try:
+            parsed = parse_topic(message.topic)
+        except TopicError as exc:
+            return f"topic_{exc.reason}", Verdict("rejected", "topic", None, str(exc))
+        if parsed.kind not in ("alert", "district_center", "town_broadcast", "town_center"):
+            detail = f"topic: expected an alert topic, got a {parsed.kind} topic"
+            return "topic_kind", Verdict("rejected", "topic", None, detail)
+        receiver = parsed.recipient_id or message.user_property("recipient_id") or ""
+        verdict = self.verifier.verify(
+            message.payload,
+            message.user_properties,
+            receiver=receiver,
+            district=parsed.district,
+            town=parsed.town,
+            now=now,
+        )
+        return verdict.reason or verdict.outcome, verdict

@@ -1,0 +1,1 @@
+"""The load tester's lean MQTT 5: packet codec and one asyncio client connection."""

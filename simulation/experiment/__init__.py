@@ -1,0 +1,1 @@
+"""Experiments: one virtual run, independent replications, and sweeps of overrides."""

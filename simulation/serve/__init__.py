@@ -1,0 +1,1 @@
+"""`alertsim serve`: the web app that lists runs, shows reports, and starts and watches runs."""

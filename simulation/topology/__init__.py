@@ -1,0 +1,1 @@
+"""Municipality topology: source data of districts and the seeded city generator."""

@@ -1,0 +1,206 @@
+"""The dispatcher service carries out the pure policy: escalation, expiry, re-signed replays."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from dispatcher.core.plan import Recipient
+from dispatcher.service.dispatch import DispatchPlan, DispatchService
+from dispatcher.service.journal import Journal
+from dispatcher.transport.base import Message
+from dispatcher.transport.memory import MemoryBroker, MemoryTransport
+from dispatcher.trust.inbox import Inbox
+from dispatcher.trust.signing import Verifier, load_keyring, load_signer, write_key_set
+from dispatcher.wire.messages import Ack, encode_ack
+from dispatcher.wire.topics import ack_topic
+
+D1 = "500101"
+TOWNS = ["500101001", "500101002"]
+RECIPIENTS = [f"{t}-m{i:04d}" for t in TOWNS for i in range(3)]
+LADDER = ("app_push", "sms")
+FAST_S = (0.2, 0.2)
+
+
+class Responders:
+    """Every recipient on one memory connection: verify, then acknowledge when `answer` says so."""
+
+    def __init__(
+        self, broker: MemoryBroker, keys: Path, answer: Callable[[str, int], bool]
+    ) -> None:
+        self.transport = MemoryTransport(broker)
+        self.inbox = Inbox(Verifier(load_keyring(keys)))
+        self.answer = answer
+        self.accepted: Counter[str] = Counter()
+        self.rungs: Counter[int] = Counter()
+        self.escalations: list[dict[str, str]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Responders:
+        await self.transport.start()
+        await self.transport.subscribe("alertsim/v1/alert/#")
+        self.task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.task is not None
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        await self.transport.close()
+
+    async def _run(self) -> None:
+        async for message in self.transport.messages():
+            if message.user_property("kind") == "escalation":
+                self.escalations.append(json.loads(message.payload))
+                continue
+            verdict = self.inbox.receive(message)
+            if verdict.alert is None or verdict.outcome == "rejected":
+                continue
+            rid = message.topic.rsplit("/", 1)[1]
+            rung = int(message.user_property("rung") or "0")
+            self.rungs[rung] += 1
+            if verdict.accepted:
+                self.accepted[rid] += 1
+            if self.answer(rid, rung):
+                ack = Ack(
+                    alert_id=verdict.alert.identifier,
+                    recipient_id=rid,
+                    sent=datetime.now(UTC),
+                    channel=message.user_property("channel") or "app_push",
+                )
+                await self.transport.publish(Message(ack_topic(ack.alert_id, rid), encode_ack(ack)))
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Path:
+    write_key_set(tmp_path / "keys", {D1: TOWNS}, now=datetime.now(UTC) - timedelta(days=1))
+    return tmp_path / "keys"
+
+
+def plan(expires_in_s: float = 600.0) -> DispatchPlan:
+    return DispatchPlan(
+        alert_id="policy-1",
+        level="red",
+        recipients=tuple(Recipient(r, "grid", D1, r[:9]) for r in RECIPIENTS),
+        expires_in_s=expires_in_s,
+    )
+
+
+def service(broker: MemoryBroker, tmp_path: Path, keys: Path, **kwargs: object) -> DispatchService:
+    return DispatchService(
+        MemoryTransport(broker),
+        Journal(tmp_path / "journal.db"),
+        load_signer(keys, "municipal"),
+        ladder=LADDER,
+        timeout_s=FAST_S,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def test_unanswered_push_escalates_to_sms_and_is_acknowledged_once(
+    tmp_path: Path, keys: Path
+) -> None:
+    broker = MemoryBroker()
+    # Nobody notices the push; everyone answers the SMS.
+    async with Responders(broker, keys, lambda _rid, rung: rung == 1) as responders:
+        summary = await service(broker, tmp_path, keys).run(plan(), deadline_s=5)
+    assert summary.acks == Counter(done=len(RECIPIENTS))
+    assert summary.escalations == Counter(sms=len(RECIPIENTS))
+    assert summary.published == 2 * len(RECIPIENTS)
+    assert not summary.flagged
+    assert responders.rungs == Counter({0: len(RECIPIENTS), 1: len(RECIPIENTS)})
+    # the SMS carried the same identifier: a duplicate on the device, not a second alert
+    assert responders.accepted == Counter(RECIPIENTS)
+    assert responders.inbox.counts["duplicate"] == len(RECIPIENTS)
+    journal = Journal(tmp_path / "journal.db")
+    assert {r.state for r in journal.rows()} == {"acked"}
+    assert {r.publishes for r in journal.rows()} == {2}
+
+
+async def test_nobody_answers_everyone_flagged_unreachable_and_escalated(
+    tmp_path: Path, keys: Path
+) -> None:
+    broker = MemoryBroker()
+    async with Responders(broker, keys, lambda _rid, _rung: False) as responders:
+        summary = await service(broker, tmp_path, keys).run(plan(), deadline_s=5)
+        await asyncio.sleep(0.05)
+    assert summary.flagged == Counter(unreachable=len(RECIPIENTS))
+    assert summary.escalated == Counter(unreachable=len(RECIPIENTS))
+    assert sorted(e["recipientId"] for e in responders.escalations) == sorted(RECIPIENTS)
+    journal = Journal(tmp_path / "journal.db")
+    assert {(r.state, r.flag) for r in journal.rows()} == {("flagged", "unreachable")}
+
+
+async def test_alert_expired_during_an_outage_is_flagged_never_shown_as_new(
+    tmp_path: Path, keys: Path
+) -> None:
+    broker = MemoryBroker()
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    # Journaled five minutes ago with a two-minute expiry: the dispatcher was down meanwhile.
+    first = service(broker, tmp_path, keys, clock=lambda: past)
+    first.journal_plan(plan(expires_in_s=120))
+    first.journal.close()
+    async with Responders(broker, keys, lambda _rid, _rung: True) as responders:
+        summary = await service(broker, tmp_path, keys).run(plan(), deadline_s=5)
+        await asyncio.sleep(0.05)
+    assert summary.replayed == RECIPIENTS
+    assert summary.published == 0
+    assert summary.suppressed_expired >= 1
+    assert summary.flagged == Counter(expired=len(RECIPIENTS))
+    assert summary.escalated == Counter(expired=len(RECIPIENTS))
+    assert sum(responders.inbox.counts.values()) == 0  # no alert reached any device
+    assert len(responders.escalations) == len(RECIPIENTS)
+
+
+async def test_replay_after_a_long_outage_is_re_signed_and_accepted_once(
+    tmp_path: Path, keys: Path
+) -> None:
+    broker = MemoryBroker()
+    past = datetime.now(UTC) - timedelta(minutes=2)  # beyond the receivers' 30 s window
+    first = service(broker, tmp_path, keys, clock=lambda: past)
+    first.journal_plan(plan(expires_in_s=3600))
+    captured = Journal(tmp_path / "journal.db").rows("policy-1")
+    first.journal.close()
+    async with Responders(broker, keys, lambda _rid, _rung: True) as responders:
+        summary = await service(broker, tmp_path, keys).run(plan(), deadline_s=5)
+        await asyncio.sleep(0.05)
+        # What the journal held before the replay, as an attacker who captured it would.
+        attacker = MemoryTransport(broker)
+        await attacker.start()
+        for row in captured:
+            await attacker.publish(Message(row.topic, row.payload, user_properties=row.properties))
+        # ...and the re-signed copy captured on the wire and sent again within the window.
+        fresh = Journal(tmp_path / "journal.db").rows("policy-1")
+        for row in fresh:
+            await attacker.publish(Message(row.topic, row.payload, user_properties=row.properties))
+        await attacker.flush()
+        await asyncio.sleep(0.05)
+        await attacker.close()
+    assert summary.restamped == len(RECIPIENTS)
+    assert summary.acks["done"] == len(RECIPIENTS)
+    assert not summary.flagged
+    assert responders.accepted == Counter(RECIPIENTS)  # each shown exactly once
+    assert responders.inbox.counts["replayed"] == len(RECIPIENTS)  # the old captured bytes
+    assert responders.inbox.counts["duplicate"] == len(RECIPIENTS)  # the re-sent fresh ones
+    assert {r.payload for r in fresh}.isdisjoint({r.payload for r in captured})
+    assert all(b'"identifier":"policy-1"' in r.payload for r in fresh)
+
+
+async def test_quick_replay_sends_the_journaled_bytes_unchanged(tmp_path: Path, keys: Path) -> None:
+    broker = MemoryBroker()
+    first = service(broker, tmp_path, keys)
+    first.journal_plan(plan())
+    before = Journal(tmp_path / "journal.db").rows("policy-1")
+    first.journal.close()
+    async with Responders(broker, keys, lambda _rid, _rung: True):
+        summary = await service(broker, tmp_path, keys).run(plan(), deadline_s=5)
+    assert summary.restamped == 0
+    assert summary.acks["done"] == len(RECIPIENTS)
+    after = Journal(tmp_path / "journal.db").rows("policy-1")
+    assert [r.payload for r in after] == [r.payload for r in before]
