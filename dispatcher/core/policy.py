@@ -22,156 +22,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dispatcher.core.plan import MUNICIPAL, AlertPlan, Center, FlagCause, Recipient, TownPlan
-from dispatcher.core.tracker import AckOutcome, RecipientState, Tracker
-
-# --- events: what happened -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AlertIssued:
-    plan: AlertPlan
-
-
-@dataclass(frozen=True, slots=True)
-class RelayReceived:
-    """A relayed alert reached a center, which now processes it."""
-
-    alert_id: str
-    center: Center
-
-
-@dataclass(frozen=True, slots=True)
-class CenterProcessed:
-    """A center finished processing an alert and is ready to pass it on."""
-
-    alert_id: str
-    center: Center
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    alert_id: str
-    recipient_id: str
-    channel: str
-    rung: int
-
-
-@dataclass(frozen=True, slots=True)
-class Acknowledged:
-    alert_id: str
-    recipient_id: str
-    channel: str
-    rung: int
-    read_at_s: float | None = None
-    acked_at_s: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FoundAbsent:
-    """A door-knock found the responder away: nobody will acknowledge."""
-
-    alert_id: str
-    recipient_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class TimerFired:
-    alert_id: str
-    recipient_id: str
-    rung: int
-
-
-@dataclass(frozen=True, slots=True)
-class AlertExpired:
-    alert_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class OnScene:
-    alert_id: str
-    risk_point_id: str
-    responder_id: str
-
-
-Event = (
-    AlertIssued
-    | RelayReceived
-    | CenterProcessed
-    | Delivered
-    | Acknowledged
-    | FoundAbsent
-    | TimerFired
-    | AlertExpired
-    | OnScene
+from dispatcher.core.commands import (
+    AlertCompleted,
+    Command,
+    Dispatch,
+    ExpireAt,
+    Flagged,
+    Notify,
+    Process,
+    Relay,
+    StartTimer,
 )
-
-# --- commands: what to do --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Process:
-    """Have a center's staff process the alert, then report CenterProcessed."""
-
-    alert_id: str
-    center: Center
-
-
-@dataclass(frozen=True, slots=True)
-class Relay:
-    """Send the alert from one center to another over the network."""
-
-    alert_id: str
-    source: Center
-    target: Center
-
-
-@dataclass(frozen=True, slots=True)
-class Notify:
-    alert_id: str
-    recipient: Recipient
-    channel: str
-    rung: int
-
-
-@dataclass(frozen=True, slots=True)
-class StartTimer:
-    alert_id: str
-    recipient_id: str
-    rung: int
-    at_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class ExpireAt:
-    alert_id: str
-    at_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class Dispatch:
-    """Send a responder to risk points; `reassigned` when covering an unreached grid member."""
-
-    alert_id: str
-    responder_id: str
-    town: str
-    risk_points: tuple[str, ...]
-    reassigned: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Flagged:
-    alert_id: str
-    recipient_id: str
-    cause: FlagCause
-
-
-@dataclass(frozen=True, slots=True)
-class AlertCompleted:
-    alert_id: str
-
-
-Command = Process | Relay | Notify | StartTimer | ExpireAt | Dispatch | Flagged | AlertCompleted
+from dispatcher.core.events import (
+    Acknowledged,
+    AlertExpired,
+    AlertIssued,
+    CenterProcessed,
+    Delivered,
+    Event,
+    FoundAbsent,
+    OnScene,
+    RelayReceived,
+    TimerFired,
+)
+from dispatcher.core.plan import MUNICIPAL, AlertPlan, FlagCause, TownPlan
+from dispatcher.core.tracker import AckOutcome, RecipientState, Tracker
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,26 +43,27 @@ from typing import Final, cast
 
 import structlog
 
-from dispatcher.core.plan import MUNICIPAL, FlagCause
-from dispatcher.core.policy import (
-    Acknowledged,
+from dispatcher.core.commands import (
     AlertCompleted,
-    AlertExpired,
-    AlertIssued,
-    CenterProcessed,
     Command,
-    Delivered,
     Dispatch,
-    Event,
     ExpireAt,
     Flagged,
     Notify,
-    Policy,
-    PolicySettings,
     Process,
     StartTimer,
+)
+from dispatcher.core.events import (
+    Acknowledged,
+    AlertExpired,
+    AlertIssued,
+    CenterProcessed,
+    Delivered,
+    Event,
     TimerFired,
 )
+from dispatcher.core.plan import MUNICIPAL, FlagCause
+from dispatcher.core.policy import Policy, PolicySettings
 from dispatcher.service.crashpoints import CRASH_ENV, CrashHook
 from dispatcher.service.journal import Journal, JournalRow
 from dispatcher.service.plan_file import DispatchPlan, alert_for, alert_plan

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 import simpy
 import structlog
 
+from dispatcher.core.events import Acknowledged, Delivered, FoundAbsent
 from dispatcher.core.plan import Center, Recipient
-from dispatcher.core.policy import Acknowledged, Delivered, FoundAbsent
 from dispatcher.transport import Message, Transport
 from dispatcher.trust.inbox import Inbox
 from dispatcher.wire.messages import Ack, MessageError, decode_ack

@@ -14,6 +14,29 @@ from typing import Protocol
 
 import simpy
 
+from dispatcher.core.commands import (
+    AlertCompleted,
+    Command,
+    Dispatch,
+    ExpireAt,
+    Flagged,
+    Notify,
+    Process,
+    Relay,
+    StartTimer,
+)
+from dispatcher.core.events import (
+    Acknowledged,
+    AlertExpired,
+    AlertIssued,
+    CenterProcessed,
+    Delivered,
+    Event,
+    FoundAbsent,
+    OnScene,
+    RelayReceived,
+    TimerFired,
+)
 from dispatcher.core.plan import (
     MUNICIPAL,
     AlertPlan,
@@ -22,29 +45,7 @@ from dispatcher.core.plan import (
     Recipient,
     TownPlan,
 )
-from dispatcher.core.policy import (
-    Acknowledged,
-    AlertCompleted,
-    AlertExpired,
-    AlertIssued,
-    CenterProcessed,
-    Command,
-    Delivered,
-    Dispatch,
-    Event,
-    ExpireAt,
-    Flagged,
-    FoundAbsent,
-    Notify,
-    OnScene,
-    Policy,
-    PolicySettings,
-    Process,
-    Relay,
-    RelayReceived,
-    StartTimer,
-    TimerFired,
-)
+from dispatcher.core.policy import Policy, PolicySettings
 from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
 from simulation.behaviour import ResponderBehaviour, Streams, sampler
 from simulation.hazards import HazardModel, WarningIssued

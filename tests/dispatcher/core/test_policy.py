@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import pytest
 
-from dispatcher.core.plan import MUNICIPAL, AlertPlan, Center, DistrictPlan, Recipient, TownPlan
-from dispatcher.core.policy import (
-    Acknowledged,
+from dispatcher.core.commands import (
     AlertCompleted,
-    AlertExpired,
-    AlertIssued,
-    CenterProcessed,
     Command,
     Dispatch,
     ExpireAt,
     Flagged,
-    FoundAbsent,
     Notify,
-    Policy,
-    PolicySettings,
     Process,
     Relay,
     StartTimer,
+)
+from dispatcher.core.events import (
+    Acknowledged,
+    AlertExpired,
+    AlertIssued,
+    CenterProcessed,
+    FoundAbsent,
     TimerFired,
 )
+from dispatcher.core.plan import MUNICIPAL, AlertPlan, Center, DistrictPlan, Recipient, TownPlan
+from dispatcher.core.policy import Policy, PolicySettings
 
 LADDER = ("app_push", "sms", "door_knock")
 TIMEOUTS = (60.0, 30.0, 300.0)
