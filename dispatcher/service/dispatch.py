@@ -69,20 +69,15 @@ from dispatcher.service.journal import Journal, JournalRow
 from dispatcher.service.plan_file import DispatchPlan, alert_for, alert_plan
 from dispatcher.transport.base import Message, Transport
 from dispatcher.trust.signing import Signer, load_signer
+from dispatcher.wire import properties as prop
+from dispatcher.wire.envelopes import escalation_message
 from dispatcher.wire.messages import (
     MessageError,
     decode_ack,
     decode_alert,
     encode_alert,
 )
-from dispatcher.wire.topics import (
-    PREFIX,
-    TopicError,
-    alert_topic,
-    district_center_topic,
-    parse_topic,
-    town_center_topic,
-)
+from dispatcher.wire.topics import TopicError, ack_filter, parse_topic, topic_for
 
 __all__ = ["DispatchPlan", "DispatchService", "RunSummary", "main"]
 
@@ -117,7 +112,6 @@ class RunSummary:
 
 DIRECT_LADDER: Final = ("app_push", "sms", "voice_call")
 DEFAULT_TIMEOUT_S: Final = (60.0, 60.0, 120.0)
-ESCALATION_KIND: Final = "escalation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +166,7 @@ class DispatchService:
     async def run(self, plan: DispatchPlan, *, deadline_s: float) -> RunSummary:
         await self.transport.start()
         # Subscribe before publishing, so that no acknowledgement can arrive unheard.
-        await self.transport.subscribe(f"{PREFIX}/ack/{plan.alert_id}/+")
+        await self.transport.subscribe(ack_filter(plan.alert_id))
         reader = asyncio.create_task(self._read_acks())
         loop = asyncio.get_running_loop()
         self._started_s = loop.time()
@@ -215,13 +209,8 @@ class DispatchService:
         rows = []
         for r in plan.recipients:
             payload = alert_for(plan, r, sent)
-            topic = (
-                alert_topic(r.district, r.town, r.id)
-                if r.town
-                else district_center_topic(r.district)
-            )
-            props = (("recipient_id", r.id), *self.signer.properties(payload))
-            rows.append((r.id, topic, payload, props))
+            props = ((prop.RECIPIENT_ID, r.id), *self.signer.properties(payload))
+            rows.append((r.id, topic_for(r), payload, props))
         self.journal.record_alert(plan.alert_id, rows)
         log.info("alert_journaled", alert_id=plan.alert_id, recipients=len(rows))
         self._crash.reached("after_journal")
@@ -308,8 +297,8 @@ class DispatchService:
                 row.payload,
                 user_properties=(
                     *row.properties,
-                    ("channel", command.channel),
-                    ("rung", str(command.rung)),
+                    (prop.CHANNEL, command.channel),
+                    (prop.RUNG, str(command.rung)),
                 ),
             )
         )
@@ -330,7 +319,7 @@ class DispatchService:
         if (now - alert.sent).total_seconds() <= self.restamp_after_s:
             return row
         payload = encode_alert(alert.model_copy(update={"sent": now}))
-        props = (("recipient_id", row.recipient_id), *self.signer.properties(payload))
+        props = ((prop.RECIPIENT_ID, row.recipient_id), *self.signer.properties(payload))
         self.journal.restamp(row.alert_id, row.recipient_id, payload, props)
         fresh = replace(row, payload=payload, properties=props)
         self._rows[row.recipient_id] = fresh
@@ -347,18 +336,7 @@ class DispatchService:
         state = self.policy.tracker.get(alert_id, recipient_id)
         if state is None:
             return
-        r = state.recipient
-        topic = (
-            town_center_topic(r.district, r.town) if r.town else district_center_topic(r.district)
-        )
-        notice = {"alertId": alert_id, "recipientId": recipient_id, "cause": cause}
-        await self.transport.publish(
-            Message(
-                topic,
-                json.dumps(notice).encode("utf-8"),
-                user_properties=(("kind", ESCALATION_KIND),),
-            )
-        )
+        await self.transport.publish(escalation_message(alert_id, state.recipient, cause))
         self.summary.escalated[cause] += 1
 
     async def _acknowledged(self, ack: _AckArrived) -> None:

@@ -14,7 +14,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
+from dispatcher.wire.message import Message
 from dispatcher.wire.topics import TopicError, validate_filter
+
+__all__ = [
+    "Message",
+    "QueuedPublisher",
+    "Transport",
+    "TransportError",
+    "TransportStats",
+    "check_publishable",
+]
 
 TransportErrorReason = Literal["closed", "backpressure", "connect", "protocol", "bad_topic"]
 
@@ -29,26 +39,6 @@ class TransportError(Exception):
 
     def __str__(self) -> str:
         return f"{self.reason}: {self.detail}"
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One message on the wire, with the MQTT 5 properties alertsim uses (None where absent)."""
-
-    topic: str
-    payload: bytes
-    qos: int = 1
-    # Seconds the broker may hold the message before discarding it (MQTT 5 Message Expiry).
-    expiry_s: int | None = None
-    response_topic: str | None = None
-    correlation_data: bytes | None = None
-    user_properties: tuple[tuple[str, str], ...] = ()
-
-    def user_property(self, name: str) -> str | None:
-        for key, value in self.user_properties:
-            if key == name:
-                return value
-        return None
 
 
 @dataclass(slots=True)

@@ -14,8 +14,9 @@ from datetime import datetime
 
 import structlog
 
-from dispatcher.transport.base import Message
 from dispatcher.trust.signing import Verdict, Verifier
+from dispatcher.wire import properties as prop
+from dispatcher.wire.message import Message
 from dispatcher.wire.topics import TopicError, parse_topic
 
 __all__ = ["Inbox"]
@@ -51,7 +52,7 @@ class Inbox:
         if parsed.kind not in ("alert", "district_center", "town_broadcast", "town_center"):
             detail = f"topic: expected an alert topic, got a {parsed.kind} topic"
             return "topic_kind", Verdict("rejected", "topic", None, detail)
-        receiver = parsed.recipient_id or message.user_property("recipient_id") or ""
+        receiver = parsed.recipient_id or message.user_property(prop.RECIPIENT_ID) or ""
         verdict = self.verifier.verify(
             message.payload,
             message.user_properties,

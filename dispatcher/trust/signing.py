@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from dispatcher.wire import properties as prop
 from dispatcher.wire.messages import Alert, MessageError, Status, decode_alert
 
 __all__ = [
@@ -55,8 +56,8 @@ __all__ = [
     "write_key_set",
 ]
 
-SIG_KEY_PROPERTY: Final = "sig_key"
-SIG_PROPERTY: Final = "sig"
+SIG_KEY_PROPERTY: Final = prop.SIG_KEY
+SIG_PROPERTY: Final = prop.SIG
 _DOMAIN: Final = b"alertsim/v1/alert\x00"
 TRUST_FILE: Final = "trust.json"
 

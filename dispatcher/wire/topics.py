@@ -45,24 +45,30 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Final, Literal, get_args
+from typing import Final, Literal, Protocol, get_args
 
 __all__ = [
+    "ACK_FILTER",
+    "CENTER_FILTERS",
     "PREFIX",
     "RESERVED_RECIPIENT_IDS",
     "TOPIC_ERROR_REASONS",
+    "Addressee",
     "IdKind",
     "ParsedTopic",
     "TopicError",
     "TopicErrorReason",
     "TopicKind",
+    "ack_filter",
     "ack_topic",
     "alert_topic",
+    "center_topic",
     "district_center_topic",
     "id_problem",
     "matches",
     "parse_topic",
     "status_topic",
+    "topic_for",
     "town_broadcast_topic",
     "town_center_topic",
     "validate_filter",
@@ -220,6 +226,41 @@ def ack_topic(alert_id: str, recipient_id: str) -> str:
     validate_id("alert_id", alert_id)
     validate_id("recipient_id", recipient_id)
     return f"{PREFIX}/ack/{alert_id}/{recipient_id}"
+
+
+class Addressee(Protocol):
+    """Whom an alert is for, as the topic scheme needs it (``dispatcher.core.plan.Recipient``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def district(self) -> str: ...
+    @property
+    def town(self) -> str: ...
+
+
+def topic_for(recipient: Addressee) -> str:
+    """The alert topic of one recipient: their own, or their district center's for a district
+    duty team (no town), who are then named by the ``recipient_id`` user property."""
+    if recipient.town:
+        return alert_topic(recipient.district, recipient.town, recipient.id)
+    return district_center_topic(recipient.district)
+
+
+def center_topic(district: str, town: str = "") -> str:
+    """The topic of a town center (with ``town``) or of a district center (without)."""
+    return town_center_topic(district, town) if town else district_center_topic(district)
+
+
+def ack_filter(alert_id: str) -> str:
+    """The subscription that collects every acknowledgement of one alert."""
+    validate_id("alert_id", alert_id)
+    return f"{PREFIX}/ack/{alert_id}/+"
+
+
+# Every acknowledgement of every alert, and every center's inbox (relays, escalation notices).
+ACK_FILTER: Final = f"{PREFIX}/ack/+/+"
+CENTER_FILTERS: Final = (f"{PREFIX}/alert/+/center", f"{PREFIX}/alert/+/+/center")
 
 
 def status_topic(client_id: str) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,24 +24,24 @@ from dispatcher.core.events import Acknowledged, Delivered, FoundAbsent
 from dispatcher.core.plan import Center, Recipient
 from dispatcher.transport import Message, Transport
 from dispatcher.trust.inbox import Inbox
-from dispatcher.wire.messages import Ack, MessageError, decode_ack
-from dispatcher.wire.topics import (
-    TopicError,
-    district_center_topic,
-    parse_topic,
-    town_center_topic,
+from dispatcher.wire import properties as prop
+from dispatcher.wire.envelopes import (
+    ABSENT_NOTE,
+    alert_message,
+    flood_alert_bytes,
+    relay_message,
+    wall_expiry_s,
 )
+from dispatcher.wire.messages import Ack, MessageError, decode_ack
+from dispatcher.wire.properties import float_property
+from dispatcher.wire.topics import ACK_FILTER, CENTER_FILTERS, TopicError, parse_topic
 from simulation.live.keys import AlertSigners
-from simulation.live.wire import ABSENT_NOTE, ModelClock, alert_message, build_alert
+from simulation.live.pacer import ModelClock
 from simulation.model.network import NetworkModel
 from simulation.model.world import World
 
 log = structlog.get_logger(__name__)
 
-ACK_FILTER = "alertsim/v1/ack/+/+"
-# Relays between centers travel over the broker too: the driver plays every center's inbox.
-CENTER_FILTERS = ("alertsim/v1/alert/+/center", "alertsim/v1/alert/+/+/center")
-RELAY_PROPERTY = "relay"
 # Events stepped back to back before the driver yields to the transport's tasks.
 STEPS_PER_YIELD = 256
 # The model's outbox, drained by the publisher task, is bounded too: past this many messages the
@@ -158,25 +157,22 @@ class LiveDriver:
         district = target.code[:6]
         town = target.code if target.tier == "town" else ""
         inbox = Recipient("center", "town" if town else "district", district, town)
-        topic = town_center_topic(district, town) if town else district_center_topic(district)
         relay_id = f"{alert_id}/{target.tier}/{target.code}"
         self._relays[relay_id] = on_arrival
         payload = self._payload(alert_id, inbox)
+        signers = self.signers
+        signature = (
+            () if signers is None else signers.properties(signers.relay_issuer(target), payload)
+        )
         self._pending.append(
-            Message(
-                topic=topic,
-                payload=payload,
-                expiry_s=max(1, math.ceil((expires_s - world.env.now) / self.speed)),
-                correlation_data=alert_id.encode("utf-8"),
-                user_properties=(
-                    (RELAY_PROPERTY, relay_id),
-                    ("sent_at_ns", str(time.monotonic_ns())),
-                    *(
-                        ()
-                        if self.signers is None
-                        else self.signers.properties(self.signers.relay_issuer(target), payload)
-                    ),
-                ),
+            relay_message(
+                payload,
+                alert_id,
+                relay_id,
+                district,
+                town,
+                wall_expiry_s(expires_s, world.env.now, self.speed),
+                signature,
             )
         )
         self.counters.relays_published += 1
@@ -195,7 +191,7 @@ class LiveDriver:
             assert world is not None
             assert clock is not None
             level, issued_s, expires_s = self._alert_info(alert_id)
-            payload = self._payloads[key] = build_alert(
+            payload = self._payloads[key] = flood_alert_bytes(
                 alert_id,
                 level,
                 world.scenario.alert.sender,
@@ -371,9 +367,9 @@ class LiveDriver:
             self._on_acknowledged(ack, message, rung, now_s)
 
     def _on_center_message(self, message: Message) -> None:
-        relay_id = message.user_property(RELAY_PROPERTY)
+        relay_id = message.user_property(prop.RELAY)
         if relay_id is None:
-            if message.user_property("recipient_id") is not None:
+            if message.user_property(prop.RECIPIENT_ID) is not None:
                 return  # a district duty team's alert: they share the district center's topic
             self._reject(
                 "relay_missing", message, "expected a relay user property on a center topic"
@@ -417,7 +413,7 @@ class LiveDriver:
         # Stamped when the device got it, as virtual mode stamps it: the receipt's own model
         # time (never later than now). Delivered only stamps the tracker and commands nothing,
         # so it may carry a moment before the model's now.
-        received_at_s = _float_property(message, "received_at_s")
+        received_at_s = float_property(message, prop.RECEIVED_AT_S)
         at_s = now_s if received_at_s is None else min(max(received_at_s, 0.0), now_s)
         commands = world.policy.handle(
             Delivered(ack.alert_id, ack.recipient_id, ack.channel, rung), at_s
@@ -436,12 +432,12 @@ class LiveDriver:
         self.counters.acknowledged += 1
         if world.done.triggered:
             return
-        read_at_s = _float_property(message, "read_at_s")
+        read_at_s = float_property(message, prop.READ_AT_S)
         if read_at_s is not None and not read_at_s <= now_s:
             read_at_s = None
         # Pressed on the device a hop ago; the dispatcher has it only now (plus the reply's way
         # back over the channel, below), as in virtual mode.
-        acked_at_s = _float_property(message, "acked_at_s")
+        acked_at_s = float_property(message, prop.ACKED_AT_S)
         if acked_at_s is None or not (read_at_s or 0.0) <= acked_at_s <= now_s:
             acked_at_s = now_s
         acked = Acknowledged(
@@ -470,14 +466,3 @@ class LiveDriver:
             "relays_received": self.counters.relays_received,
             "outbox_full_waits": self.counters.outbox_full_waits,
         }
-
-
-def _float_property(message: Message, name: str) -> float | None:
-    text = message.user_property(name)
-    if text is None:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None

@@ -25,10 +25,11 @@ from dispatcher.core.plan import Recipient
 from dispatcher.transport import Message, Transport, TransportError
 from dispatcher.trust.inbox import Inbox
 from dispatcher.trust.signing import Keyring, Verifier
+from dispatcher.wire import properties as prop
+from dispatcher.wire.envelopes import ABSENT_NOTE, ack_message
 from dispatcher.wire.messages import MessageError, decode_alert
-from dispatcher.wire.topics import TopicError, parse_topic
+from dispatcher.wire.topics import TopicError, parse_topic, topic_for
 from simulation.behaviour import ResponderBehaviour
-from simulation.live.wire import ABSENT_NOTE, ack_message, recipient_topic
 from simulation.scenario import Scenario
 from simulation.topology.city import City, district_team_id, member_id, town_team_id
 
@@ -143,7 +144,7 @@ class _Connection:
 
     async def start(self) -> None:
         await self.transport.start()
-        for topic in sorted({recipient_topic(r) for r in self.responders.values()}):
+        for topic in sorted({topic_for(r) for r in self.responders.values()}):
             await self.transport.subscribe(topic)
 
     async def read(self) -> None:
@@ -172,7 +173,7 @@ class _Connection:
         except TopicError as exc:
             self._reject(f"topic_{exc.reason}", message, str(exc))
             return None
-        if message.user_property("relay") is not None:
+        if message.user_property(prop.RELAY) is not None:
             return None  # a relay to the district center, which the driver plays, not a person
         if parsed.kind not in ("alert", "district_center"):
             self._reject("topic_kind", message, f"expected an alert topic, got {parsed.kind}")
@@ -191,7 +192,7 @@ class _Connection:
             except MessageError as exc:
                 self._reject(f"payload_{exc.reason}", message, str(exc))
                 return None
-        recipient_id = parsed.recipient_id or message.user_property("recipient_id")
+        recipient_id = parsed.recipient_id or message.user_property(prop.RECIPIENT_ID)
         recipient = self.responders.get(recipient_id or "")
         if recipient is None:
             self._reject(
@@ -200,11 +201,11 @@ class _Connection:
                 f"expected a responder of this connection, got {recipient_id!r}",
             )
             return None
-        channel = message.user_property("channel") or ""
+        channel = message.user_property(prop.CHANNEL) or ""
         try:
-            rung = int(message.user_property("rung") or "")
-            delivered_at_s = float(message.user_property("delivered_at_s") or "")
-            speed = float(message.user_property("speed") or self.swarm.speed)
+            rung = int(message.user_property(prop.RUNG) or "")
+            delivered_at_s = float(message.user_property(prop.DELIVERED_AT_S) or "")
+            speed = float(message.user_property(prop.SPEED) or self.swarm.speed)
         except ValueError:
             rung, delivered_at_s, speed = -1, math.nan, math.nan
         if (
@@ -221,7 +222,7 @@ class _Connection:
             )
             return None
         received_at_s = delivered_at_s
-        sent_at_ns = message.user_property("sent_at_ns")
+        sent_at_ns = message.user_property(prop.SENT_AT_NS)
         if sent_at_ns is not None and sent_at_ns.isdigit():
             # The monotonic clock is one per host, so a hop measured here is real even across
             # processes; a publisher elsewhere (or a clock that disagrees) counts as no hop.

@@ -30,11 +30,11 @@ from typer.testing import CliRunner
 
 from dispatcher.trust.brokerauth import DISPATCHER_USER
 from dispatcher.trust.signing import load_keyring
+from dispatcher.wire.topics import topic_for
 from simulation.cli import app
 from simulation.experiment.virtual import build_city
 from simulation.live.run import mqtt_factory
 from simulation.live.swarm import Swarm, responders_of
-from simulation.live.wire import recipient_topic
 from simulation.scenario import load_scenario
 from tests.support.broker import Broker, free_port
 
@@ -346,7 +346,7 @@ async def _received(port: int, user: str, passwords: dict[str, str], topic: str)
     async with login(user) as client, login(DISPATCHER_USER) as dispatcher:
         await client.subscribe(topic, qos=1)
         for responder in responders_of(city):
-            await dispatcher.publish(recipient_topic(responder), b"x", qos=1)
+            await dispatcher.publish(topic_for(responder), b"x", qos=1)
         got: list[str] = []
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(0.5):
@@ -399,7 +399,7 @@ async def test_init_output_starts_a_locked_down_broker_the_swarm_logs_into(
         await swarm.stop()
         # a member gets its own alerts, and only those even when it asks for everyone's
         member = next(r for r in responders_of(build_city(loaded)) if r.town)
-        own = recipient_topic(member)
+        own = topic_for(member)
         assert await _received(port, member.id, passwords, own) == [own]
         assert await _received(port, member.id, passwords, "alertsim/v1/alert/#") == [own]
 
