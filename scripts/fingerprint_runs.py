@@ -25,20 +25,12 @@ VOLATILE_KEYS = ("started_at", "wall_s", "host", "versions")
 
 
 def fingerprint(scenario: Path, seed: int, out: Path) -> str:
-    subprocess.run(
-        [
-            str(Path(sys.executable).parent / "alertsim"),
-            "run",
-            str(scenario),
-            "--seed",
-            str(seed),
-            "--out",
-            str(out),
-            "--quiet",
-        ],
-        cwd=ROOT,
-        check=True,
-    )
+    # The code of the tree this script lives in (cwd first on sys.path), whichever venv runs it,
+    # and the scenario by its path relative to the tree, as report.json records it.
+    argv = ["alertsim", "run", str(scenario.resolve().relative_to(ROOT)), "--seed", str(seed)]
+    argv += ["--out", str(out), "--quiet"]
+    code = f"import sys; sys.argv = {argv!r}; from simulation.cli import main; main()"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     for key in VOLATILE_KEYS:
         report.pop(key, None)
