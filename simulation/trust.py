@@ -11,7 +11,8 @@ from pathlib import Path
 from dispatcher.trust.brokerauth import BrokerFiles, write_broker_config
 from dispatcher.trust.signing import write_key_set
 from simulation.experiment.virtual import build_city
-from simulation.live.faults import FaultProxy, parse_fault
+from simulation.faults import parse_fault
+from simulation.live.proxy import FaultProxy
 from simulation.live.swarm import responders_of
 from simulation.scenario import LoadedScenario
 

@@ -41,7 +41,7 @@ def run_live_for_cli(
     credentials: Path | None = None,
 ) -> tuple[RunResult, dict[str, Any]]:
     from dispatcher.trust.brokerauth import DISPATCHER_USER
-    from simulation.live.faults import parse_fault
+    from simulation.faults import parse_fault
     from simulation.live.run import mqtt_factory, run_live
 
     if not local_swarm and sign and keys is None:

@@ -10,7 +10,8 @@ import pytest
 from dispatcher.transport.base import Message
 from dispatcher.transport.mqtt import Backoff
 from dispatcher.transport.secure import SecureMqttTransport
-from simulation.live.faults import Fault, FaultProxy, parse_fault, read_client_id
+from simulation.faults import Fault, parse_fault
+from simulation.live.proxy import FaultProxy, read_client_id
 from tests.support.broker import Broker
 
 
