@@ -71,7 +71,7 @@ def _fault_proxy(broker: str, fault: list[str] | None) -> Iterator[str]:
     if not fault:
         yield broker
         return
-    from simulation.trust import start_fault_proxy
+    from simulation.live.proxy import start_fault_proxy
 
     try:
         proxied, stop = start_fault_proxy(broker, fault)
@@ -425,7 +425,7 @@ def keys_init(
     valid_days: Annotated[int, typer.Option(min=1, help="days the keys are trusted")] = 365,
 ) -> None:
     """Create an Ed25519 key per center (municipal, districts, towns) and the public trust.json."""
-    from simulation.trust import init_keys
+    from simulation.live.keys import init_keys
 
     counts = init_keys(_load_or_exit(scenario), out, valid_days=valid_days)
     console.print(f"{out}: {counts} keys; give each center its private/<key id>.pem only")
@@ -446,7 +446,7 @@ def broker_config(
     ] = "127.0.0.1",
 ) -> None:
     """Write a locked-down mosquitto config: passwords, per-user ACLs, optional TLS."""
-    from simulation.trust import write_city_broker_config
+    from simulation.live.brokerconfig import write_city_broker_config
 
     files, users = write_city_broker_config(
         _load_or_exit(scenario), out, port=port, tls_port=tls_port, host=host

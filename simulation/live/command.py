@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import multiprocessing
 import signal
 from pathlib import Path
@@ -83,14 +82,12 @@ def run_live_for_cli(
 
 
 def _read_credentials(path: Path) -> dict[str, str]:
-    """user -> password from the credentials.json of `alertsim broker-config`."""
+    from simulation.live.brokerconfig import CredentialsError, read_credentials
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise LiveCommandError(f"{path}: expected credentials.json, got {exc}") from None
-    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        raise LiveCommandError(f"{path}: expected an object of user name -> password")
-    return data
+        return read_credentials(path)
+    except CredentialsError as exc:
+        raise LiveCommandError(str(exc)) from None
 
 
 def _ready_path(ready_file: Path, worker: int, workers: int) -> Path:
