@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 from collections.abc import Iterator
@@ -162,10 +161,6 @@ def run(
         errors.print(f"--mode: expected virtual or live, got {mode!r}")
         raise typer.Exit(EXIT_INVALID)
     _check_live_options(mode, replications, fault)
-    if mode == "virtual":
-        # A batch command that exits when done: the cyclic collector would only spend seconds
-        # walking a city's worth of live records and free nothing that matters before exit.
-        gc.disable()
     if mode == "live":
         from simulation.live.command import EXIT_LIVE_FAILED, LiveCommandError, run_live_for_cli
 
