@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -145,7 +144,6 @@ def run(
     ] = None,
 ) -> None:
     """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
-    from simulation.report.build import build_report
     from simulation.report.terminal import print_summary
 
     loaded = _load_or_exit(scenario)
@@ -185,35 +183,23 @@ def run(
             raise typer.Exit(EXIT_LIVE_FAILED) from None
     else:
         result = _run_virtual_with_progress(loaded, quiet=quiet)
-    with _status("building the report", quiet):
-        report = build_report(result)
-    if live_section is not None:
-        report["live"] = live_section
-    if replications > 1:
-        from simulation.experiment.replications import add_replications
+    from simulation.experiment.folder import finish_run
 
-        report = add_replications(
-            report, loaded, replications, workers=workers, console=None if quiet else console
-        )
-    report_path = out_dir / "report.json"
-    report_path.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    from simulation.report.html import render_html
-    from simulation.report.records import write_records
-
-    with _status("writing report.html and records.csv.gz", quiet):
-        (out_dir / "report.html").write_text(render_html(report), encoding="utf-8")
-        write_records(result.records, out_dir / "records.csv.gz")
+    report, folder = finish_run(
+        result,
+        out_dir,
+        live=live_section,
+        replications=replications,
+        workers=workers,
+        console=None if quiet else console,
+    )
     if not quiet:
         print_summary(report, console)
         if "replications" in report:
             from simulation.report.intervals import print_intervals
 
             print_intervals(report["replications"], console)
-        console.print(f"report: {report_path} and {out_dir / 'report.html'}")
-
-
-def _status(message: str, quiet: bool) -> AbstractContextManager[object]:
-    return nullcontext() if quiet else console.status(message, spinner="dots")
+        console.print(f"report: {folder.report_json} and {folder.report_html}")
 
 
 def _run_virtual_with_progress(loaded: LoadedScenario, *, quiet: bool) -> RunResult:
