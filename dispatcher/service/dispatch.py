@@ -9,7 +9,8 @@ timer fired, expired) with the seconds since the run started, and carries out it
 and escalates (a notice on the recipient's town or district center topic). An unacknowledged
 recipient is re-sent on the next rung of the ladder, then flagged ``unreachable``; whoever is
 still open when the alert expires is flagged ``expired`` and escalated, and an expired alert is
-never published again. Past ``--deadline-s`` the rest are flagged ``unacknowledged``.
+never published again. Past ``--deadline-s`` the service feeds the policy ``DeadlinePassed``
+and it flags the rest ``unacknowledged``.
 
 Journal first: the whole alert is journaled before anything is published. If the journal
 already holds the alert, nothing is re-planned: the run replays exactly the recipients the
@@ -39,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final, cast
+from typing import Final
 
 import structlog
 
@@ -58,11 +59,12 @@ from dispatcher.core.events import (
     AlertExpired,
     AlertIssued,
     CenterProcessed,
+    DeadlinePassed,
     Delivered,
     Event,
     TimerFired,
 )
-from dispatcher.core.plan import MUNICIPAL, FlagCause
+from dispatcher.core.plan import MUNICIPAL, FlagCause, flag_cause
 from dispatcher.core.policy import Policy, PolicySettings
 from dispatcher.service.crashpoints import CRASH_ENV, CrashHook
 from dispatcher.service.journal import Journal, JournalRow
@@ -123,11 +125,6 @@ class _AckArrived:
     channel: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Deadline:
-    alert_id: str
-
-
 class DispatchService:
     """Transport + signer + journal + the pure policy, for one alert plan."""
 
@@ -153,7 +150,7 @@ class DispatchService:
         self._crash = CrashHook(crash_at)
         self._expires: datetime | None = None
         self._rows: dict[str, JournalRow] = {}
-        self._events: asyncio.Queue[Event | _AckArrived | _Deadline] = asyncio.Queue()
+        self._events: asyncio.Queue[Event | _AckArrived] = asyncio.Queue()
         self._timers: list[asyncio.TimerHandle] = []
         self._started_s = 0.0
         self._expiry_fed = False
@@ -188,9 +185,7 @@ class DispatchService:
             )
             commands = self.policy.handle(AlertIssued(alert_plan(plan, now_s, expires_at_s)), now_s)
             self._settle_from_journal(plan.alert_id, rows, now_s)
-            self._timers.append(
-                loop.call_later(deadline_s, self._events.put_nowait, _Deadline(plan.alert_id))
-            )
+            self._timers.append(loop.call_later(deadline_s, self._feed_deadline, plan.alert_id))
             await self._execute(commands)
             while not self._done.is_set():
                 await self._step(await self._events.get())
@@ -233,17 +228,15 @@ class DispatchService:
                     at_s=now_s,
                 )
             else:
-                tracker.flag(alert_id, state, cast(FlagCause, row.flag), now_s)
+                tracker.flag(alert_id, state, flag_cause(row.flag or ""), now_s)
         if tracker.pending(alert_id) == 0:
             self._done.set()
 
     # -- carrying out the policy's commands ------------------------------------------------
 
-    async def _step(self, item: Event | _AckArrived | _Deadline) -> None:
+    async def _step(self, item: Event | _AckArrived) -> None:
         if isinstance(item, _AckArrived):
             await self._acknowledged(item)
-        elif isinstance(item, _Deadline):
-            await self._deadline(item.alert_id)
         else:
             await self._execute(self.policy.handle(item, self._now_s()))
 
@@ -283,6 +276,13 @@ class DispatchService:
         if not self._expiry_fed:
             self._expiry_fed = True
             self._events.put_nowait(AlertExpired(alert_id))
+
+    def _feed_deadline(self, alert_id: str) -> None:
+        """--deadline-s passed: the policy flags who is left (expired, if the alert is)."""
+        if self._expired():
+            self._feed_expiry(alert_id)
+        else:
+            self._events.put_nowait(DeadlinePassed(alert_id))
 
     async def _notify(self, command: Notify) -> None:
         if self._expired():
@@ -327,7 +327,7 @@ class DispatchService:
         log.info("alert_restamped", alert_id=row.alert_id, recipient=row.recipient_id)
         return fresh
 
-    async def _flagged(self, alert_id: str, recipient_id: str, cause: str) -> None:
+    async def _flagged(self, alert_id: str, recipient_id: str, cause: FlagCause) -> None:
         if self.journal.mark_done(alert_id, recipient_id, flag=cause) != "done":
             return
         self.summary.flagged[cause] += 1
@@ -350,16 +350,6 @@ class DispatchService:
         rung = max(state.rung, 0) if state is not None else 0
         event = Acknowledged(ack.alert_id, ack.recipient_id, ack.channel, rung)
         await self._execute(self.policy.handle(event, self._now_s()))
-
-    async def _deadline(self, alert_id: str) -> None:
-        cause = "expired" if self._expired() else "unacknowledged"
-        for row in self.journal.rows(alert_id, unfinished=True):
-            state = self.policy.tracker.get(alert_id, row.recipient_id)
-            if cause == "expired" and state is not None:
-                await self._execute(self.policy.handle(AlertExpired(alert_id), self._now_s()))
-                break
-            await self._flagged(alert_id, row.recipient_id, cause)
-        self._done.set()
 
     def _expired(self) -> bool:
         return self._expires is not None and self.clock() >= self._expires
