@@ -435,14 +435,9 @@ def broker_config(
     console.print(f"{files.conf}: {users} responders + dispatcher; secrets in {files.credentials}")
 
 
-@app.command(
-    "dispatch", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
-)
-def dispatch(ctx: typer.Context) -> None:
-    """Run the durable live dispatcher for one alert plan (--help for its options)."""
-    from dispatcher.service.dispatch import main as service_main
+from dispatcher.service.cli import dispatch  # noqa: E402  (only typer at import)
 
-    raise typer.Exit(service_main(list(ctx.args)))
+app.command("dispatch")(dispatch)
 
 
 def main() -> None:

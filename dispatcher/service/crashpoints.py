@@ -30,9 +30,10 @@ class CrashHook:
         self.point, self.remaining = None, 0
         if spec:
             point, _, count = spec.partition(":")
-            if point not in CRASH_POINTS:
-                raise SystemExit(
-                    f"{CRASH_ENV}: expected one of {', '.join(CRASH_POINTS)}, got {point!r}"
+            if point not in CRASH_POINTS or not (count or "1").isdigit():
+                raise ValueError(
+                    f"{CRASH_ENV}: expected <point>[:<n>] with a point of "
+                    f"{', '.join(CRASH_POINTS)}, got {spec!r}"
                 )
             self.point, self.remaining = point, int(count or "1")
 

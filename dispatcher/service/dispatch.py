@@ -26,21 +26,17 @@ and the captured old bytes stay rejected as ``replayed``. Quicker replays send t
 bytes unchanged (same signature).
 
 Tests end the process at a chosen step with ``ALERTSIM_CRASH_AT``
-(:mod:`dispatcher.service.crashpoints`).
+(:mod:`dispatcher.service.crashpoints`). The command is :mod:`dispatcher.service.cli`.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Final
 
 import structlog
 
@@ -66,11 +62,12 @@ from dispatcher.core.events import (
 )
 from dispatcher.core.plan import MUNICIPAL, FlagCause, flag_cause
 from dispatcher.core.policy import Policy, PolicySettings
-from dispatcher.service.crashpoints import CRASH_ENV, CrashHook
+from dispatcher.service.crashpoints import CrashHook
 from dispatcher.service.journal import Journal, JournalRow
+from dispatcher.service.ladder import DEFAULT_TIMEOUT_S, DIRECT_LADDER
 from dispatcher.service.plan_file import DispatchPlan, alert_for, alert_plan
 from dispatcher.transport.base import Message, Transport
-from dispatcher.trust.signing import Signer, load_signer
+from dispatcher.trust.signing import Signer
 from dispatcher.wire import properties as prop
 from dispatcher.wire.envelopes import escalation_message
 from dispatcher.wire.messages import (
@@ -81,7 +78,7 @@ from dispatcher.wire.messages import (
 )
 from dispatcher.wire.topics import TopicError, ack_filter, parse_topic, topic_for
 
-__all__ = ["DispatchPlan", "DispatchService", "RunSummary", "main"]
+__all__ = ["DispatchPlan", "DispatchService", "RunSummary"]
 
 log = structlog.get_logger(__name__)
 
@@ -110,10 +107,6 @@ class RunSummary:
             "restamped": self.restamped,
             "suppressed_expired": self.suppressed_expired,
         }
-
-
-DIRECT_LADDER: Final = ("app_push", "sms", "voice_call")
-DEFAULT_TIMEOUT_S: Final = (60.0, 60.0, 120.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,67 +375,3 @@ def _expires_of(payload: bytes) -> datetime | None:
         return datetime.fromisoformat(json.loads(payload)["info"]["expires"])
     except (ValueError, KeyError, TypeError):
         return None
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``alertsim dispatch``: run one plan, print a summary."""
-    parser = argparse.ArgumentParser(prog="alertsim dispatch", description=__doc__.splitlines()[0])
-    parser.add_argument("--plan", type=Path, required=True)
-    parser.add_argument("--journal", type=Path, required=True)
-    parser.add_argument("--keys", type=Path, required=True, help="folder of `alertsim keys init`")
-    parser.add_argument("--key-id", default="municipal")
-    parser.add_argument("--broker", default="mqtt://127.0.0.1:1883")
-    parser.add_argument("--username")
-    parser.add_argument("--password-env", default="ALERTSIM_MQTT_PASSWORD")
-    parser.add_argument("--ca-file", type=Path)
-    parser.add_argument("--deadline-s", type=float, default=30.0)
-    parser.add_argument("--crash-at", default=os.environ.get(CRASH_ENV))
-    parser.add_argument(
-        "--ladder", default=",".join(DIRECT_LADDER), help="channels tried in turn, comma-separated"
-    )
-    parser.add_argument(
-        "--timeout-s",
-        default=",".join(f"{t:g}" for t in DEFAULT_TIMEOUT_S),
-        help="seconds to wait on each rung before the next, comma-separated",
-    )
-    parser.add_argument("--restamp-after-s", type=float, default=10.0)
-    args = parser.parse_args(argv)
-    plan = DispatchPlan.load(args.plan)
-    transport: Transport
-    if args.username:
-        from dispatcher.transport.secure import SecureMqttTransport
-
-        transport = SecureMqttTransport(
-            args.broker,
-            client_id=args.username,
-            username=args.username,
-            password=os.environ.get(args.password_env, ""),
-            ca_file=args.ca_file,
-        )
-    else:
-        from dispatcher.transport.mqtt import MqttTransport
-
-        transport = MqttTransport(args.broker, client_id=f"dispatcher-{os.getpid()}")
-    try:
-        ladder = tuple(c for c in args.ladder.split(",") if c)
-        timeout_s = tuple(float(t) for t in args.timeout_s.split(",") if t)
-    except ValueError as exc:
-        raise SystemExit(f"--timeout-s: expected seconds like 60,60,120, got {exc}") from None
-    journal = Journal(args.journal)
-    service = DispatchService(
-        transport,
-        journal,
-        load_signer(args.keys, args.key_id),
-        crash_at=args.crash_at,
-        ladder=ladder,
-        timeout_s=timeout_s,
-        restamp_after_s=args.restamp_after_s,
-    )
-    summary = asyncio.run(service.run(plan, deadline_s=args.deadline_s))
-    print(json.dumps(summary.as_dict()))
-    journal.close()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
