@@ -30,12 +30,8 @@ def sweep(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress or table")] = False,
 ) -> None:
     """Run a grid of overrides with one seed (common random numbers); write sweep.csv/json/html."""
-    from simulation.experiment.sweep import (
-        build_grid,
-        print_sweep,
-        run_sweep_with_progress,
-        write_outputs,
-    )
+    from simulation.experiment.sweep import build_grid, run_sweep_with_progress, write_outputs
+    from simulation.report.sweep import print_sweep
     from simulation.scenario import ScenarioError
 
     loaded = load_or_exit(scenario)
