@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from simulation.cli.common import EXIT_INVALID, ScenarioFile, console, fail, load_or_exit
+from simulation.cli.common import ScenarioFile, console, fail, load_or_exit
 
 if TYPE_CHECKING:
     from simulation.experiment.folder import RunFolder
@@ -128,7 +128,7 @@ def _check_options(mode: str, replications: int, fault: list[str] | None) -> Non
         fail(f"--mode: expected virtual or live, got {mode!r}")
     # a live run is one pass against a real broker; its replications would not be independent
     if replications > 1 and mode != "virtual":
-        fail(f"--replications: expected 1 with --mode {mode}, got {replications}", EXIT_INVALID)
+        fail(f"--replications: expected 1 with --mode {mode}, got {replications}")
     if fault and mode != "live":
         fail(f"--fault: expected --mode live, got --mode {mode}")
 
