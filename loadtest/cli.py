@@ -26,65 +26,88 @@ EXIT_INVALID = 2
 EXIT_FAILED = 1
 
 
+# The options of a run, one alias each so that the command reads as its list of settings.
+BrokerOption = Annotated[
+    str, typer.Option(help="broker URL, mqtt://host[:port] (any MQTT 5 broker)")
+]
+ProfileOption = Annotated[
+    str,
+    typer.Option(
+        help="broadcast: one topic, every connection subscribed (the broker's fan-out); "
+        "unicast: one topic per responder; tiered: municipal publish -> district relays "
+        "-> town relays -> responders, as the cascade strategy relays; storm: alerts at "
+        "--rate for --duration"
+    ),
+]
+RespondersOption = Annotated[
+    int, typer.Option(help="logical responders (broadcast: equal to --connections)")
+]
+ConnectionsOption = Annotated[
+    int, typer.Option(help="MQTT connections the responders share (one per town, say)")
+]
+QosOption = Annotated[int, typer.Option(help="QoS of publishes and subscriptions: 0, 1 or 2")]
+PayloadBytesOption = Annotated[
+    int | None, typer.Option(help="pad each CAP alert to this many bytes (default: as encoded)")
+]
+RateOption = Annotated[
+    float | None,
+    typer.Option(help="offered messages/s, open loop (default: all at once; storm needs it)"),
+]
+DurationOption = Annotated[float, typer.Option(help="storm duration, s")]
+MessagesOption = Annotated[
+    int, typer.Option(help="alerts per responder (broadcast and tiered: alerts in all)")
+]
+RampOption = Annotated[
+    float | None, typer.Option(help="connections opened per second (default: 64 at a time)")
+]
+CleanOption = Annotated[
+    bool, typer.Option("--clean/--persistent", help="clean sessions, or kept 600 s")
+]
+WorkersOption = Annotated[
+    int, typer.Option(help="swarm processes (use every core; each holds connections/N)")
+]
+ShardOption = Annotated[
+    str, typer.Option(help="this host's share i/n of the swarm; combine with 'merge'")
+]
+PublishersOption = Annotated[int, typer.Option(help="publisher connections")]
+MaxInflightOption = Annotated[
+    int,
+    typer.Option(help="QoS 1/2: unacknowledged publishes a connection keeps at most (1-65535)"),
+]
+ConnectTimeoutOption = Annotated[
+    float, typer.Option(help="s allowed for the swarm to connect and subscribe")
+]
+DrainTimeoutOption = Annotated[
+    float, typer.Option(help="s to wait for deliveries after the last publish")
+]
+NameOption = Annotated[str | None, typer.Option(help="run name: writes runs/<name>/")]
+OutOption = Annotated[Path | None, typer.Option(help="output folder (overrides --name)")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="no progress or table")]
+
+
 @loadtest_app.callback()
 def loadtest(
     ctx: typer.Context,
-    broker: Annotated[
-        str, typer.Option(help="broker URL, mqtt://host[:port] (any MQTT 5 broker)")
-    ] = "mqtt://127.0.0.1:1883",
-    profile: Annotated[
-        str,
-        typer.Option(
-            help="broadcast: one topic, every connection subscribed (the broker's fan-out); "
-            "unicast: one topic per responder; tiered: municipal publish -> district relays "
-            "-> town relays -> responders, as the cascade strategy relays; storm: alerts at "
-            "--rate for --duration"
-        ),
-    ] = "unicast",
-    responders: Annotated[
-        int, typer.Option(help="logical responders (broadcast: equal to --connections)")
-    ] = 1000,
-    connections: Annotated[
-        int, typer.Option(help="MQTT connections the responders share (one per town, say)")
-    ] = 100,
-    qos: Annotated[int, typer.Option(help="QoS of publishes and subscriptions: 0, 1 or 2")] = 0,
-    payload_bytes: Annotated[
-        int | None, typer.Option(help="pad each CAP alert to this many bytes (default: as encoded)")
-    ] = None,
-    rate: Annotated[
-        float | None,
-        typer.Option(help="offered messages/s, open loop (default: all at once; storm needs it)"),
-    ] = None,
-    duration: Annotated[float, typer.Option(help="storm duration, s")] = 10.0,
-    messages: Annotated[
-        int, typer.Option(help="alerts per responder (broadcast and tiered: alerts in all)")
-    ] = 1,
-    ramp: Annotated[
-        float | None, typer.Option(help="connections opened per second (default: 64 at a time)")
-    ] = None,
-    clean: Annotated[
-        bool, typer.Option("--clean/--persistent", help="clean sessions, or kept 600 s")
-    ] = True,
-    workers: Annotated[
-        int, typer.Option(help="swarm processes (use every core; each holds connections/N)")
-    ] = 2,
-    shard: Annotated[
-        str, typer.Option(help="this host's share i/n of the swarm; combine with 'merge'")
-    ] = "0/1",
-    publishers: Annotated[int, typer.Option(help="publisher connections")] = 2,
-    max_inflight: Annotated[
-        int,
-        typer.Option(help="QoS 1/2: unacknowledged publishes a connection keeps at most (1-65535)"),
-    ] = 65535,
-    connect_timeout: Annotated[
-        float, typer.Option(help="s allowed for the swarm to connect and subscribe")
-    ] = 60.0,
-    drain_timeout: Annotated[
-        float, typer.Option(help="s to wait for deliveries after the last publish")
-    ] = 10.0,
-    name: Annotated[str | None, typer.Option(help="run name: writes runs/<name>/")] = None,
-    out: Annotated[Path | None, typer.Option(help="output folder (overrides --name)")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress or table")] = False,
+    broker: BrokerOption = "mqtt://127.0.0.1:1883",
+    profile: ProfileOption = "unicast",
+    responders: RespondersOption = 1000,
+    connections: ConnectionsOption = 100,
+    qos: QosOption = 0,
+    payload_bytes: PayloadBytesOption = None,
+    rate: RateOption = None,
+    duration: DurationOption = 10.0,
+    messages: MessagesOption = 1,
+    ramp: RampOption = None,
+    clean: CleanOption = True,
+    workers: WorkersOption = 2,
+    shard: ShardOption = "0/1",
+    publishers: PublishersOption = 2,
+    max_inflight: MaxInflightOption = 65535,
+    connect_timeout: ConnectTimeoutOption = 60.0,
+    drain_timeout: DrainTimeoutOption = 10.0,
+    name: NameOption = None,
+    out: OutOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Connect the swarm, fan alerts out, print the table and write loadtest.json."""
     if ctx.invoked_subcommand is not None:

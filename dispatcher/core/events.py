@@ -71,6 +71,16 @@ class AlertExpired:
 
 
 @dataclass(frozen=True, slots=True)
+class DeadlinePassed:
+    """The driver stops waiting on this alert: whoever is still open is flagged unacknowledged.
+
+    The live dispatcher feeds it when its ``--deadline-s`` passes before the alert expires.
+    """
+
+    alert_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class OnScene:
     alert_id: str
     risk_point_id: str
@@ -86,5 +96,6 @@ Event = (
     | FoundAbsent
     | TimerFired
     | AlertExpired
+    | DeadlinePassed
     | OnScene
 )

@@ -13,8 +13,19 @@ from typing import Literal
 Tier = Literal["district", "town", "grid"]
 TIERS: tuple[Tier, ...] = ("district", "town", "grid")
 CenterTier = Literal["municipal", "district", "town"]
-FlagCause = Literal["unreachable", "expired", "unavailable"]
+FlagCause = Literal["unreachable", "expired", "unavailable", "unacknowledged"]
+# The causes report.json counts: those a run of the model can end with. "unacknowledged" is the
+# policy's answer to DeadlinePassed, which only the live dispatcher feeds (its --deadline-s).
 FLAG_CAUSES: tuple[FlagCause, ...] = ("unreachable", "expired", "unavailable")
+_ALL_FLAG_CAUSES: tuple[FlagCause, ...] = (*FLAG_CAUSES, "unacknowledged")
+
+
+def flag_cause(text: str) -> FlagCause:
+    """``text`` (a cause stored as text, as in the dispatcher's journal) as a FlagCause."""
+    for cause in _ALL_FLAG_CAUSES:
+        if text == cause:
+            return cause
+    raise ValueError(f"flag cause: expected one of {', '.join(_ALL_FLAG_CAUSES)}, got {text!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ Strategies:
 
 Escalation: an unacknowledged responder is tried on the next rung of the ladder after that rung's
 timeout; after the last rung they are flagged `unreachable` (or `unavailable` if a door-knock found
-them away). Whoever has not ended by the alert's expiry is flagged `expired`.
+them away). Whoever has not ended by the alert's expiry is flagged `expired`, and whoever has not
+ended when the driver stops waiting (`DeadlinePassed`) is flagged `unacknowledged`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from dispatcher.core.events import (
     AlertExpired,
     AlertIssued,
     CenterProcessed,
+    DeadlinePassed,
     Delivered,
     Event,
     FoundAbsent,
@@ -47,6 +49,9 @@ from dispatcher.core.events import (
 )
 from dispatcher.core.plan import MUNICIPAL, AlertPlan, FlagCause, TownPlan
 from dispatcher.core.tracker import AckOutcome, RecipientState, Tracker
+
+# Causes that end the alert's handling: nobody is sent in the flagged recipient's place.
+_ALERT_OVER: tuple[FlagCause, ...] = ("expired", "unacknowledged")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +111,9 @@ class Policy:
             case FoundAbsent():
                 return self._found_absent(event, now_s)
             case AlertExpired():
-                return self._expired(event.alert_id, now_s)
+                return self._flag_open(event.alert_id, "expired", now_s)
+            case DeadlinePassed():
+                return self._flag_open(event.alert_id, "unacknowledged", now_s)
         raise TypeError(f"unknown event {event!r}")  # pragma: no cover
 
     # -- issue and relay ----------------------------------------------------------------------
@@ -248,12 +255,13 @@ class Policy:
             return []
         return self._flag(event.alert_id, state, "unavailable", now_s)
 
-    def _expired(self, alert_id: str, now_s: float) -> list[Command]:
+    def _flag_open(self, alert_id: str, cause: FlagCause, now_s: float) -> list[Command]:
+        """Flag every recipient of the alert who has not ended yet with ``cause``."""
         alert = self.tracker.alerts[alert_id]
         commands: list[Command] = []
         for state in alert.recipients.values():
             if not state.done:
-                commands.extend(self._flag(alert_id, state, "expired", now_s))
+                commands.extend(self._flag(alert_id, state, cause, now_s))
         return commands
 
     def _flag(
@@ -264,7 +272,7 @@ class Policy:
         commands: list[Command] = [Flagged(alert_id, state.recipient.id, cause)]
         recipient = state.recipient
         lead = self._index[alert_id].lead_of_town.get(recipient.town)
-        if recipient.risk_points and lead is not None and cause != "expired":
+        if recipient.risk_points and lead is not None and cause not in _ALERT_OVER:
             # Somebody must still go: the town duty team covers an unreached member's points.
             commands.append(
                 Dispatch(alert_id, lead.id, recipient.town, recipient.risk_points, True)

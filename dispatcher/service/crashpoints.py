@@ -12,11 +12,7 @@ import os
 import sys
 from typing import Final
 
-import structlog
-
 __all__ = ["CRASH_ENV", "CRASH_EXIT_CODE", "CRASH_POINTS", "CrashHook"]
-
-log = structlog.get_logger(__name__)
 
 CRASH_POINTS: Final = ("before_journal", "after_journal", "after_puback", "after_ack")
 CRASH_ENV: Final = "ALERTSIM_CRASH_AT"
@@ -30,9 +26,10 @@ class CrashHook:
         self.point, self.remaining = None, 0
         if spec:
             point, _, count = spec.partition(":")
-            if point not in CRASH_POINTS:
-                raise SystemExit(
-                    f"{CRASH_ENV}: expected one of {', '.join(CRASH_POINTS)}, got {point!r}"
+            if point not in CRASH_POINTS or not (count or "1").isdigit():
+                raise ValueError(
+                    f"{CRASH_ENV}: expected <point>[:<n>] with a point of "
+                    f"{', '.join(CRASH_POINTS)}, got {spec!r}"
                 )
             self.point, self.remaining = point, int(count or "1")
 
@@ -41,6 +38,8 @@ class CrashHook:
             return
         self.remaining -= 1
         if self.remaining <= 0:
-            log.warning("dispatcher_crashed_on_purpose", point=point)
+            import structlog  # here, not at the top: `alertsim --help` reads CRASH_ENV
+
+            structlog.get_logger(__name__).warning("dispatcher_crashed_on_purpose", point=point)
             sys.stdout.flush()
             os._exit(CRASH_EXIT_CODE)

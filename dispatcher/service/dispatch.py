@@ -9,7 +9,8 @@ timer fired, expired) with the seconds since the run started, and carries out it
 and escalates (a notice on the recipient's town or district center topic). An unacknowledged
 recipient is re-sent on the next rung of the ladder, then flagged ``unreachable``; whoever is
 still open when the alert expires is flagged ``expired`` and escalated, and an expired alert is
-never published again. Past ``--deadline-s`` the rest are flagged ``unacknowledged``.
+never published again. Past ``--deadline-s`` the service feeds the policy ``DeadlinePassed``
+and it flags the rest ``unacknowledged``.
 
 Journal first: the whole alert is journaled before anything is published. If the journal
 already holds the alert, nothing is re-planned: the run replays exactly the recipients the
@@ -25,21 +26,17 @@ and the captured old bytes stay rejected as ``replayed``. Quicker replays send t
 bytes unchanged (same signature).
 
 Tests end the process at a chosen step with ``ALERTSIM_CRASH_AT``
-(:mod:`dispatcher.service.crashpoints`).
+(:mod:`dispatcher.service.crashpoints`). The command is :mod:`dispatcher.service.cli`.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Final, cast
 
 import structlog
 
@@ -58,17 +55,19 @@ from dispatcher.core.events import (
     AlertExpired,
     AlertIssued,
     CenterProcessed,
+    DeadlinePassed,
     Delivered,
     Event,
     TimerFired,
 )
-from dispatcher.core.plan import MUNICIPAL, FlagCause
+from dispatcher.core.plan import MUNICIPAL, FlagCause, flag_cause
 from dispatcher.core.policy import Policy, PolicySettings
-from dispatcher.service.crashpoints import CRASH_ENV, CrashHook
+from dispatcher.service.crashpoints import CrashHook
 from dispatcher.service.journal import Journal, JournalRow
+from dispatcher.service.ladder import DEFAULT_TIMEOUT_S, DIRECT_LADDER
 from dispatcher.service.plan_file import DispatchPlan, alert_for, alert_plan
 from dispatcher.transport.base import Message, Transport
-from dispatcher.trust.signing import Signer, load_signer
+from dispatcher.trust.signing import Signer
 from dispatcher.wire import properties as prop
 from dispatcher.wire.envelopes import escalation_message
 from dispatcher.wire.messages import (
@@ -79,7 +78,7 @@ from dispatcher.wire.messages import (
 )
 from dispatcher.wire.topics import TopicError, ack_filter, parse_topic, topic_for
 
-__all__ = ["DispatchPlan", "DispatchService", "RunSummary", "main"]
+__all__ = ["DispatchPlan", "DispatchService", "RunSummary"]
 
 log = structlog.get_logger(__name__)
 
@@ -110,10 +109,6 @@ class RunSummary:
         }
 
 
-DIRECT_LADDER: Final = ("app_push", "sms", "voice_call")
-DEFAULT_TIMEOUT_S: Final = (60.0, 60.0, 120.0)
-
-
 @dataclass(frozen=True, slots=True)
 class _AckArrived:
     """An application-level acknowledgement off the wire, not yet journaled."""
@@ -121,11 +116,6 @@ class _AckArrived:
     alert_id: str
     recipient_id: str
     channel: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Deadline:
-    alert_id: str
 
 
 class DispatchService:
@@ -153,7 +143,7 @@ class DispatchService:
         self._crash = CrashHook(crash_at)
         self._expires: datetime | None = None
         self._rows: dict[str, JournalRow] = {}
-        self._events: asyncio.Queue[Event | _AckArrived | _Deadline] = asyncio.Queue()
+        self._events: asyncio.Queue[Event | _AckArrived] = asyncio.Queue()
         self._timers: list[asyncio.TimerHandle] = []
         self._started_s = 0.0
         self._expiry_fed = False
@@ -188,9 +178,7 @@ class DispatchService:
             )
             commands = self.policy.handle(AlertIssued(alert_plan(plan, now_s, expires_at_s)), now_s)
             self._settle_from_journal(plan.alert_id, rows, now_s)
-            self._timers.append(
-                loop.call_later(deadline_s, self._events.put_nowait, _Deadline(plan.alert_id))
-            )
+            self._timers.append(loop.call_later(deadline_s, self._feed_deadline, plan.alert_id))
             await self._execute(commands)
             while not self._done.is_set():
                 await self._step(await self._events.get())
@@ -233,17 +221,15 @@ class DispatchService:
                     at_s=now_s,
                 )
             else:
-                tracker.flag(alert_id, state, cast(FlagCause, row.flag), now_s)
+                tracker.flag(alert_id, state, flag_cause(row.flag or ""), now_s)
         if tracker.pending(alert_id) == 0:
             self._done.set()
 
     # -- carrying out the policy's commands ------------------------------------------------
 
-    async def _step(self, item: Event | _AckArrived | _Deadline) -> None:
+    async def _step(self, item: Event | _AckArrived) -> None:
         if isinstance(item, _AckArrived):
             await self._acknowledged(item)
-        elif isinstance(item, _Deadline):
-            await self._deadline(item.alert_id)
         else:
             await self._execute(self.policy.handle(item, self._now_s()))
 
@@ -283,6 +269,13 @@ class DispatchService:
         if not self._expiry_fed:
             self._expiry_fed = True
             self._events.put_nowait(AlertExpired(alert_id))
+
+    def _feed_deadline(self, alert_id: str) -> None:
+        """--deadline-s passed: the policy flags who is left (expired, if the alert is)."""
+        if self._expired():
+            self._feed_expiry(alert_id)
+        else:
+            self._events.put_nowait(DeadlinePassed(alert_id))
 
     async def _notify(self, command: Notify) -> None:
         if self._expired():
@@ -327,7 +320,7 @@ class DispatchService:
         log.info("alert_restamped", alert_id=row.alert_id, recipient=row.recipient_id)
         return fresh
 
-    async def _flagged(self, alert_id: str, recipient_id: str, cause: str) -> None:
+    async def _flagged(self, alert_id: str, recipient_id: str, cause: FlagCause) -> None:
         if self.journal.mark_done(alert_id, recipient_id, flag=cause) != "done":
             return
         self.summary.flagged[cause] += 1
@@ -350,16 +343,6 @@ class DispatchService:
         rung = max(state.rung, 0) if state is not None else 0
         event = Acknowledged(ack.alert_id, ack.recipient_id, ack.channel, rung)
         await self._execute(self.policy.handle(event, self._now_s()))
-
-    async def _deadline(self, alert_id: str) -> None:
-        cause = "expired" if self._expired() else "unacknowledged"
-        for row in self.journal.rows(alert_id, unfinished=True):
-            state = self.policy.tracker.get(alert_id, row.recipient_id)
-            if cause == "expired" and state is not None:
-                await self._execute(self.policy.handle(AlertExpired(alert_id), self._now_s()))
-                break
-            await self._flagged(alert_id, row.recipient_id, cause)
-        self._done.set()
 
     def _expired(self) -> bool:
         return self._expires is not None and self.clock() >= self._expires
@@ -392,67 +375,3 @@ def _expires_of(payload: bytes) -> datetime | None:
         return datetime.fromisoformat(json.loads(payload)["info"]["expires"])
     except (ValueError, KeyError, TypeError):
         return None
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``alertsim dispatch``: run one plan, print a summary."""
-    parser = argparse.ArgumentParser(prog="alertsim dispatch", description=__doc__.splitlines()[0])
-    parser.add_argument("--plan", type=Path, required=True)
-    parser.add_argument("--journal", type=Path, required=True)
-    parser.add_argument("--keys", type=Path, required=True, help="folder of `alertsim keys init`")
-    parser.add_argument("--key-id", default="municipal")
-    parser.add_argument("--broker", default="mqtt://127.0.0.1:1883")
-    parser.add_argument("--username")
-    parser.add_argument("--password-env", default="ALERTSIM_MQTT_PASSWORD")
-    parser.add_argument("--ca-file", type=Path)
-    parser.add_argument("--deadline-s", type=float, default=30.0)
-    parser.add_argument("--crash-at", default=os.environ.get(CRASH_ENV))
-    parser.add_argument(
-        "--ladder", default=",".join(DIRECT_LADDER), help="channels tried in turn, comma-separated"
-    )
-    parser.add_argument(
-        "--timeout-s",
-        default=",".join(f"{t:g}" for t in DEFAULT_TIMEOUT_S),
-        help="seconds to wait on each rung before the next, comma-separated",
-    )
-    parser.add_argument("--restamp-after-s", type=float, default=10.0)
-    args = parser.parse_args(argv)
-    plan = DispatchPlan.load(args.plan)
-    transport: Transport
-    if args.username:
-        from dispatcher.transport.secure import SecureMqttTransport
-
-        transport = SecureMqttTransport(
-            args.broker,
-            client_id=args.username,
-            username=args.username,
-            password=os.environ.get(args.password_env, ""),
-            ca_file=args.ca_file,
-        )
-    else:
-        from dispatcher.transport.mqtt import MqttTransport
-
-        transport = MqttTransport(args.broker, client_id=f"dispatcher-{os.getpid()}")
-    try:
-        ladder = tuple(c for c in args.ladder.split(",") if c)
-        timeout_s = tuple(float(t) for t in args.timeout_s.split(",") if t)
-    except ValueError as exc:
-        raise SystemExit(f"--timeout-s: expected seconds like 60,60,120, got {exc}") from None
-    journal = Journal(args.journal)
-    service = DispatchService(
-        transport,
-        journal,
-        load_signer(args.keys, args.key_id),
-        crash_at=args.crash_at,
-        ladder=ladder,
-        timeout_s=timeout_s,
-        restamp_after_s=args.restamp_after_s,
-    )
-    summary = asyncio.run(service.run(plan, deadline_s=args.deadline_s))
-    print(json.dumps(summary.as_dict()))
-    journal.close()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

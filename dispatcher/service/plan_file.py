@@ -16,7 +16,11 @@ from dispatcher.core.plan import AlertPlan, DistrictPlan, Recipient, TownPlan
 from dispatcher.wire.alerts import flood_alert
 from dispatcher.wire.messages import encode_alert
 
-__all__ = ["DispatchPlan", "alert_for", "alert_plan"]
+__all__ = ["DispatchPlan", "PlanFileError", "alert_for", "alert_plan"]
+
+
+class PlanFileError(ValueError):
+    """A plan file that cannot be read; the message names the file and what was expected."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +44,10 @@ class DispatchPlan:
                 ),
                 expires_in_s=float(data.get("expiresInS", 600.0)),
             )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise SystemExit(
+        except OSError as exc:
+            raise PlanFileError(f"{path}: expected a plan file, got {exc.strerror}") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PlanFileError(
                 f"{path}: expected a plan with alertId, level and recipients "
                 f"[{{id, tier, district, town}}], got {exc!r}"
             ) from None

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from simulation.experiment.gcpause import without_gc_pauses
 from simulation.model.world import World
 from simulation.report.build import RunResult
 from simulation.scenario import LoadedScenario
@@ -54,28 +53,6 @@ def alert_summaries(world: World) -> list[dict[str, Any]]:
     ]
 
 
-@contextmanager
-def _without_gc_pauses() -> Iterator[None]:
-    """Keep the cyclic garbage collector out of the event loop.
-
-    A city-scale run holds millions of live objects; each full collection walks all of them, and
-    collections come more often as the run allocates, so half the wall time went to the collector.
-    The model makes few reference cycles (SimPy processes waiting on resources), so they wait
-    until the run ends.
-    """
-    was_enabled = gc.isenabled()
-    if was_enabled:
-        gc.collect()
-    gc.freeze()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-        if was_enabled:
-            gc.enable()
-
-
 def run_virtual(
     loaded: LoadedScenario,
     *,
@@ -84,9 +61,9 @@ def run_virtual(
 ) -> RunResult:
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     wall_start_ns = time.monotonic_ns()
-    world = World(loaded.scenario, build_city(loaded), replication=replication)
-    world.start()
-    with _without_gc_pauses():
+    with without_gc_pauses():
+        world = World(loaded.scenario, build_city(loaded), replication=replication)
+        world.start()
         if progress is None:
             world.run()
         else:
@@ -96,18 +73,18 @@ def run_virtual(
 
             world.run(PROGRESS_SLICE_S, report)
             report()
-    wall_s = (time.monotonic_ns() - wall_start_ns) / 1e9
-    return RunResult(
-        loaded=loaded,
-        mode="virtual",
-        replication=replication,
-        records=world.records(),
-        risk_points=world.risk_point_records(),
-        alerts=alert_summaries(world),
-        transport=dict(world.network.counters),
-        channels={name: dict(ch.counters) for name, ch in world.channels.items()},
-        sim_events=world.events_processed,
-        sim_end_s=world.env.now,
-        started_at=started_at,
-        wall_s=wall_s,
-    )
+        wall_s = (time.monotonic_ns() - wall_start_ns) / 1e9
+        return RunResult(
+            loaded=loaded,
+            mode="virtual",
+            replication=replication,
+            records=world.records(),
+            risk_points=world.risk_point_records(),
+            alerts=alert_summaries(world),
+            transport=dict(world.network.counters),
+            channels={name: dict(ch.counters) for name, ch in world.channels.items()},
+            sim_events=world.events_processed,
+            sim_end_s=world.env.now,
+            started_at=started_at,
+            wall_s=wall_s,
+        )

@@ -1,4 +1,7 @@
-"""Which center's key signs what a live run sends, with private keys and signatures cached.
+"""Key sets of a city's centers, and which center's key signs what a live run sends.
+
+``init_keys`` writes the key set of ``alertsim keys init``: one Ed25519 key per center of the
+scenario's city (municipal, districts, towns) and the public trust.json.
 
 The center that issues a delivery depends on the relay strategy (as in `dispatcher.core.policy`):
 ``direct``: the municipal center reaches everyone; ``cascade``: a district center alerts its
@@ -15,12 +18,16 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dispatcher.core.plan import Center, Recipient
 from dispatcher.trust.signing import KeyScope, Signer, key_id_for, load_signer, write_key_set
 from simulation.topology.city import City
 
-__all__ = ["AlertSigners", "temporary_key_set"]
+if TYPE_CHECKING:
+    from simulation.scenario import LoadedScenario
+
+__all__ = ["AlertSigners", "init_keys", "temporary_key_set", "write_city_key_set"]
 
 _Props = tuple[tuple[str, str], ...]
 
@@ -65,9 +72,21 @@ class AlertSigners:
         return props
 
 
+def write_city_key_set(city: City, folder: Path, *, valid_days: int = 365) -> dict[str, int]:
+    """One key per center of ``city`` in ``folder``; returns how many of each tier."""
+    districts = {d.code: [t.code for t in d.towns] for d in city.districts}
+    return write_key_set(folder, districts, valid_days=valid_days)
+
+
+def init_keys(loaded: LoadedScenario, out: Path, *, valid_days: int = 365) -> dict[str, int]:
+    """One key per center of the scenario's city, written to ``out``."""
+    from simulation.experiment.virtual import build_city
+
+    return write_city_key_set(build_city(loaded), out, valid_days=valid_days)
+
+
 def temporary_key_set(city: City) -> tempfile.TemporaryDirectory[str]:
     """A key set for ``city`` in a temporary folder (removed with the returned object)."""
     folder = tempfile.TemporaryDirectory(prefix="alertsim-keys-")
-    districts = {d.code: [t.code for t in d.towns] for d in city.districts}
-    write_key_set(Path(folder.name), districts)
+    write_city_key_set(city, Path(folder.name))
     return folder

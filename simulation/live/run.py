@@ -23,8 +23,8 @@ from dispatcher.transport.threaded import ThreadedTransport
 from dispatcher.trust.inbox import Inbox
 from dispatcher.trust.signing import Verifier, load_keyring
 from simulation.experiment.virtual import alert_summaries, build_city
+from simulation.faults import Fault
 from simulation.live.driver import LiveDriver
-from simulation.live.faults import Fault
 from simulation.live.keys import AlertSigners, temporary_key_set
 from simulation.live.swarm import Swarm, SwarmCounters, connection_client_id, connection_groups
 from simulation.model.world import World

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from simulation.live.faults import Fault
+from simulation.faults import Fault
 from simulation.metrics import latency_summary, share_within
 
 __all__ = ["fault_section", "inside_fault"]

@@ -59,9 +59,8 @@ JOBS = web.AppKey("jobs", dict[str, Job])
 def _job_main(loaded: LoadedScenario, out_dir: str, events: Any) -> None:
     """Run one replication in a spawned process, sending progress and the outcome on `events`."""
     try:
+        from simulation.experiment.folder import finish_run
         from simulation.experiment.virtual import Progress, run_virtual
-        from simulation.report.build import build_report
-        from simulation.report.html import render_html
 
         def progress(p: Progress) -> None:
             events.put(
@@ -75,10 +74,8 @@ def _job_main(loaded: LoadedScenario, out_dir: str, events: Any) -> None:
                 )
             )
 
-        report = build_report(run_virtual(loaded, progress=progress))
-        out = Path(out_dir)
-        (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        (out / "report.html").write_text(render_html(report), encoding="utf-8")
+        # the same folder as `alertsim run` writes: report.json, report.html, records.csv.gz
+        report, _ = finish_run(run_virtual(loaded, progress=progress), Path(out_dir))
         events.put(("done", {"verdict": report["verdict"]}))
     except Exception as exc:  # the viewer must hear about any failure, whatever it is
         events.put(("failed", {"error": f"{type(exc).__name__}: {exc}"}))

@@ -20,6 +20,7 @@ from dispatcher.core.events import (
     AlertExpired,
     AlertIssued,
     CenterProcessed,
+    DeadlinePassed,
     FoundAbsent,
     TimerFired,
 )
@@ -115,6 +116,24 @@ def test_found_absent_and_expiry_end_everyone_and_complete_the_alert() -> None:
     assert p.tracker.pending("a1") == 0
     assert p.handle(Acknowledged("a1", DISTRICT_TEAM.id, "sms", 1), 3700.0) == []
     assert p.tracker.counters["acks_late"] == 1
+
+
+def test_deadline_flags_whoever_is_open_unacknowledged_and_sends_nobody() -> None:
+    p = policy("direct")
+    p.handle(CenterProcessed("a1", MUNICIPAL), 30.0)
+    p.handle(Acknowledged("a1", LEAD.id, "app_push", 0), 40.0)
+    out = p.handle(DeadlinePassed("a1"), 60.0)
+    # the member's risk points are not handed to the lead: the driver has stopped waiting
+    assert out == [
+        Flagged("a1", DISTRICT_TEAM.id, "unacknowledged"),
+        Flagged("a1", MEMBER.id, "unacknowledged"),
+        AlertCompleted("a1"),
+    ]
+    state = p.tracker.get("a1", MEMBER.id)
+    assert state is not None
+    assert (state.flag, state.flagged_at_s) == ("unacknowledged", 60.0)
+    assert p.tracker.counters["flagged_unacknowledged"] == 2
+    assert p.handle(DeadlinePassed("a1"), 61.0) == [], "nobody is left to flag"
 
 
 def test_settings_are_checked() -> None:

@@ -87,7 +87,7 @@ async def dispatch(
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "dispatcher.service.dispatch",
+        "dispatcher.service.cli",
         "--plan",
         str(tmp / "plan.json"),
         "--journal",

@@ -11,9 +11,10 @@ from typer.testing import CliRunner
 
 from simulation.cli import app
 from simulation.experiment.replications import headline_figures
-from simulation.experiment.sweep import answers, build_grid, parse_set, run_sweep
+from simulation.experiment.sweep import build_grid, parse_set, run_sweep
 from simulation.experiment.virtual import run_virtual
 from simulation.report.build import build_report
+from simulation.report.sweep import answers
 from simulation.scenario import ScenarioError, load_scenario
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -18,10 +18,10 @@ from dispatcher.transport import MemoryBroker, MemoryTransport, Message
 from dispatcher.wire.messages import decode_alert
 from simulation.experiment.virtual import build_city, run_virtual
 from simulation.live.driver import LiveDriver
+from simulation.live.keys import init_keys
 from simulation.live.run import run_live, run_live_async
 from simulation.live.swarm import Swarm
 from simulation.scenario import load_scenario
-from simulation.trust import init_keys
 from tests.support.broker import Broker
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -12,7 +12,8 @@ from dispatcher.service.dispatch import DispatchPlan, DispatchService
 from dispatcher.service.journal import Journal
 from dispatcher.transport.mqtt import MqttTransport
 from dispatcher.trust.signing import load_signer, write_key_set
-from simulation.live.faults import Fault, FaultProxy
+from simulation.faults import Fault
+from simulation.live.proxy import FaultProxy
 from simulation.report.faults import fault_section
 from tests.support.broker import Broker
 from tests.support.responders import MqttResponders

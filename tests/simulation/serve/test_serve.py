@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import gzip
 import json
 import re
 import shutil
@@ -164,6 +166,11 @@ async def test_starts_a_run_and_streams_its_progress(
     assert await _sse(client, started["events"]) == events
     written = json.loads((runs / "smoke-one-town-1" / "report.json").read_text(encoding="utf-8"))
     assert written["notification"] == smoke_report["notification"]
+    # the folder `alertsim run` writes, audit records included: one row per recipient targeted
+    with gzip.open(runs / "smoke-one-town-1" / "records.csv.gz", "rt", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == smoke_report["notification"]["targeted"]
+    assert (runs / "smoke-one-town-1" / "report.html").is_file()
     listed = {r["name"]: r for r in (await (await client.get("/api/runs")).json())["runs"]}
     assert listed["smoke-one-town-1"]["status"] == "done"
     live = await (await client.get(started["page"])).text()

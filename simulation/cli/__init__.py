@@ -1,0 +1,60 @@
+"""The `alertsim` command: one module per command group, registered on one typer app here.
+
+Start-up stays fast: the command modules import only typer and rich, and each command imports
+what it runs on (the model, reports, transports, the load tester) when it is invoked.
+
+=============  ====================================================================
+module         commands
+=============  ====================================================================
+validate       ``validate``
+run            ``run`` (virtual, or live with :mod:`simulation.cli.live`)
+compare        ``compare``
+live           ``swarm``
+loadtest       ``loadtest`` (the load tester's own group, mounted lazily)
+sweep          ``sweep``
+serve          ``serve``
+trust          ``keys init``, ``broker-config``
+(dispatcher)   ``dispatch``: :mod:`dispatcher.service.cli`'s own command
+=============  ====================================================================
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from dispatcher.service.cli import dispatch
+from simulation.cli import compare, live, loadtest, run, serve, sweep, trust, validate
+from simulation.cli.common import errors
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="alertsim: emergency notification and dispatch simulator (Chongqing flood response).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+# Forwarded as typed: `alertsim loadtest --help` is the load tester's own help.
+_FORWARD_ALL = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+app.command()(validate.validate)
+app.command()(run.run)
+app.command()(compare.compare)
+app.command()(live.swarm)
+app.command("loadtest", context_settings=_FORWARD_ALL, add_help_option=False)(loadtest.loadtest)
+app.command()(sweep.sweep)
+app.command()(serve.serve)
+app.add_typer(trust.keys_app, name="keys")
+app.command("broker-config")(trust.broker_config)
+app.command("dispatch")(dispatch)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,58 @@
+"""What every alertsim command shares: consoles, exit codes, one-line failures, scenario loading.
+
+Imports only typer and rich at module level, so that `alertsim --help` stays fast; each command
+imports the model, reports or transports it needs when it runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from simulation.scenario import LoadedScenario
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INVALID",
+    "EXIT_LIVE_FAILED",
+    "ScenarioFile",
+    "console",
+    "errors",
+    "fail",
+    "load_or_exit",
+]
+
+console = Console()
+errors = Console(stderr=True)
+
+EXIT_FAILED = 1  # could not do its job (a missing extra, say)
+EXIT_INVALID = 2  # bad input: nothing ran
+EXIT_LIVE_FAILED = 3  # a live run, swarm or dispatcher could not finish over the broker
+
+ScenarioFile = Annotated[Path, typer.Argument(help="scenario YAML file")]
+
+
+def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
+    """Print ``message`` as one line on stderr (no markup: it may quote user input) and exit."""
+    errors.print(message, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def load_or_exit(path: Path, *, seed: int | None = None) -> LoadedScenario:
+    """The scenario at ``path`` (with ``seed`` for its own), or exit 2 listing every problem."""
+    from simulation.scenario import ScenarioError, load_scenario
+
+    try:
+        loaded = load_scenario(path)
+    except ScenarioError as exc:
+        errors.print(f"[bold red]{len(exc.errors)} problem(s) in {path}:[/]")
+        for line in exc.errors:
+            errors.print(f"  {line}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    if seed is None:
+        return loaded
+    return loaded.model_copy(update={"scenario": loaded.scenario.model_copy(update={"seed": seed})})

@@ -1,0 +1,174 @@
+"""`alertsim run`: one scenario in virtual time or live over MQTT, to a run folder and a summary.
+
+Mode dispatch only: the virtual run is :func:`simulation.experiment.virtual.run_virtual` (with a
+progress bar here), the live run :func:`simulation.cli.live.run_live`, and what follows (report,
+replications, the run folder) :func:`simulation.experiment.folder.finish_run`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from simulation.cli.common import ScenarioFile, console, fail, load_or_exit
+
+if TYPE_CHECKING:
+    from simulation.experiment.folder import RunFolder
+    from simulation.report.build import RunResult
+    from simulation.scenario import LoadedScenario
+
+__all__ = ["run"]
+
+Out = Annotated[Path | None, typer.Option(help="output folder (default runs/<scenario name>)")]
+Seed = Annotated[int | None, typer.Option(help="override the scenario's seed")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or summary")]
+Replications = Annotated[
+    int, typer.Option(min=1, help="independent replications; >1 adds mean and 95% CI per figure")
+]
+Workers = Annotated[
+    int, typer.Option(min=1, help="processes for replications (figures do not depend on it)")
+]
+Mode = Annotated[str, typer.Option(help="virtual (SimPy time) or live (over a real MQTT broker)")]
+Broker = Annotated[str, typer.Option(help="live: broker as mqtt://host:port")]
+Speed = Annotated[float, typer.Option(min=0.001, help="live: model seconds per wall second")]
+Strict = Annotated[
+    bool, typer.Option("--strict", help="live: fail when the model lags the wall clock")
+]
+MaxLagMs = Annotated[
+    float, typer.Option(min=0.0, help="live --strict: allowed lag, wall milliseconds")
+]
+LocalSwarm = Annotated[
+    bool,
+    typer.Option(
+        "--local-swarm/--external-swarm",
+        help="live: play the responders in this process, or leave them to `alertsim swarm`",
+    ),
+]
+PerConnection = Annotated[
+    int, typer.Option(min=1, help="live --local-swarm: responders sharing one connection")
+]
+Faults = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="live: rehearse an outage through a fault proxy, e.g. "
+        "district:500101:blackhole:300s, all:delay:60s:250ms@10s, all:cut%0.5@30s"
+    ),
+]
+Keys = Annotated[
+    Path | None,
+    typer.Option(help="live: key set to sign with (alertsim keys init; default: temporary)"),
+]
+Sign = Annotated[
+    bool, typer.Option("--sign/--unsigned", help="live: sign every alert (the default)")
+]
+Credentials = Annotated[
+    Path | None,
+    typer.Option(help="live: credentials.json of alertsim broker-config (locked-down broker)"),
+]
+
+
+def run(
+    scenario: ScenarioFile,
+    out: Out = None,
+    seed: Seed = None,
+    quiet: Quiet = False,
+    replications: Replications = 1,
+    workers: Workers = 1,
+    mode: Mode = "virtual",
+    broker: Broker = "mqtt://127.0.0.1:1883",
+    speed: Speed = 20.0,
+    strict: Strict = False,
+    max_lag_ms: MaxLagMs = 500.0,
+    local_swarm: LocalSwarm = True,
+    responders_per_connection: PerConnection = 50,
+    fault: Faults = None,
+    keys: Keys = None,
+    sign: Sign = True,
+    credentials: Credentials = None,
+) -> None:
+    """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
+    from simulation.experiment.folder import finish_run
+
+    loaded = load_or_exit(scenario, seed=seed)
+    out_dir = out if out is not None else Path("runs") / loaded.scenario.name
+    _check_options(mode, replications, fault)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shown = None if quiet else console
+    live: dict[str, Any] | None = None
+    if mode == "live":
+        from simulation.cli.live import run_live
+
+        result, live = run_live(
+            loaded,
+            broker=broker,
+            speed=speed,
+            strict=strict,
+            max_lag_ms=max_lag_ms,
+            local_swarm=local_swarm,
+            responders_per_connection=responders_per_connection,
+            faults=fault or [],
+            keys=keys,
+            sign=sign,
+            credentials=credentials,
+            console=shown,
+        )
+    else:
+        result = _run_virtual(loaded, quiet=quiet)
+    report, folder = finish_run(
+        result, out_dir, live=live, replications=replications, workers=workers, console=shown
+    )
+    if not quiet:
+        _print_outcome(report, folder)
+
+
+def _check_options(mode: str, replications: int, fault: list[str] | None) -> None:
+    if mode not in ("virtual", "live"):
+        fail(f"--mode: expected virtual or live, got {mode!r}")
+    # a live run is one pass against a real broker; its replications would not be independent
+    if replications > 1 and mode != "virtual":
+        fail(f"--replications: expected 1 with --mode {mode}, got {replications}")
+    if fault and mode != "live":
+        fail(f"--fault: expected --mode live, got --mode {mode}")
+
+
+def _run_virtual(loaded: LoadedScenario, *, quiet: bool) -> RunResult:
+    """One virtual replication, with a progress bar of the share acknowledged unless quiet."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from simulation.experiment.virtual import Progress as ModelProgress
+    from simulation.experiment.virtual import run_virtual
+
+    if quiet:
+        return run_virtual(loaded)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"running {loaded.scenario.name}", total=1.0, status="")
+
+        def show(p: ModelProgress) -> None:
+            bar.update(
+                task,
+                completed=p.acknowledged_share,
+                status=f"model {p.now_s:,.0f} s, {p.alerts_issued} alert(s), "
+                f"{p.acknowledged_share:.1%} acknowledged",
+            )
+
+        return run_virtual(loaded, progress=show)
+
+
+def _print_outcome(report: dict[str, Any], folder: RunFolder) -> None:
+    from simulation.report.terminal import print_summary
+
+    print_summary(report, console)
+    if "replications" in report:
+        from simulation.report.intervals import print_intervals
+
+        print_intervals(report["replications"], console)
+    console.print(f"report: {folder.report_json} and {folder.report_html}")

@@ -1,0 +1,93 @@
+"""A run folder: report.json, report.html and records.csv.gz, written alike by every command.
+
+`alertsim run` (virtual or live) and the runs `alertsim serve` starts end the same way: the
+finished run's report is built (with the live section of a live run and, for more than one
+replication, the replications block), then the folder is written. ``finish_run`` is that ending;
+``write_run_folder`` writes a report that is already built.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from dispatcher.core.tracker import RecipientRecord
+    from simulation.report.build import RunResult
+
+__all__ = ["RunFolder", "finish_run", "write_run_folder"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunFolder:
+    """Where a run's files are."""
+
+    path: Path
+
+    @property
+    def report_json(self) -> Path:
+        return self.path / "report.json"
+
+    @property
+    def report_html(self) -> Path:
+        return self.path / "report.html"
+
+    @property
+    def records_csv(self) -> Path:
+        return self.path / "records.csv.gz"
+
+
+def write_run_folder(
+    out_dir: Path, report: dict[str, Any], records: Iterable[RecipientRecord]
+) -> RunFolder:
+    """report.json (as built), report.html (rendered from it) and records.csv.gz, in ``out_dir``."""
+    from simulation.report.html import render_html
+    from simulation.report.records import write_records
+
+    folder = RunFolder(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    folder.report_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    folder.report_html.write_text(render_html(report), encoding="utf-8")
+    write_records(records, folder.records_csv)
+    return folder
+
+
+def finish_run(
+    result: RunResult,
+    out_dir: Path,
+    *,
+    live: dict[str, Any] | None = None,
+    replications: int = 1,
+    workers: int = 1,
+    console: Console | None = None,
+) -> tuple[dict[str, Any], RunFolder]:
+    """Build the report of ``result`` and write its folder; progress shown on ``console``.
+
+    With ``replications`` > 1, ``result`` is replication 0 and the others run here (over
+    ``workers`` processes) for the report's `replications` block.
+    """
+    from simulation.report.build import build_report
+
+    with _status(console, "building the report"):
+        report = build_report(result)
+    if live is not None:
+        report["live"] = live
+    if replications > 1:
+        from simulation.experiment.replications import add_replications
+
+        report = add_replications(
+            report, result.loaded, replications, workers=workers, console=console
+        )
+    with _status(console, "writing report.html and records.csv.gz"):
+        folder = write_run_folder(out_dir, report, result.records)
+    return report, folder
+
+
+def _status(console: Console | None, message: str) -> AbstractContextManager[object]:
+    return nullcontext() if console is None else console.status(message, spinner="dots")
