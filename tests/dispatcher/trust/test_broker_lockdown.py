@@ -21,9 +21,9 @@ from dispatcher.trust.inbox import Inbox
 from dispatcher.trust.signing import Verifier, load_keyring, load_signer, write_key_set
 from dispatcher.wire.messages import encode_alert
 from dispatcher.wire.topics import alert_topic, district_center_topic, town_broadcast_topic
-from tests.dispatcher.trust.test_signing import D1, D2, T1, T2, T3, make_alert
 from tests.support.broker import free_port
 from tests.support.secure_broker import SecureBroker
+from tests.support.signed_alerts import D1, D2, T1, T2, T3, make_alert
 
 M1, M2, M3 = f"{T1}-m0000", f"{T2}-m0000", f"{T3}-m0000"
 TEAM = f"{D1}-d00"

@@ -12,8 +12,8 @@ from dispatcher.wire.topics import alert_topic
 from simulation.experiment.virtual import build_city
 from simulation.live.swarm import Swarm, responders_of
 from simulation.scenario import load_scenario
-from tests.dispatcher.trust.test_signing import make_alert
 from tests.support.scenarios import base_scenario, write_scenario
+from tests.support.signed_alerts import make_alert
 
 
 async def test_swarm_rejects_unsigned_and_foreign_keys(tmp_path: Path) -> None:
