@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulation.behaviour import ResponderBehaviour, Streams, bernoulli, inverse_cdf, sampler
@@ -46,6 +46,7 @@ def correlation(a: list[float], b: list[float]) -> float:
 # --- Streams --------------------------------------------------------------------------------------
 
 
+@settings(max_examples=50)
 @given(seed=st.integers(0, 2**63 - 1), replication=st.integers(0, 1000), name=names)
 def test_a_stream_is_a_function_of_seed_replication_and_name(
     seed: int, replication: int, name: str
@@ -80,6 +81,7 @@ def test_streams_are_the_same_in_another_process_whatever_its_hash_seed() -> Non
     assert their_draws == str([here.get(n).random() for n in names_])  # ...the streams do not
 
 
+@settings(max_examples=50)
 @given(seed=st.integers(0, 2**32), data=st.data())
 def test_drawing_from_one_stream_never_shifts_another(seed: int, data: st.DataObject) -> None:
     """Common random numbers: what one purpose draws leaves every other purpose's draws alone."""
@@ -199,7 +201,8 @@ def test_availability_is_drawn_once_per_responder_at_the_scenario_rate(scenario:
     available = [behaviour.available(r) for r in RECIPIENTS]
 
     assert sum(available) / len(available) == pytest.approx(0.96, abs=0.006)  # SE 0.14%
-    assert [ResponderBehaviour(scenario).available(r) for r in RECIPIENTS] == available
+    again = ResponderBehaviour(scenario)
+    assert [again.available(r) for r in RECIPIENTS[:2_000]] == available[:2_000]
 
 
 def test_missed_follows_each_channels_rate(scenario: Scenario) -> None:
@@ -231,6 +234,7 @@ def test_read_and_ack_times_have_the_scenarios_distributions(scenario: Scenario)
     assert abs(correlation([math.log(x) for x in read], [math.log(x) for x in ack])) < 0.03
 
 
+@settings(max_examples=30)
 @given(
     keys=st.lists(
         st.tuples(st.sampled_from(["a-1", "a-2"]), st.sampled_from(RECIPIENTS[:50])),

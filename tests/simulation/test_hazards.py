@@ -7,7 +7,7 @@ The thresholds are the China Meteorological Administration's rainstorm warning s
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulation.hazards import HOUR_S, HazardModel, Rainfall, WarningIssued, level_rank
@@ -104,6 +104,7 @@ def test_level_at_each_hour_is_the_definition_applied_to_hourly_sums(
     assert hourly(*series_mm).level_at(hours * HOUR_S) == _level_by_sums(series_mm, hours)
 
 
+@settings(max_examples=50)
 @given(
     series_mm=st.lists(st.integers(0, 80).map(float), min_size=1, max_size=24),
     more_mm=st.lists(st.integers(0, 20).map(float), min_size=24, max_size=24),
