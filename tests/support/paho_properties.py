@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from paho.mqtt.packettypes import PacketTypes
@@ -64,7 +65,7 @@ def _every_property_on_every_packet_type(names: dict[str, int], table: Any) -> l
 
 
 def _range_checks(names: dict[str, int], table: Any) -> list[Entry]:
-    out = []
+    out: list[Entry] = []
     for name, ident in names.items():
         if table[ident][0] in (0, 1, 2, 3):  # the integer properties
             packet_type = table[ident][1][0]
@@ -85,9 +86,9 @@ def _repeated_assignments() -> list[Entry]:
         ("NoSuchThing", 1),
         ("SessionExpiryInterval", 10),  # a CONNECT property on a PUBLISH
     ]
-    out = []
+    out: list[Entry] = []
     for name, value in steps:
-        assign = _outcome(lambda n=name, v=value: setattr(props, n, v))
+        assign = _outcome(partial(setattr, props, name, value))
         out.append([f"repeat {name} = {value!r}", assign, str(props), _outcome(props.pack)])
     return out
 
@@ -101,9 +102,9 @@ def _lookups(names: dict[str, int]) -> list[Entry]:
         "",
         "userproperty",
     ]
-    out = [[f"ident {c!r}", _outcome(lambda c=c: probe.getIdentFromName(c))] for c in candidates]
-    out += [[f"multiple {c!r}", _outcome(lambda c=c: probe.allowsMultiple(c))] for c in candidates]
-    out += [[f"name {i}", _outcome(lambda i=i: probe.getNameFromIdent(i))] for i in range(-1, 50)]
+    out = [[f"ident {c!r}", _outcome(partial(probe.getIdentFromName, c))] for c in candidates]
+    out += [[f"multiple {c!r}", _outcome(partial(probe.allowsMultiple, c))] for c in candidates]
+    out += [[f"name {i}", _outcome(partial(probe.getNameFromIdent, i))] for i in range(-1, 50)]
     return out
 
 
