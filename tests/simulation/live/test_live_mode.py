@@ -62,7 +62,7 @@ def test_one_town_live_run_ends_everyone_and_counts_agree(mosquitto: Broker) -> 
 
 
 async def test_mosquitto_clients_receive_alerts_and_their_ack_is_counted(
-    mosquitto: Broker, tmp_path: Path
+    mosquitto: Broker, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """No swarm at all: mosquitto_sub is the responder, and the README's mosquitto_pub acks."""
     sub_bin, pub_bin = shutil.which("mosquitto_sub"), shutil.which("mosquitto_pub")
@@ -84,6 +84,8 @@ async def test_mosquitto_clients_receive_alerts_and_their_ack_is_counted(
         "-t", "alertsim/v1/alert/#", "-C", "8", "-F", "%t %p",
         stdout=subprocess.PIPE,
     )  # fmt: skip
+    # Should the test fail before mosquitto_sub has its 8 messages, it must not outlive it.
+    request.addfinalizer(lambda: sub.returncode is None and sub.kill())
     sub_out = sub.stdout
     assert sub_out is not None
 
