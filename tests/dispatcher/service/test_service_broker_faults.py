@@ -17,11 +17,12 @@ import pytest
 from dispatcher.core.plan import Recipient
 from dispatcher.service.dispatch import DispatchPlan, DispatchService, RunSummary
 from dispatcher.service.journal import Journal
-from dispatcher.transport.base import Message, Transport, TransportStats
+from dispatcher.transport.base import Message, TransportStats
 from dispatcher.transport.mqtt import MqttTransport
 from dispatcher.trust.signing import load_signer, write_key_set
 from tests.support.broker import Broker
 from tests.support.responders import MqttResponders
+from tests.support.waiting import eventually
 
 D1 = "500101"
 TOWNS = ["500101001", "500101002"]
@@ -32,7 +33,9 @@ HALF = len(RECIPIENTS) // 2
 class FaultAt:
     """A transport that runs `fault` before the n-th publish, once; everything else passes."""
 
-    def __init__(self, inner: Transport, n: int, fault: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self, inner: MqttTransport, n: int, fault: Callable[[MqttTransport], Awaitable[None]]
+    ) -> None:
         self.inner, self.n, self.fault = inner, n, fault
         self.stats: TransportStats = inner.stats
         self.publishes = 0
@@ -45,7 +48,7 @@ class FaultAt:
         self.publishes += 1
         if self.publishes == self.n and self.fired_at is None:
             self.fired_at = self.publishes
-            await self.fault()
+            await self.fault(self.inner)
         await self.inner.publish(message)
 
     def publish_nowait(self, message: Message) -> None:  # pragma: no cover - unused here
@@ -71,7 +74,11 @@ def persistent_broker(workdir: Path) -> Broker:
 
 
 async def run_with_fault(
-    broker: Broker, tmp: Path, fault: Callable[[], Awaitable[None]], *, persistent: bool
+    broker: Broker,
+    tmp: Path,
+    fault: Callable[[MqttTransport], Awaitable[None]],
+    *,
+    persistent: bool,
 ) -> tuple[RunSummary, Journal, MqttResponders, FaultAt]:
     write_key_set(tmp / "keys", {D1: TOWNS}, now=datetime.now(UTC) - timedelta(days=1))
     plan = DispatchPlan(
@@ -114,9 +121,12 @@ async def restart(broker: Broker) -> None:
     await asyncio.to_thread(broker.restart)
 
 
-async def kill_then_start(broker: Broker) -> None:
+async def kill_then_start(broker: Broker, dispatcher: MqttTransport) -> None:
     await asyncio.to_thread(broker.kill)
-    await asyncio.sleep(0.3)
+    # Down until the dispatcher knows it: its next publishes then meet a broker that is gone.
+    await eventually(
+        lambda: not dispatcher.connected, "the dispatcher to notice the broker is gone"
+    )
     await asyncio.to_thread(broker.start)
 
 
@@ -126,7 +136,7 @@ async def test_broker_restarted_mid_fan_out(tmp_path: Path, persistent: bool) ->
     broker.start()
     try:
         summary, journal, responders, transport = await run_with_fault(
-            broker, tmp_path, lambda: restart(broker), persistent=persistent
+            broker, tmp_path, lambda _dispatcher: restart(broker), persistent=persistent
         )
     finally:
         broker.stop()
@@ -144,7 +154,7 @@ async def test_broker_killed_mid_fan_out(tmp_path: Path) -> None:
     broker.start()
     try:
         summary, journal, responders, transport = await run_with_fault(
-            broker, tmp_path, lambda: kill_then_start(broker), persistent=True
+            broker, tmp_path, lambda mqtt: kill_then_start(broker, mqtt), persistent=True
         )
     finally:
         broker.stop()

@@ -25,6 +25,8 @@ from tests.support.broker import Broker
 D1 = "500101"
 TOWNS = ["500101001", "500101002"]
 RECIPIENTS = [f"{t}-m{i:04d}" for t in TOWNS for i in range(4)]
+# Under the responders' subscription, but no alert: marks the end of what was sent before it.
+SENTINEL_TOPIC = "alertsim/v1/alert/sentinel"
 
 
 class Responders:
@@ -36,6 +38,7 @@ class Responders:
         self.accepted: Counter[str] = Counter()
         self.task: asyncio.Task[None] | None = None
         self.ready = asyncio.Event()
+        self.sentinel = asyncio.Event()
 
     async def run(self) -> None:
         async with aiomqtt.Client(
@@ -47,6 +50,9 @@ class Responders:
             await c.subscribe("alertsim/v1/alert/#", qos=1)
             self.ready.set()
             async for m in c.messages:
+                if m.topic.value == SENTINEL_TOPIC:
+                    self.sentinel.set()
+                    continue
                 users = getattr(m.properties, "UserProperty", None) or []
                 payload = m.payload if isinstance(m.payload, bytes) else b""
                 verdict = self.inbox.receive(
@@ -65,6 +71,17 @@ class Responders:
                     channel="app_push",
                 )
                 await c.publish(ack_topic(ack.alert_id, rid), encode_ack(ack), qos=1)
+
+    async def drained(self) -> None:
+        """Return once everything published before this call has reached the responders.
+
+        mosquitto forwards to a subscriber in the order it took messages in, so a message
+        published now arrives after whatever an earlier (now exited) publisher sent.
+        """
+        self.sentinel.clear()
+        async with aiomqtt.Client(self.broker.host, self.broker.port, identifier="sentinel") as c:
+            await c.publish(SENTINEL_TOPIC, b"", qos=1)
+        await asyncio.wait_for(self.sentinel.wait(), 10)
 
     async def __aenter__(self) -> Responders:
         self.task = asyncio.create_task(self.run())
@@ -153,7 +170,8 @@ async def test_crash_then_exact_replay(
             assert len(unfinished) == len(RECIPIENTS) - 3
         code, summary = await dispatch(private_mosquitto, setup, None)
         assert code == 0, summary
-        await asyncio.sleep(0.2)
+        # Late copies would be counted below as duplicates: wait until none can be on the way.
+        await responders.drained()
     if journaled:
         assert summary["replayed"] == unfinished  # exactly the unfinished set, in journal order
     else:

@@ -20,6 +20,7 @@ from dispatcher.trust.inbox import Inbox
 from dispatcher.trust.signing import Verifier, load_keyring, load_signer, write_key_set
 from dispatcher.wire.messages import Ack, encode_ack
 from dispatcher.wire.topics import ack_topic
+from tests.support.waiting import eventually
 
 D1 = "500101"
 TOWNS = ["500101001", "500101002"]
@@ -77,6 +78,14 @@ class Responders:
                 await self.transport.publish(Message(ack_topic(ack.alert_id, rid), encode_ack(ack)))
 
 
+async def escalations_in(responders: Responders, count: int) -> None:
+    await eventually(
+        lambda: len(responders.escalations) >= count,
+        f"{count} escalation notices to reach the centers' topics",
+        state=lambda: len(responders.escalations),
+    )
+
+
 @pytest.fixture
 def keys(tmp_path: Path) -> Path:
     write_key_set(tmp_path / "keys", {D1: TOWNS}, now=datetime.now(UTC) - timedelta(days=1))
@@ -129,7 +138,7 @@ async def test_nobody_answers_everyone_flagged_unreachable_and_escalated(
     broker = MemoryBroker()
     async with Responders(broker, keys, lambda _rid, _rung: False) as responders:
         summary = await service(broker, tmp_path, keys).run(plan(), deadline_s=5)
-        await asyncio.sleep(0.05)
+        await escalations_in(responders, len(RECIPIENTS))
     assert summary.flagged == Counter(unreachable=len(RECIPIENTS))
     assert summary.escalated == Counter(unreachable=len(RECIPIENTS))
     assert sorted(e["recipientId"] for e in responders.escalations) == sorted(RECIPIENTS)
@@ -148,7 +157,9 @@ async def test_alert_expired_during_an_outage_is_flagged_never_shown_as_new(
     first.journal.close()
     async with Responders(broker, keys, lambda _rid, _rung: True) as responders:
         summary = await service(broker, tmp_path, keys).run(plan(), deadline_s=5)
-        await asyncio.sleep(0.05)
+        # The service escalates after it has (not) sent the alerts, over the same in-order
+        # memory route: once every escalation is in, any alert sent would be in too.
+        await escalations_in(responders, len(RECIPIENTS))
     assert summary.replayed == RECIPIENTS
     assert summary.published == 0
     assert summary.suppressed_expired >= 1
@@ -169,7 +180,12 @@ async def test_replay_after_a_long_outage_is_re_signed_and_accepted_once(
     first.journal.close()
     async with Responders(broker, keys, lambda _rid, _rung: True) as responders:
         summary = await service(broker, tmp_path, keys).run(plan(), deadline_s=5)
-        await asyncio.sleep(0.05)
+        await eventually(
+            lambda: responders.accepted == Counter(RECIPIENTS),
+            "every device to show the re-signed alert before the attacker replays it",
+            state=lambda: responders.accepted,
+        )
+        received = sum(responders.inbox.counts.values())
         # What the journal held before the replay, as an attacker who captured it would.
         attacker = MemoryTransport(broker)
         await attacker.start()
@@ -180,7 +196,11 @@ async def test_replay_after_a_long_outage_is_re_signed_and_accepted_once(
         for row in fresh:
             await attacker.publish(Message(row.topic, row.payload, user_properties=row.properties))
         await attacker.flush()
-        await asyncio.sleep(0.05)
+        await eventually(
+            lambda: sum(responders.inbox.counts.values()) == received + len(captured) + len(fresh),
+            "the devices to judge every replayed copy",
+            state=lambda: responders.inbox.counts,
+        )
         await attacker.close()
     assert summary.restamped == len(RECIPIENTS)
     assert summary.acks["done"] == len(RECIPIENTS)

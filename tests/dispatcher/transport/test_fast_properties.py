@@ -1,7 +1,15 @@
-"""paho's MQTT 5 properties give the same bytes and the same errors with the dict lookups."""
+"""paho's MQTT 5 properties give the same bytes and the same errors with the dict lookups.
+
+Importing the transport installs the lookups for the whole process, so paho's own answers are
+taken from a fresh interpreter that never imports alertsim (tests/support/paho_properties.py).
+"""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +19,35 @@ from paho.mqtt.properties import Properties
 
 import dispatcher.transport.mqtt  # noqa: F401  (importing the transport installs the lookups)
 from dispatcher.transport import fast_properties
+from tests.support import paho_properties
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def unpatched_transcript() -> list[list[str]]:
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.support.paho_properties"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    transcript: list[list[str]] = json.loads(done.stdout)
+    return transcript
+
+
+def test_patched_paho_answers_every_step_as_unpatched_paho(
+    unpatched_transcript: list[list[str]],
+) -> None:
+    assert getattr(Properties, "_alertsim_fast_lookups", False), "mqtt.py installs them"
+    patched = paho_properties.transcript()
+    assert len(patched) == len(unpatched_transcript) > 1000
+    # Step by step, so a difference names the step (set, pack, unpack, lookup) it is in.
+    for ours, theirs in zip(patched, unpatched_transcript, strict=True):
+        assert ours == theirs
 
 
 def _publish_properties() -> Any:

@@ -1,4 +1,8 @@
-"""One contract for every Transport: memory, MQTT against a real mosquitto, and MQTT on a thread."""
+"""One contract for every Transport: memory, MQTT against a real mosquitto, and MQTT on a thread.
+
+Part of the contract: `subscribe` returns once the subscription is in force (MQTT: after the
+broker's SUBACK), so a test publishes right after it, with no wait in between.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from dispatcher.transport import MemoryBroker, MemoryTransport, Message, Transpo
 from dispatcher.transport.mqtt import Backoff, BrokerAddress, MqttTransport
 from dispatcher.transport.threaded import ThreadedTransport
 from tests.support.broker import Broker
+from tests.support.waiting import eventually
 
 _ids = itertools.count()
 
@@ -69,12 +74,25 @@ async def _collect(t: Transport, count: int, timeout_s: float = 5.0) -> list[Mes
     return out
 
 
+async def _collect_until(t: Transport, payload: bytes, timeout_s: float = 5.0) -> list[Message]:
+    """Every message up to and including the first one carrying ``payload``."""
+    out: list[Message] = []
+
+    async def take() -> None:
+        async for m in t.messages():
+            out.append(m)
+            if m.payload == payload:
+                return
+
+    await asyncio.wait_for(take(), timeout_s)
+    return out
+
+
 async def test_subscriber_receives_matching_messages_with_properties(factory: Factory) -> None:
     sub, pub = factory(), factory()
     await sub.start()
     await pub.start()
     await sub.subscribe("alertsim/v1/ack/+/+")
-    await asyncio.sleep(0.05)
     sent = Message(
         "alertsim/v1/ack/a-1/r-1",
         b'{"x":1}',
@@ -103,7 +121,6 @@ async def test_every_message_of_a_burst_arrives(factory: Factory) -> None:
     await sub.start()
     await pub.start()
     await sub.subscribe("alertsim/v1/status/#")
-    await asyncio.sleep(0.05)
     for i in range(50):
         await pub.publish(Message(f"alertsim/v1/status/c{i}", str(i).encode()))
     await pub.flush()
@@ -120,7 +137,12 @@ async def test_full_queue_refuses_publish_nowait_and_counts_waits(factory: Facto
         pub.publish_nowait(Message("alertsim/v1/status/a", b"3"))
     assert caught.value.reason == "backpressure"
     waiting = asyncio.create_task(pub.publish(Message("alertsim/v1/status/a", b"3")))
-    await asyncio.sleep(0.05)
+    await eventually(
+        lambda: pub.stats.backpressure_waits == 1,
+        "the blocked publish to count one backpressure wait",
+        state=lambda: pub.stats.backpressure_waits,
+    )
+    # Counted as waiting, and nothing drains the queue: it must still be blocked.
     assert not waiting.done()
     assert pub.stats.backpressure_waits == 1
     await pub.start()
@@ -164,11 +186,15 @@ async def test_messages_iterator_ends_on_close(factory: Factory) -> None:
     await t.start()
     await t.subscribe("alertsim/#")
 
+    iterating = asyncio.Event()
+
     async def drain() -> int:
+        iterating.set()  # the task runs on into the iterator and blocks there before we resume
         return len([m async for m in t.messages()])
 
     task = asyncio.create_task(drain())
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(iterating.wait(), 5)
+    assert not task.done()
     await t.close()
     assert await asyncio.wait_for(task, 5) == 0
 
@@ -207,16 +233,29 @@ async def test_mqtt_reconnects_resubscribes_and_resends_after_broker_restart(
     pub = MqttTransport(private_mosquitto.url, client_id="restart-pub")
     await sub.start()
     await pub.start()
-    await sub.subscribe("alertsim/v1/status/+")
-    await asyncio.sleep(0.05)
+    # The publisher hears its own topic too: a transport resubscribes before it resends, so
+    # what it queued comes back to it whichever client the restarted broker sees first (the
+    # separate subscriber may reconnect after the resend, and the broker keeps no session).
+    for t in (sub, pub):
+        await t.subscribe("alertsim/v1/status/+")
     private_mosquitto.kill()
-    await asyncio.sleep(0.2)
+    await eventually(
+        lambda: not sub.connected and not pub.connected,
+        "both clients to notice the broker is gone",
+        state=lambda: {"sub": sub.connected, "pub": pub.connected},
+    )
     assert not sub.connected
     # Queued while the broker is down: must arrive after it comes back.
     await pub.publish(Message("alertsim/v1/status/x", b"after"))
     private_mosquitto.start()
-    [got] = await _collect(sub, 1, timeout_s=10)
+    [got] = await _collect(pub, 1, timeout_s=10)
     assert got.payload == b"after"
+    # The subscriber is back with its subscription: what is published now reaches it.
+    await eventually(lambda: sub.connected, "the subscriber to reconnect and resubscribe")
+    await pub.publish(Message("alertsim/v1/status/x", b"back"))
+    got_by_sub = await _collect_until(sub, b"back", timeout_s=10)
+    assert got_by_sub[-1].payload == b"back"
+    assert {m.payload for m in got_by_sub} <= {b"after", b"back"}
     assert sub.stats.reconnects >= 1
     assert pub.stats.reconnects >= 1
     await sub.close()

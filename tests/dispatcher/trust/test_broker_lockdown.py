@@ -21,9 +21,9 @@ from dispatcher.trust.inbox import Inbox
 from dispatcher.trust.signing import Verifier, load_keyring, load_signer, write_key_set
 from dispatcher.wire.messages import encode_alert
 from dispatcher.wire.topics import alert_topic, district_center_topic, town_broadcast_topic
-from tests.dispatcher.trust.test_signing import D1, D2, T1, T2, T3, make_alert
 from tests.support.broker import free_port
 from tests.support.secure_broker import SecureBroker
+from tests.support.signed_alerts import D1, D2, T1, T2, T3, make_alert
 
 M1, M2, M3 = f"{T1}-m0000", f"{T2}-m0000", f"{T3}-m0000"
 TEAM = f"{D1}-d00"
@@ -33,7 +33,8 @@ RESPONDERS = [
     Recipient(M3, "grid", D2, T3),
     Recipient(TEAM, "district", D1, ""),
 ]
-QUIET_S = 0.4
+# Published after the messages under test, on a topic the subscriber may read: see `collect`.
+SENTINEL = b"sentinel"
 
 
 @pytest.fixture
@@ -81,24 +82,32 @@ async def spoof(broker: SecureBroker, user: str, topic: str, payload: bytes, *, 
 
     mosquitto 2.0.11 answers a refused QoS 1 publish with a PUBACK carrying reason 135 even on
     MQTT 3.1.1, which paho then treats as a broken connection; MQTT 5 gets a clean PUBACK 135.
+    Either way the QoS 1 publish returns (or raises) once the broker has answered it.
     """
     try:
         async with client(broker, user, v311=v311) as attacker:
             await attacker.publish(topic, payload, qos=1)
-            await asyncio.sleep(0.05)
     except aiomqtt.MqttError:
         pass
 
 
-async def collect(c: aiomqtt.Client, seconds: float) -> list[aiomqtt.Message]:
+async def collect(c: aiomqtt.Client, sender: aiomqtt.Client, topic: str) -> list[aiomqtt.Message]:
+    """What ``c`` received before a sentinel that ``sender`` now publishes on ``topic``.
+
+    Each publish under test has been acknowledged or refused by the broker, and mosquitto
+    hands a subscriber its messages in the order it took them in: whatever it let through
+    arrives before the sentinel, so no quiet period has to be waited out to see "nothing".
+    """
+    await sender.publish(topic, SENTINEL, qos=1)
     got: list[aiomqtt.Message] = []
 
     async def read() -> None:
         async for m in c.messages:
+            if m.topic.value == topic and m.payload == SENTINEL:
+                return
             got.append(m)
 
-    with pytest.raises(TimeoutError):
-        await asyncio.wait_for(read(), seconds)
+    await asyncio.wait_for(read(), 10)
     return got
 
 
@@ -127,11 +136,13 @@ async def test_responder_cannot_spoof_an_alert(broker: SecureBroker) -> None:
         for topic in (alert_topic(D1, T1, M1), town_broadcast_topic(D1, T1)):
             for v311 in (True, False):
                 await spoof(broker, M2, topic, payload, v311=v311)
-        assert await collect(victim, QUIET_S) == []
+        async with client(broker, DISPATCHER_USER) as center:
+            assert await collect(victim, center, alert_topic(D1, T1, M1)) == []
     async with client(broker, DISPATCHER_USER) as center, client(broker, M1) as victim:
         await victim.subscribe(alert_topic(D1, T1, M1), qos=1)
         await center.publish(alert_topic(D1, T1, M1), payload, qos=1)
-        assert len(await collect(victim, QUIET_S)) == 1  # the test can fail: delivery works
+        # the test can fail: delivery works
+        assert len(await collect(victim, center, alert_topic(D1, T1, M1))) == 1
 
 
 async def test_responder_cannot_ack_for_another(broker: SecureBroker) -> None:
@@ -139,7 +150,8 @@ async def test_responder_cannot_ack_for_another(broker: SecureBroker) -> None:
         await center.subscribe("alertsim/v1/ack/#", qos=1)
         await spoof(broker, M2, f"alertsim/v1/ack/a-1/{M1}", b"{}", v311=False)
         await spoof(broker, M2, f"alertsim/v1/ack/a-1/{M2}", b"{}", v311=False)
-        got = await collect(center, QUIET_S)
+        async with client(broker, M2) as m2:
+            got = await collect(center, m2, f"alertsim/v1/ack/sentinel/{M2}")
     assert [m.topic.value for m in got] == [f"alertsim/v1/ack/a-1/{M2}"]
 
 
@@ -160,13 +172,14 @@ async def test_wide_or_foreign_subscriptions_refused(
 ) -> None:
     async with client(broker, M1) as m1, client(broker, DISPATCHER_USER) as center:
         await m1.subscribe(topic_filter, qos=1)
+        await m1.subscribe(alert_topic(D1, T1, M1), qos=1)  # its own: for the sentinel
         for topic in (
             alert_topic(D1, T2, M2),
             town_broadcast_topic(D2, T3),
             district_center_topic(D1),
         ):
             await center.publish(topic, b"x", qos=1)
-        assert await collect(m1, QUIET_S) == []
+        assert await collect(m1, center, alert_topic(D1, T1, M1)) == []
 
 
 async def test_district_team_reads_its_center_topic(broker: SecureBroker) -> None:
@@ -175,7 +188,7 @@ async def test_district_team_reads_its_center_topic(broker: SecureBroker) -> Non
         await team.subscribe(district_center_topic(D2), qos=1)
         await center.publish(district_center_topic(D1), b"x", qos=1)
         await center.publish(district_center_topic(D2), b"y", qos=1)
-        got = await collect(team, QUIET_S)
+        got = await collect(team, center, district_center_topic(D1))
     assert [m.payload for m in got] == [b"x"]
 
 
@@ -185,7 +198,7 @@ async def test_tls_listener_with_the_generated_ca(broker: SecureBroker) -> None:
     async with client(broker, M1, tls=broker.files.ca) as m1, client(broker, DISPATCHER_USER) as c:
         await m1.subscribe(alert_topic(D1, T1, M1), qos=1)
         await c.publish(alert_topic(D1, T1, M1), b"over tls", qos=1)
-        assert [m.payload for m in await collect(m1, QUIET_S)] == [b"over tls"]
+        assert [m.payload for m in await collect(m1, c, alert_topic(D1, T1, M1))] == [b"over tls"]
 
 
 async def test_permissive_acl_still_rejected_by_signature(
@@ -209,7 +222,7 @@ async def test_permissive_acl_still_rejected_by_signature(
         )
         sig = load_signer(keys, "municipal").properties(good)
         await attacker.publish(topic, good.replace(b"red", b"RED"), qos=1, properties=_props(sig))
-        got = await collect(victim, QUIET_S)
+        got = await collect(victim, attacker, topic)
     assert len(got) == 4  # the broker let everything through ...
     verdicts = [inbox.receive(_message(m)).reason for m in got]
     assert verdicts == ["unsigned", "out_of_scope", "out_of_scope", "bad_signature"]
@@ -228,7 +241,7 @@ async def test_captured_alert_replayed_after_a_minute_and_a_day(
     async with client(broker, M1) as m1, client(broker, DISPATCHER_USER) as center:
         await m1.subscribe(topic, qos=1)
         await center.publish(topic, payload, qos=1, properties=_props(signer.properties(payload)))
-        captured = (await collect(m1, QUIET_S))[0]
+        captured = (await collect(m1, center, topic))[0]
     inbox = Inbox(Verifier(load_keyring(keys)))
     assert inbox.receive(_message(captured), now=sent).accepted
     assert inbox.receive(_message(captured), now=sent).outcome == "duplicate"

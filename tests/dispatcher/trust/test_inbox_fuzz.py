@@ -15,7 +15,7 @@ from dispatcher.trust.inbox import Inbox
 from dispatcher.trust.signing import Signer, Verifier, load_keyring, load_signer, write_key_set
 from dispatcher.wire.messages import MAX_PAYLOAD_BYTES, encode_alert
 from dispatcher.wire.topics import alert_topic
-from tests.dispatcher.trust.test_signing import D1, NOW, T1, make_alert
+from tests.support.signed_alerts import D1, NOW, T1, make_alert
 
 TOPIC = alert_topic(D1, T1, "m-1")
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,49 +21,10 @@ from dispatcher.trust.signing import (
 )
 from dispatcher.wire.messages import (
     Alert,
-    Area,
-    Certainty,
-    Info,
-    MsgType,
-    Scope,
-    Severity,
     Status,
-    Urgency,
     encode_alert,
 )
-
-NOW = datetime(2025, 7, 1, 8, 0, tzinfo=UTC)
-D1, D2 = "500101", "500102"
-T1, T2, T3 = "500101001", "500101002", "500102001"
-
-
-def make_alert(
-    *,
-    identifier: str = "a-1",
-    districts: tuple[str, ...] = (D1,),
-    towns: tuple[str, ...] = (T1,),
-    status: Status = Status.EXERCISE,
-    sent: datetime = NOW,
-    expires_in_s: float = 3600,
-) -> Alert:
-    return Alert(
-        identifier=identifier,
-        sender="alertsim-test",
-        sent=sent,
-        status=status,
-        msg_type=MsgType.ALERT,
-        scope=Scope.RESTRICTED,
-        info=Info(
-            event="Flood",
-            urgency=Urgency.IMMEDIATE,
-            severity=Severity.EXTREME,
-            certainty=Certainty.LIKELY,
-            headline="red rainstorm warning",
-            instruction="go",
-            expires=sent + timedelta(seconds=expires_in_s),
-            area=Area(area_desc="x", districts=districts, towns=towns),
-        ),
-    )
+from tests.support.signed_alerts import D1, D2, NOW, T1, T2, T3, make_alert
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from dispatcher.trust.signing import load_keyring
 from simulation.cli import app
@@ -37,9 +37,23 @@ def test_broker_config_writes_locked_down_files(tmp_path: Path) -> None:
     assert (tmp_path / "passwd").stat().st_mode & 0o077 == 0
 
 
+def _error(result: Result) -> str:
+    """The command's error output as one line (the console wraps long lines at its width)."""
+    return " ".join(result.stderr.split())
+
+
 def test_fault_needs_live_mode_and_a_valid_spec(tmp_path: Path) -> None:
+    # Exit status 2 alone proves little: click returns it for any mistyped option as well.
     runner = CliRunner()
     args = ["run", str(SMOKE), "--out", str(tmp_path), "-q"]
-    assert runner.invoke(app, [*args, "--fault", "all:cut"]).exit_code == 2
+    virtual = runner.invoke(app, [*args, "--fault", "all:cut"])
+    assert virtual.exit_code == 2
+    assert _error(virtual) == "--fault: expected --mode live, got --mode virtual"
     bad = runner.invoke(app, [*args, "--mode", "live", "--fault", "district:1:cut"])
     assert bad.exit_code == 2
+    assert _error(bad) == (
+        "--fault: expected target:kind[:<seconds>s][:<ms>ms][@<start>s][%<share>] with target "
+        "all, district:<6 digits> or client:<id> and kind cut, delay or blackhole, "
+        "got 'district:1:cut'"
+    )
+    assert not (tmp_path / "report.json").exists()

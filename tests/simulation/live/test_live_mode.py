@@ -8,7 +8,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from simulation.live.run import run_live, run_live_async
 from simulation.live.swarm import Swarm
 from simulation.scenario import load_scenario
 from tests.support.broker import Broker
+from tests.support.waiting import eventually, wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 SMOKE = ROOT / "scenarios" / "smoke-one-town.yaml"
@@ -62,7 +62,7 @@ def test_one_town_live_run_ends_everyone_and_counts_agree(mosquitto: Broker) -> 
 
 
 async def test_mosquitto_clients_receive_alerts_and_their_ack_is_counted(
-    mosquitto: Broker, tmp_path: Path
+    mosquitto: Broker, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """No swarm at all: mosquitto_sub is the responder, and the README's mosquitto_pub acks."""
     sub_bin, pub_bin = shutil.which("mosquitto_sub"), shutil.which("mosquitto_pub")
@@ -73,12 +73,27 @@ async def test_mosquitto_clients_receive_alerts_and_their_ack_is_counted(
     example = re.search(r"```sh\n(mosquitto_pub .*?)```", live, re.S)
     assert example is not None, "README: Live mode needs a ```sh mosquitto_pub example"
     command = example.group(1).replace("-p 1883", f"-p {mosquitto.port}")
+    # -d: mosquitto_sub also prints its protocol steps ("Client ... received SUBACK",
+    # "Subscribed (mid: 1): 1"), so the run starts once it is subscribed, not after a guess;
+    # stdbuf (coreutils) line-buffers them, as mosquitto_sub flushes only its messages.
+    stdbuf = shutil.which("stdbuf")
+    assert stdbuf is not None, "stdbuf missing: it comes with coreutils"
     sub = await asyncio.create_subprocess_exec(
-        sub_bin, "-h", mosquitto.host, "-p", str(mosquitto.port), "-V", "5", "-q", "1",
+        stdbuf, "-oL", sub_bin, "-d",
+        "-h", mosquitto.host, "-p", str(mosquitto.port), "-V", "5", "-q", "1",
         "-t", "alertsim/v1/alert/#", "-C", "8", "-F", "%t %p",
         stdout=subprocess.PIPE,
     )  # fmt: skip
-    await asyncio.sleep(0.3)
+    # Should the test fail before mosquitto_sub has its 8 messages, it must not outlive it.
+    request.addfinalizer(lambda: sub.returncode is None and sub.kill())
+    sub_out = sub.stdout
+    assert sub_out is not None
+
+    async def subscribed() -> None:
+        while not (line := await sub_out.readline()).startswith(b"Subscribed"):
+            assert line, "mosquitto_sub exited before its subscription was acknowledged"
+
+    await asyncio.wait_for(subscribed(), 10)
     seen: list[str] = []
 
     def started(driver: LiveDriver) -> None:
@@ -88,7 +103,8 @@ async def test_mosquitto_clients_receive_alerts_and_their_ack_is_counted(
                 line = (await sub.stdout.readline()).decode()
                 if not line:
                     return
-                seen.append(line)
+                if not line.startswith("Client "):  # a protocol step (-d), not a message
+                    seen.append(line)
             # District duty teams share the district center's topic; answer for a person's own.
             topic, payload = next(x for x in seen if not x.split(" ")[0].endswith("/center")).split(
                 " ", 1
@@ -127,9 +143,17 @@ async def test_mosquitto_clients_receive_alerts_and_their_ack_is_counted(
 async def test_broker_restart_mid_run_is_survived_and_reported(private_mosquitto: Broker) -> None:
     def started(driver: LiveDriver) -> None:
         async def restart() -> None:
-            await asyncio.sleep(1.0)
+            # Mid-run: alerts are out and acknowledgements are coming back.
+            await eventually(
+                lambda: driver.counters.acknowledged > 0, "the first acknowledgement", timeout_s=30
+            )
+            failures = driver.transport.stats.connect_failures
             await asyncio.to_thread(private_mosquitto.kill)
-            await asyncio.sleep(0.3)
+            # Down until the driver has tried to reconnect and found nobody there.
+            await eventually(
+                lambda: driver.transport.stats.connect_failures > failures,
+                "the driver to fail a reconnect to the killed broker",
+            )
             await asyncio.to_thread(private_mosquitto.start)
 
         tasks.append(asyncio.create_task(restart()))
@@ -160,7 +184,11 @@ async def test_malformed_payloads_and_topics_are_rejected_and_counted() -> None:
     for payload in (b"", b"not json", b'{"identifier": 1}', b"\xff\xfe"):
         await driver_side.publish(Message(member_topic, payload))
     await driver_side.flush()
-    await asyncio.sleep(0.05)
+    await eventually(
+        lambda: sum(swarm.counters.rejected.values()) >= 4,
+        "the swarm to reject the four bad payloads",
+        state=lambda: swarm.counters.rejected,
+    )
     await swarm.stop()
     rejected = swarm.counters.rejected
     assert sum(rejected.values()) == 4
@@ -210,12 +238,13 @@ def district_swarm(mosquitto: Broker, tmp_path: Path) -> Iterator[tuple[float, P
     command += [str(DISTRICT), "--broker", mosquitto.url, "--speed", f"{AGREEMENT_SPEED:g}"]
     command += ["--ready-file", str(ready), "--keys", str(keys)]
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def swarm_ready() -> bool:
+        assert proc.poll() is None, f"alertsim swarm exited: {proc.stderr.read()!r}"  # type: ignore[union-attr]
+        return ready.exists()
+
     try:
-        deadline = time.monotonic() + 30.0
-        while not ready.exists():
-            assert proc.poll() is None, f"alertsim swarm exited: {proc.stderr.read()!r}"  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "alertsim swarm: not ready within 30 s"
-            time.sleep(0.05)
+        wait_until(swarm_ready, "alertsim swarm to write its ready file", timeout_s=30)
         yield AGREEMENT_SPEED, keys
     finally:
         proc.terminate()

@@ -16,8 +16,8 @@ from simulation.live.driver import LiveDriver
 from simulation.live.keys import AlertSigners
 from simulation.live.run import run_live_async
 from simulation.scenario import load_scenario
-from tests.dispatcher.trust.test_signing import make_alert
 from tests.support.broker import Broker
+from tests.support.signed_alerts import make_alert
 
 ROOT = Path(__file__).resolve().parents[3]
 SMOKE = ROOT / "scenarios" / "smoke-one-town.yaml"

@@ -1,23 +1,32 @@
-"""The swarm with a keyring: only signed, in-scope alerts make a responder react; rest counted."""
+"""The swarm with a keyring: only signed, in-scope alerts make a responder react; rest counted.
+
+The deliveries are made by the code the live driver sends them with: the flood alert's bytes
+(`flood_alert_bytes`), the issuing center's signature (`AlertSigners`) and the delivery
+envelope (`alert_message`), so a change to any of them that the swarm does not follow fails
+here.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from dispatcher.transport import MemoryBroker, MemoryTransport, Message
-from dispatcher.trust.signing import load_keyring, load_signer, write_key_set
-from dispatcher.wire.messages import encode_alert
-from dispatcher.wire.topics import alert_topic
+from dispatcher.trust.signing import KeyScope, key_id_for, load_keyring, write_key_set
+from dispatcher.wire.envelopes import Properties, alert_message, flood_alert_bytes
 from simulation.experiment.virtual import build_city
+from simulation.live.keys import AlertSigners
 from simulation.live.swarm import Swarm, responders_of
 from simulation.scenario import load_scenario
-from tests.dispatcher.trust.test_signing import make_alert
-from tests.support.scenarios import base_scenario, write_scenario
+from tests.support.scenarios import base_scenario, merged, write_scenario
 
 
-async def test_swarm_rejects_unsigned_and_foreign_keys(tmp_path: Path) -> None:
-    loaded = load_scenario(write_scenario(tmp_path, base_scenario()))
+@pytest.mark.parametrize("strategy", ["cascade", "direct", "hybrid"])
+async def test_swarm_rejects_unsigned_and_foreign_keys(tmp_path: Path, strategy: str) -> None:
+    data = merged(base_scenario(), {"strategy": strategy})
+    loaded = load_scenario(write_scenario(tmp_path, data))
     city = build_city(loaded)
     member = next(r for r in responders_of(city) if r.tier == "grid")
     other_town = next(t.code for d in city.districts for t in d.towns if t.code != member.town)
@@ -33,24 +42,27 @@ async def test_swarm_rejects_unsigned_and_foreign_keys(tmp_path: Path) -> None:
         keyring=load_keyring(tmp_path / "k"),
     )
     conn = next(c for c in swarm.connections if member.id in c.responders)
-    payload = encode_alert(
-        make_alert(identifier="s-1", sent=now, districts=(member.district,), towns=(member.town,))
+    expires_s = loaded.scenario.alert.expires_s
+    payload = flood_alert_bytes(
+        "s-1", "red", loaded.scenario.alert.sender, member, now, now + timedelta(seconds=expires_s)
     )
-    props = (
-        ("recipient_id", member.id),
-        ("channel", "app_push"),
-        ("rung", "0"),
-        ("delivered_at_s", "0.0"),
-        ("speed", "1"),
-    )
-    topic = alert_topic(member.district, member.town, member.id)
-    conn.on_alert(Message(topic, payload, user_properties=props))
-    neighbour = load_signer(tmp_path / "k", f"town-{other_town}")
-    conn.on_alert(Message(topic, payload, user_properties=props + neighbour.properties(payload)))
+    signers = AlertSigners(tmp_path / "k", strategy)
+
+    def delivery(signature: Properties) -> Message:
+        """The first-rung app push to `member`, as the live driver publishes it."""
+        return alert_message(
+            payload, member, "s-1", "app_push", 0, 0.0, expires_s, 1.0, signature=signature
+        )
+
+    conn.on_alert(delivery(()))
+    neighbour = key_id_for(KeyScope("town", other_town))
+    conn.on_alert(delivery(signers.properties(neighbour, payload)))
     assert swarm.counters.received == 0
     assert dict(swarm.counters.rejected) == {"verify_unsigned": 1, "verify_out_of_scope": 1}
-    good = load_signer(tmp_path / "k", "municipal").properties(payload)
-    conn.on_alert(Message(topic, payload, user_properties=props + good))
+    issuer = signers.issuer(member, 0)  # cascade: the member's town; else the municipal center
+    own_town = key_id_for(KeyScope("town", member.town))
+    assert issuer == (own_town if strategy == "cascade" else "municipal")
+    conn.on_alert(delivery(signers.properties(issuer, payload)))
     assert swarm.counters.received == 1
     assert swarm.counters.receipts == 1
     for c in swarm.connections:
