@@ -283,8 +283,7 @@ class LiveDriver:
                     f"live driver: model time {next_s:.1f} s: expected lag at most "
                     f"{self.max_lag_s * 1000:.0f} ms wall, got {late_s * 1000:.0f} ms"
                 )
-            env.step()
-            world.events_processed += 1
+            world.step()
             steps += 1
             if steps % STEPS_PER_YIELD == 0:
                 await asyncio.sleep(0)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import simpy
+from simpy.core import EmptySchedule
 
 from dispatcher.core.commands import (
     AlertCompleted,
@@ -104,7 +105,7 @@ class World:
         self.scenario = scenario
         self.city = city
         self.env = simpy.Environment()
-        self.events_processed = 0
+        self._events_processed = 0
         self.streams = Streams(scenario.seed, replication)
         self.policy = Policy(
             PolicySettings(
@@ -232,10 +233,30 @@ class World:
         env = self.env
         if on_progress is not None:
             env.process(self._ticker(progress_every_s, on_progress))
-        env.run(until=self.done)
-        # SimPy numbers every scheduled event; those not still queued were processed. Reading
-        # the counter is cheaper than counting in a loop of our own (SimPy 4 internals).
-        self.events_processed += next(env._eid) - len(env._queue)
+        # Stepped here rather than by `env.run(until=done)`, which processes the same events in
+        # the same order, because SimPy keeps no public count of them and the report gives it.
+        step, done = env.step, self.done
+        steps = 0
+        try:
+            while done.callbacks is not None:  # None once `done` itself has been processed
+                step()
+                steps += 1
+        except EmptySchedule:
+            raise RuntimeError(
+                f"the model ran out of events at {env.now} s before every alert was complete"
+            ) from None
+        finally:
+            self._events_processed += steps
+
+    def step(self) -> None:
+        """Process the next event: for a driver that paces the model itself."""
+        self.env.step()
+        self._events_processed += 1
+
+    @property
+    def events_processed(self) -> int:
+        """SimPy events processed so far, by `run` or `step`."""
+        return self._events_processed
 
     def _ticker(
         self, every_s: float, on_progress: Callable[[], None]
