@@ -37,7 +37,7 @@ from dispatcher.wire.properties import float_property
 from dispatcher.wire.topics import ACK_FILTER, CENTER_FILTERS, TopicError, parse_topic
 from simulation.live.keys import AlertSigners
 from simulation.live.pacer import ModelClock
-from simulation.model.network import NetworkModel
+from simulation.model.network import Network
 from simulation.model.world import World
 
 log = structlog.get_logger(__name__)
@@ -53,8 +53,8 @@ class LiveLagError(RuntimeError):
     """Strict mode: the model fell further behind the wall clock than allowed."""
 
 
-class BrokerHop(NetworkModel):
-    """Live mode's network: the real broker carries the messages, so the model adds no latency.
+class BrokerHop:
+    """Live mode's `Network`: the real broker carries the messages, so the model adds no latency.
 
     Channel delays past the broker (`extra_s`, a push service) still apply in model time.
     """
@@ -130,7 +130,7 @@ class LiveDriver:
 
     # -- LiveLink -------------------------------------------------------------------------------
 
-    def network(self, env: simpy.Environment) -> NetworkModel:
+    def network(self, env: simpy.Environment) -> Network:
         return BrokerHop(env)
 
     def deliver(self, alert_id: str, recipient: Recipient, channel: str, rung: int) -> None:

@@ -15,7 +15,7 @@ import simpy
 
 from simulation.behaviour import Streams, bernoulli, sampler
 from simulation.hazards import HazardModel
-from simulation.model.network import NetworkModel
+from simulation.model.network import Network
 from simulation.scenario import ChannelSettings
 
 
@@ -26,7 +26,7 @@ class ChannelModel:
         settings: ChannelSettings,
         env: simpy.Environment,
         streams: Streams,
-        network: NetworkModel,
+        network: Network,
         hazard: HazardModel,
         *,
         verify_s: float = 0.0,

@@ -52,7 +52,7 @@ from simulation.behaviour import ResponderBehaviour, Streams, sampler
 from simulation.hazards import HazardModel, WarningIssued
 from simulation.model.centers import CenterModel
 from simulation.model.channels import ChannelModel
-from simulation.model.network import NetworkModel
+from simulation.model.network import Network, NetworkModel
 from simulation.model.responders import ResponderModel
 from simulation.scenario import Scenario
 from simulation.topology.city import (
@@ -84,7 +84,7 @@ class LiveLink(Protocol):
     come back as `Acknowledged` events that the live driver injects.
     """
 
-    def network(self, env: simpy.Environment) -> NetworkModel: ...
+    def network(self, env: simpy.Environment) -> Network: ...
 
     def deliver(self, alert_id: str, recipient: Recipient, channel: str, rung: int) -> None: ...
 
@@ -117,7 +117,7 @@ class World:
         self.tracker = self.policy.tracker
         self.hazard = HazardModel(scenario.hazard, [d.code for d in city.districts])
         self._live = live
-        self.network = (
+        self.network: Network = (
             NetworkModel(self.env, scenario.network, self.streams)
             if live is None
             else live.network(self.env)
