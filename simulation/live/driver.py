@@ -37,7 +37,7 @@ from dispatcher.wire.properties import float_property
 from dispatcher.wire.topics import ACK_FILTER, CENTER_FILTERS, TopicError, parse_topic
 from simulation.live.keys import AlertSigners
 from simulation.live.pacer import ModelClock
-from simulation.model.network import Network
+from simulation.model.reach import Model
 from simulation.model.world import World
 
 log = structlog.get_logger(__name__)
@@ -82,7 +82,7 @@ class LiveCounters:
 
 
 class LiveDriver:
-    """Runs one `World` live; implements the world's `LiveLink`."""
+    """Runs one `World` live; it is the world's `Reach` (build the world with reach=driver)."""
 
     def __init__(
         self,
@@ -108,7 +108,7 @@ class LiveDriver:
         self.relay_inbox = relay_inbox
         self.counters = LiveCounters()
         self.lags_s: list[float] = []
-        self.world: World | None = None
+        self.world: Model | None = None
         self._pending: list[Message] = []
         # Publishing runs beside the step loop: awaiting a full outgoing queue there held every
         # model event back behind the broker (lags of 1.5 s wall at 60x on a large district).
@@ -123,15 +123,15 @@ class LiveDriver:
         self._receipts: set[tuple[str, str, str, int]] = set()
         self._acked: set[tuple[str, str]] = set()
         self._payloads: dict[tuple[str, str, str], bytes] = {}
-        self._levels: dict[str, tuple[str, float, float]] = {}
         # relay id -> what its arrival does in the model
         self._relays: dict[str, Callable[[], None]] = {}
         self._pending_relays = 0
 
-    # -- LiveLink -------------------------------------------------------------------------------
+    # -- Reach ----------------------------------------------------------------------------------
 
-    def network(self, env: simpy.Environment) -> Network:
-        return BrokerHop(env)
+    def attach(self, model: Model) -> None:
+        self.world = model
+        self.network = BrokerHop(model.env)
 
     def deliver(self, alert_id: str, recipient: Recipient, channel: str, rung: int) -> None:
         world = self.world
@@ -202,18 +202,10 @@ class LiveDriver:
         return payload
 
     def _alert_info(self, alert_id: str) -> tuple[str, float, float]:
-        info = self._levels.get(alert_id)
-        if info is None:
-            world = self.world
-            assert world is not None
-            issued = next(a for a in world.alerts if a.alert_id == alert_id)
-            info = (
-                issued.level,
-                issued.issued_at_s,
-                issued.issued_at_s + world.scenario.alert.expires_s,
-            )
-            self._levels[alert_id] = info
-        return info
+        world = self.world
+        assert world is not None
+        issued = world.issued(alert_id)
+        return issued.level, issued.issued_at_s, issued.expires_at_s
 
     # -- running --------------------------------------------------------------------------------
 
@@ -224,7 +216,10 @@ class LiveDriver:
 
     async def run(self, world: World) -> None:
         """Start the world and step it until it is done; the transport must be started."""
-        self.world = world
+        if world.reach is not self:
+            raise ValueError(
+                f"live driver: expected a world built with reach=driver, got {world.reach!r}"
+            )
         await self.transport.subscribe(ACK_FILTER)
         for center_filter in CENTER_FILTERS:
             await self.transport.subscribe(center_filter)
@@ -410,15 +405,10 @@ class LiveDriver:
             self._at(now_s, lambda: world.handle(FoundAbsent(ack.alert_id, ack.recipient_id)))
             return
         # Stamped when the device got it, as virtual mode stamps it: the receipt's own model
-        # time (never later than now). Delivered only stamps the tracker and commands nothing,
-        # so it may carry a moment before the model's now.
+        # time (never later than now).
         received_at_s = float_property(message, prop.RECEIVED_AT_S)
         at_s = now_s if received_at_s is None else min(max(received_at_s, 0.0), now_s)
-        commands = world.policy.handle(
-            Delivered(ack.alert_id, ack.recipient_id, ack.channel, rung), at_s
-        )
-        if commands:
-            raise AssertionError(f"live driver: Delivered commanded {commands!r}")
+        world.stamp(Delivered(ack.alert_id, ack.recipient_id, ack.channel, rung), at_s)
 
     def _on_acknowledged(self, ack: Ack, message: Message, rung: int, now_s: float) -> None:
         world = self.world
@@ -442,8 +432,7 @@ class LiveDriver:
         acked = Acknowledged(
             ack.alert_id, ack.recipient_id, ack.channel, rung, read_at_s, acked_at_s
         )
-        channel = world.channels[ack.channel]
-        self._at(now_s, lambda: channel.reply(lambda: world.handle(acked)))
+        self._at(now_s, lambda: world.reply(acked))
 
     def _at(self, at_s: float, action: Callable[[], None]) -> None:
         world = self.world

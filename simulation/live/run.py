@@ -123,7 +123,7 @@ async def run_live_async(
             signers=signers,
             relay_inbox=relay_inbox,
         )
-        world = World(loaded.scenario, city, replication=replication, live=driver)
+        world = World(loaded.scenario, city, replication=replication, reach=driver)
         try:
             await transport.start()
             if on_started is not None:

@@ -28,12 +28,8 @@ class ChannelModel:
         streams: Streams,
         network: Network,
         hazard: HazardModel,
-        *,
-        verify_s: float = 0.0,
     ) -> None:
         self.name = name
-        # Only channels that carry the signed alert itself (app push) make the device verify it.
-        self.verify_s = verify_s if settings.via_broker else 0.0
         self.settings = settings
         self.env = env
         self.network = network
