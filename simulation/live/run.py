@@ -123,7 +123,7 @@ async def run_live_async(
             signers=signers,
             relay_inbox=relay_inbox,
         )
-        world = World(loaded.scenario, city, replication=replication, reach=driver)
+        world = World(loaded.scenario, city, replication=replication, reach=driver.reach)
         try:
             await transport.start()
             if on_started is not None:
@@ -165,8 +165,7 @@ async def run_live_async(
         started_at=started_at,
         wall_s=wall_s,
     )
-    assert driver._clock is not None
-    scaled_s = (world.env.now - driver._clock.origin_s) / speed
+    scaled_s = (world.env.now - driver.pacer.clock.origin_s) / speed
     live = {
         "broker": broker_url,
         **driver.figures(),
