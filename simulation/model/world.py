@@ -13,6 +13,7 @@ it learns through `handle`, `reply` and `stamp`, the methods a reach uses too.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from functools import partial
 
 import simpy
 from simpy.core import EmptySchedule
@@ -318,11 +319,10 @@ class World:
     def _notify(self, command: Notify) -> None:
         recipient = command.recipient
         staff = self._staff[recipient.town or recipient.district]
-        alert_id, channel, rung = command.alert_id, command.channel, command.rung
-        deliver = self._deliver
-        self.channels[channel].send(
-            recipient.district, staff, lambda: deliver(alert_id, recipient, channel, rung)
-        )
+        channel = command.channel
+        # A partial, not a lambda: one Python frame fewer on every delivery of a city run.
+        delivered = partial(self._deliver, command.alert_id, recipient, channel, command.rung)
+        self.channels[channel].send(recipient.district, staff, delivered)
 
     # -- what comes back ------------------------------------------------------------------------
 
