@@ -17,6 +17,7 @@ FORBIDDEN = ("asyncio", "aiomqtt", "aiohttp")
         "dispatcher.core.tracker",
         "simulation.model.world",
         "simulation.model.network",
+        "simulation.model.reach",
         "simulation.model.channels",
         "simulation.model.centers",
         "simulation.model.responders",

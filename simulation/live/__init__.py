@@ -1,1 +1,1 @@
-"""Live and load-test modes: real MQTT brokers, a swarm of real clients, wall-clock time."""
+"""Live mode: the model paced against the wall clock, over a real MQTT broker and real clients."""

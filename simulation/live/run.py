@@ -21,7 +21,7 @@ from dispatcher.transport import Transport
 from dispatcher.transport.mqtt import MqttTransport
 from dispatcher.transport.threaded import ThreadedTransport
 from dispatcher.trust.inbox import Inbox
-from dispatcher.trust.signing import Verifier, load_keyring
+from dispatcher.trust.signing import Keyring, Verifier, load_keyring
 from simulation.experiment.virtual import alert_summaries, build_city
 from simulation.faults import Fault
 from simulation.live.driver import LiveDriver
@@ -31,6 +31,7 @@ from simulation.model.world import World
 from simulation.report.build import RunResult, build_report
 from simulation.report.faults import fault_section
 from simulation.scenario import LoadedScenario
+from simulation.topology.city import City
 
 TransportFactory = Callable[[str], Transport]
 
@@ -85,14 +86,8 @@ async def run_live_async(
     wall_start_ns = time.monotonic_ns()
     city = build_city(loaded)
     with contextlib.ExitStack() as cleanup:
-        keys_folder: Path | None = None
-        if sign:
-            if keys is None:
-                keys_folder = Path(cleanup.enter_context(temporary_key_set(city)))
-            else:
-                keys_folder = keys
+        keys_folder = _keys_folder(keys, sign, city, cleanup)
         keyring = load_keyring(keys_folder) if keys_folder is not None else None
-        tolerance_s = loaded.scenario.alert.expires_s / speed + 30.0
         swarm: Swarm | None = None
         if local_swarm:
             swarm = Swarm(
@@ -109,21 +104,10 @@ async def run_live_async(
         # The driver's connection runs on a thread of its own: on the driver's loop, bursts of
         # acknowledgements held due model events back by up to 250 ms at speed 60.
         transport = ThreadedTransport(lambda: factory(client_id), name=client_id)
-        signers = (
-            AlertSigners(keys_folder, loaded.scenario.strategy) if keys_folder is not None else None
+        driver = _driver(
+            loaded, transport, keys_folder, keyring, speed=speed, strict=strict, max_lag_s=max_lag_s
         )
-        relay_inbox = (
-            Inbox(Verifier(keyring, tolerance_s=tolerance_s)) if keyring is not None else None
-        )
-        driver = LiveDriver(
-            transport,
-            speed=speed,
-            strict=strict,
-            max_lag_s=max_lag_s,
-            signers=signers,
-            relay_inbox=relay_inbox,
-        )
-        world = World(loaded.scenario, city, replication=replication, live=driver)
+        world = World(loaded.scenario, city, replication=replication, reach=driver.reach)
         try:
             await transport.start()
             if on_started is not None:
@@ -134,11 +118,81 @@ async def run_live_async(
             if swarm is not None:
                 await swarm.stop()
     wall_s = (time.monotonic_ns() - wall_start_ns) / 1e9
+    result = RunResult(
+        loaded=loaded,
+        mode="live",
+        replication=replication,
+        records=world.records(),
+        risk_points=world.risk_point_records(),
+        alerts=alert_summaries(world),
+        transport=_transport_figures(driver, transport, swarm),
+        channels={name: dict(ch.counters) for name, ch in world.channels.items()},
+        sim_events=world.events_processed,
+        sim_end_s=world.env.now,
+        started_at=started_at,
+        wall_s=wall_s,
+    )
+    scaled_s = (world.env.now - driver.pacer.clock.origin_s) / speed
+    live = {
+        "broker": broker_url,
+        **driver.figures(),
+        "scaled_duration_s": round(scaled_s, 3),
+        "wall_over_scaled": round(wall_s / scaled_s, 3) if scaled_s > 0 else None,
+        "rejected_by_reason": dict(sorted(driver.counters.rejected.items())),
+        "swarm": swarm.counters.as_dict() if swarm is not None else None,
+        "trust": _trust_figures(keys, sign, driver.signers, swarm),
+    }
+    if faults:
+        live["faults"] = _fault_figures(loaded, city, result, faults, responders_per_connection)
+    return LiveOutcome(result, live, swarm.counters if swarm is not None else None)
+
+
+def _keys_folder(
+    keys: Path | None, sign: bool, city: City, cleanup: contextlib.ExitStack
+) -> Path | None:
+    """The key set that signs the run: `keys`, or a temporary one for the city (None: unsigned)."""
+    if not sign:
+        return None
+    if keys is None:
+        return Path(cleanup.enter_context(temporary_key_set(city)))
+    return keys
+
+
+def _driver(
+    loaded: LoadedScenario,
+    transport: Transport,
+    keys_folder: Path | None,
+    keyring: Keyring | None,
+    *,
+    speed: float,
+    strict: bool,
+    max_lag_s: float,
+) -> LiveDriver:
+    """The run's driver: signing what it sends with `keys_folder`, checking relays on `keyring`."""
+    signers = (
+        AlertSigners(keys_folder, loaded.scenario.strategy) if keys_folder is not None else None
+    )
+    tolerance_s = loaded.scenario.alert.expires_s / speed + 30.0
+    relay_inbox = Inbox(Verifier(keyring, tolerance_s=tolerance_s)) if keyring is not None else None
+    return LiveDriver(
+        transport,
+        speed=speed,
+        strict=strict,
+        max_lag_s=max_lag_s,
+        signers=signers,
+        relay_inbox=relay_inbox,
+    )
+
+
+def _transport_figures(
+    driver: LiveDriver, transport: ThreadedTransport, swarm: Swarm | None
+) -> dict[str, int]:
+    """The report's transport section: what crossed the broker, what the clients went through."""
     c = driver.counters
     reconnects = transport.stats.reconnects
     if swarm is not None:
         reconnects += sum(conn.transport.stats.reconnects for conn in swarm.connections)
-    transport_figures = {
+    return {
         "published": c.published,
         "delivered": c.delivered,
         "duplicates": c.duplicates,
@@ -150,44 +204,26 @@ async def run_live_async(
         "republished": transport.stats.republished,
         "backpressure_waits": transport.stats.backpressure_waits,
     }
-    alerts = alert_summaries(world)
-    result = RunResult(
-        loaded=loaded,
-        mode="live",
-        replication=replication,
-        records=world.records(),
-        risk_points=world.risk_point_records(),
-        alerts=alerts,
-        transport=transport_figures,
-        channels={name: dict(ch.counters) for name, ch in world.channels.items()},
-        sim_events=world.events_processed,
-        sim_end_s=world.env.now,
-        started_at=started_at,
-        wall_s=wall_s,
+
+
+def _fault_figures(
+    loaded: LoadedScenario,
+    city: City,
+    result: RunResult,
+    faults: Sequence[Fault],
+    responders_per_connection: int,
+) -> dict[str, object]:
+    """Latency inside and outside the faults, by the connection that carried each recipient."""
+    # Which connection carries whom, as the swarm groups them (an external swarm is assumed to
+    # group as this run would have: same scenario, same responders per connection).
+    groups = connection_groups(city, responders_per_connection)
+    client_of = {r.id: connection_client_id(g, i) for i, g in enumerate(groups) for r in g}
+    return fault_section(
+        ((r.recipient_id, r.latency_s) for r in result.records),
+        faults,
+        loaded.scenario.targets.notify_target_s,
+        client_of,
     )
-    assert driver._clock is not None
-    scaled_s = (world.env.now - driver._clock.origin_s) / speed
-    live = {
-        "broker": broker_url,
-        **driver.figures(),
-        "scaled_duration_s": round(scaled_s, 3),
-        "wall_over_scaled": round(wall_s / scaled_s, 3) if scaled_s > 0 else None,
-        "rejected_by_reason": dict(sorted(c.rejected.items())),
-        "swarm": swarm.counters.as_dict() if swarm is not None else None,
-        "trust": _trust_figures(keys, sign, signers, swarm),
-    }
-    if faults:
-        # Which connection carries whom, as the swarm groups them (an external swarm is assumed
-        # to group as this run would have: same scenario, same responders per connection).
-        groups = connection_groups(city, responders_per_connection)
-        client_of = {r.id: connection_client_id(g, i) for i, g in enumerate(groups) for r in g}
-        live["faults"] = fault_section(
-            ((r.recipient_id, r.latency_s) for r in result.records),
-            faults,
-            loaded.scenario.targets.notify_target_s,
-            client_of,
-        )
-    return LiveOutcome(result, live, swarm.counters if swarm is not None else None)
 
 
 def _trust_figures(

@@ -1,1 +1,1 @@
-"""The SimPy model: centers, responders, channels and the network, driven by the pure policy."""
+"""The SimPy model: the world, its centers and channels, and the Reach past them (virtual here)."""

@@ -15,7 +15,7 @@ import simpy
 
 from simulation.behaviour import Streams, bernoulli, sampler
 from simulation.hazards import HazardModel
-from simulation.model.network import NetworkModel
+from simulation.model.network import Network
 from simulation.scenario import ChannelSettings
 
 
@@ -26,14 +26,10 @@ class ChannelModel:
         settings: ChannelSettings,
         env: simpy.Environment,
         streams: Streams,
-        network: NetworkModel,
+        network: Network,
         hazard: HazardModel,
-        *,
-        verify_s: float = 0.0,
     ) -> None:
         self.name = name
-        # Only channels that carry the signed alert itself (app push) make the device verify it.
-        self.verify_s = verify_s if settings.via_broker else 0.0
         self.settings = settings
         self.env = env
         self.network = network

@@ -1,4 +1,4 @@
-"""The virtual network: owns latency, loss, duplication and the broker's capacity.
+"""The network the channels ride: its protocol, and the virtual network that owns latency and loss.
 
 As in SimPy's `Cable` example, senders and receivers know nothing about delay: a center hands a
 message to `send` with what should happen on arrival, and the network decides when (and whether,
@@ -10,15 +10,42 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import Protocol
 
 import simpy
 
 from simulation.behaviour import Streams, bernoulli, sampler
-from simulation.scenario import Network
+from simulation.scenario import Network as NetworkSettings
+
+
+class Network(Protocol):
+    """What carries a message between the model's parties: virtual here, a real broker live.
+
+    Senders say what should happen on arrival and nothing about delay: that is the network's.
+    """
+
+    @property
+    def counters(self) -> Counter[str]:
+        """Published, delivered, duplicates, lost, in flight: the report's transport figures."""
+        ...
+
+    @property
+    def max_queue_s(self) -> float:
+        """The longest a message waited for the broker, in model seconds."""
+        ...
+
+    def send(self, on_arrival: Callable[[], None], extra_s: float = 0.0) -> None:
+        """Publish one message; `on_arrival` runs once per copy delivered.
+
+        `extra_s` is delay past the broker that the sender's channel adds (a push service).
+        """
+        ...
 
 
 class NetworkModel:
-    def __init__(self, env: simpy.Environment, settings: Network, streams: Streams) -> None:
+    """The virtual `Network`: seeded latency, loss and QoS 1 duplicates behind one FIFO broker."""
+
+    def __init__(self, env: simpy.Environment, settings: NetworkSettings, streams: Streams) -> None:
         self.env = env
         self._latency = sampler(settings.latency_s, streams.get("network.latency"))
         self._lost = bernoulli(settings.loss, streams.get("network.loss"))
@@ -31,10 +58,7 @@ class NetworkModel:
         self.max_queue_s = 0.0
 
     def send(self, on_arrival: Callable[[], None], extra_s: float = 0.0) -> None:
-        """Publish one message through the broker; `on_arrival` runs once per copy delivered.
-
-        `extra_s` is delay past the broker that the sender's channel adds (a push service).
-        """
+        """Queue behind earlier messages at the broker, then latency; maybe lost or duplicated."""
         now_s = self.env.now
         self.counters["published"] += 1
         start_s = max(now_s, self._free_at_s)

@@ -6,32 +6,61 @@ scale of a whole city (124,000 responders) the process machinery would triple th
 for the same behaviour. A later delivery on a channel that gets attention sooner (a ringing phone
 after an unnoticed push) reschedules that moment; the stale event is recognised by its generation
 and ignored. Once the responder has read the alert, nothing reschedules it.
+
+Responders know nothing of the world: what they see and how they answer is `Surroundings`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Protocol
+
+import simpy
 
 from dispatcher.core.plan import Recipient
+from simulation.behaviour import ResponderBehaviour
 
-if TYPE_CHECKING:
-    from simulation.model.world import World
+
+class Surroundings(Protocol):
+    """What a responder sees (the clock, how people behave) and the two ways they answer."""
+
+    @property
+    def env(self) -> simpy.Environment: ...
+
+    @property
+    def behaviour(self) -> ResponderBehaviour: ...
+
+    @property
+    def verify_s(self) -> Mapping[str, float]:
+        """Per channel, how long the device takes to verify an alert before showing it."""
+        ...
+
+    def found_absent(self, alert_id: str, recipient_id: str) -> None:
+        """Whoever knocked found nobody at home."""
+        ...
+
+    def acknowledged(
+        self, alert_id: str, recipient: Recipient, channel: str, rung: int, read_at_s: float
+    ) -> None:
+        """The responder pressed acknowledge, now, having read the alert at `read_at_s`."""
+        ...
 
 
 class ResponderModel:
     __slots__ = (
         "acked",
         "alert_id",
+        "around",
         "channel",
         "generation",
         "read_at_s",
         "recipient",
         "rung",
-        "world",
     )
 
-    def __init__(self, world: World, alert_id: str, recipient: Recipient) -> None:
-        self.world = world
+    def __init__(self, around: Surroundings, alert_id: str, recipient: Recipient) -> None:
+        # One shared object rather than callbacks of their own: a city holds 124,000 responders.
+        self.around = around
         self.alert_id = alert_id
         self.recipient = recipient
         self.read_at_s = 0.0
@@ -41,30 +70,33 @@ class ResponderModel:
         self.acked = False
 
     def deliver(self, channel: str, rung: int) -> None:
-        world = self.world
+        around = self.around
         if self.acked:
             return
-        behaviour, alert_id, recipient_id = world.behaviour, self.alert_id, self.recipient.id
+        behaviour, alert_id, recipient_id = around.behaviour, self.alert_id, self.recipient.id
         if not behaviour.available(recipient_id):
             if channel == "door_knock":
-                world.found_absent(alert_id, recipient_id)
+                around.found_absent(alert_id, recipient_id)
             return
         if behaviour.missed(alert_id, recipient_id, channel):
             return  # arrived, never noticed: the ladder has to catch it
-        now_s = world.env.now
+        env = around.env
+        now_s = env.now
         # A signed alert is verified before it is shown, so verification delays the read.
         read_s = behaviour.read_s(alert_id, recipient_id, channel)
-        read_at_s = now_s + world.channels[channel].verify_s + read_s
+        read_at_s = now_s + around.verify_s[channel] + read_s
         if self.generation and (now_s >= self.read_at_s or read_at_s >= self.read_at_s):
             return  # already read, or this channel would not be noticed any sooner
         self.generation += 1
         self.read_at_s, self.channel, self.rung = read_at_s, channel, rung
         generation = self.generation
         ack_in_s = read_at_s - now_s + behaviour.ack_s(alert_id, recipient_id, channel)
-        world.env.timeout(ack_in_s).callbacks.append(lambda _: self._acknowledge(generation))
+        env.timeout(ack_in_s).callbacks.append(lambda _: self._acknowledge(generation))
 
     def _acknowledge(self, generation: int) -> None:
         if generation != self.generation or self.acked:
             return  # superseded by a channel that was noticed sooner
         self.acked = True
-        self.world.reply(self.alert_id, self.recipient, self.channel, self.rung, self.read_at_s)
+        self.around.acknowledged(
+            self.alert_id, self.recipient, self.channel, self.rung, self.read_at_s
+        )

@@ -1,18 +1,22 @@
-"""The SimPy world: builds centers, channels and the network, and carries out policy commands.
+"""The SimPy world: builds centers and channels, and carries out the policy's commands.
 
-The world is the policy's driver in virtual time. Everything that happens (an alert issued, a
+The world is the policy's driver in model time. Everything that happens (an alert issued, a
 relay arriving, a delivery, an acknowledgement, a timer) becomes an event for `Policy.handle`,
 and every command it returns is executed here by scheduling SimPy events. The world makes no
-decisions of its own.
+decisions of its own. What lies past the channels (the network they ride, the responders, the
+other centers' inboxes) is its `Reach`: virtual by default, and the world never asks which.
+
+Whoever steps the model from outside (a driver pacing it) uses `step`, and hands the world what
+it learns through `handle`, `reply` and `stamp`, the methods a reach uses too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
-from typing import Protocol
+from functools import partial
 
 import simpy
+from simpy.core import EmptySchedule
 
 from dispatcher.core.commands import (
     AlertCompleted,
@@ -32,7 +36,6 @@ from dispatcher.core.events import (
     CenterProcessed,
     Delivered,
     Event,
-    FoundAbsent,
     OnScene,
     RelayReceived,
     TimerFired,
@@ -47,12 +50,11 @@ from dispatcher.core.plan import (
 )
 from dispatcher.core.policy import Policy, PolicySettings
 from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
-from simulation.behaviour import ResponderBehaviour, Streams, sampler
+from simulation.behaviour import Streams, sampler
 from simulation.hazards import HazardModel, WarningIssued
 from simulation.model.centers import CenterModel
 from simulation.model.channels import ChannelModel
-from simulation.model.network import NetworkModel
-from simulation.model.responders import ResponderModel
+from simulation.model.reach import IssuedAlert, Reach, VirtualReach
 from simulation.scenario import Scenario
 from simulation.topology.city import (
     City,
@@ -65,33 +67,9 @@ from simulation.topology.city import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class IssuedAlert:
-    alert_id: str
-    level: str
-    issued_at_s: float
-    districts: tuple[str, ...]
-    recipients: int
-    risk_points: int
-
-
-class LiveLink(Protocol):
-    """Live mode's hook: real clients play the responders, a real broker is the network.
-
-    The world still applies each channel's own delay, failure and staffing in model time; at the
-    moment a delivery would reach the responder it is handed to `deliver`, and acknowledgements
-    come back as `Acknowledged` events that the live driver injects.
-    """
-
-    def network(self, env: simpy.Environment) -> NetworkModel: ...
-
-    def deliver(self, alert_id: str, recipient: Recipient, channel: str, rung: int) -> None: ...
-
-    def relay(self, alert_id: str, target: Center, on_arrival: Callable[[], None]) -> None:
-        """Carry a center-to-center relay over the broker; `on_arrival` runs when it is back."""
-
-
 class World:
+    """One replication of the city in model time; `run` it, or `step` it from a driver."""
+
     def __init__(
         self,
         scenario: Scenario,
@@ -99,12 +77,13 @@ class World:
         *,
         replication: int = 0,
         on_command: Callable[[Command, float], None] | None = None,
-        live: LiveLink | None = None,
+        reach: Reach | None = None,
     ) -> None:
         self.scenario = scenario
         self.city = city
         self.env = simpy.Environment()
-        self.events_processed = 0
+        self.done = self.env.event()
+        self._events_processed = 0
         self.streams = Streams(scenario.seed, replication)
         self.policy = Policy(
             PolicySettings(
@@ -115,14 +94,12 @@ class World:
         )
         self.tracker = self.policy.tracker
         self.hazard = HazardModel(scenario.hazard, [d.code for d in city.districts])
-        self._live = live
-        self.network = (
-            NetworkModel(self.env, scenario.network, self.streams)
-            if live is None
-            else live.network(self.env)
-        )
+        # The reach comes before the channels: they ride its network.
+        self.reach = reach if reach is not None else VirtualReach()
+        self.reach.attach(self)
+        self.network = self.reach.network
+        self._deliver = self.reach.deliver
         behaviour = scenario.behaviour
-        self.behaviour = ResponderBehaviour(scenario, replication)
         self._depart_s = sampler(behaviour.depart_s, self.streams.get("behaviour.depart"))
         self._speed = sampler(behaviour.walking_speed_m_s, self.streams.get("behaviour.walk"))
         self._distance = sampler(
@@ -136,7 +113,6 @@ class World:
                 self.streams,
                 self.network,
                 self.hazard,
-                verify_s=scenario.trust.verify_s,
             )
             for name, settings in scenario.channels.items()
         }
@@ -144,14 +120,13 @@ class World:
         # Staffed channels use the staff of the recipient's own town (or district) center.
         self._staff = {c.code: m.staff for c, m in self.centers.items() if c.code}
         self._district_plans = {d.code: self._district_plan(d) for d in city.districts}
-        self._responders: dict[tuple[str, str], ResponderModel] = {}
         self._timers: dict[float, simpy.Timeout] = {}
         self._on_command = on_command
         self.alerts: list[IssuedAlert] = []
+        self._issued: dict[str, IssuedAlert] = {}
         self._open_alerts = 0
         self._alerts_to_issue = 0
         self._routes = 0
-        self.done = self.env.event()
 
     # -- construction -------------------------------------------------------------------------
 
@@ -232,10 +207,30 @@ class World:
         env = self.env
         if on_progress is not None:
             env.process(self._ticker(progress_every_s, on_progress))
-        env.run(until=self.done)
-        # SimPy numbers every scheduled event; those not still queued were processed. Reading
-        # the counter is cheaper than counting in a loop of our own (SimPy 4 internals).
-        self.events_processed += next(env._eid) - len(env._queue)
+        # Stepped here rather than by `env.run(until=done)`, which processes the same events in
+        # the same order, because SimPy keeps no public count of them and the report gives it.
+        step, done = env.step, self.done
+        steps = 0
+        try:
+            while done.callbacks is not None:  # None once `done` itself has been processed
+                step()
+                steps += 1
+        except EmptySchedule:
+            raise RuntimeError(
+                f"the model ran out of events at {env.now} s before every alert was complete"
+            ) from None
+        finally:
+            self._events_processed += steps
+
+    def step(self) -> None:
+        """Process the next event: for a driver that paces the model itself."""
+        self.env.step()
+        self._events_processed += 1
+
+    @property
+    def events_processed(self) -> int:
+        """SimPy events processed so far, by `run` or `step`."""
+        return self._events_processed
 
     def _ticker(
         self, every_s: float, on_progress: Callable[[], None]
@@ -258,21 +253,23 @@ class World:
             districts=tuple(self._district_plans[code] for code in warning.districts),
         )
         recipients = plan.recipients()
-        self.alerts.append(
-            IssuedAlert(
-                alert_id,
-                warning.level,
-                self.env.now,
-                warning.districts,
-                len(recipients),
-                sum(len(r.risk_points) for r in recipients),
-            )
+        issued = IssuedAlert(
+            alert_id,
+            warning.level,
+            plan.issued_at_s,
+            plan.expires_at_s,
+            warning.districts,
+            len(recipients),
+            sum(len(r.risk_points) for r in recipients),
         )
+        self.alerts.append(issued)
+        self._issued[alert_id] = issued
         self._alerts_to_issue -= 1
         self._open_alerts += 1
         self.handle(AlertIssued(plan))
 
     def handle(self, event: Event) -> None:
+        """Hand `event` to the policy now and carry out what it commands."""
         now_s = self.env.now
         for command in self.policy.handle(event, now_s):
             self._execute(command, now_s)
@@ -293,10 +290,7 @@ class World:
                 self.centers[center].process(lambda: self.handle(CenterProcessed(alert_id, center)))
             case Relay():
                 event = RelayReceived(command.alert_id, command.target)
-                if self._live is not None:
-                    self._live.relay(command.alert_id, command.target, lambda: self.handle(event))
-                else:
-                    self.network.send(lambda: self.handle(event))
+                self.reach.relay(command.alert_id, command.target, lambda: self.handle(event))
             case Dispatch():
                 self._walk(command)
             case ExpireAt():
@@ -324,37 +318,31 @@ class World:
 
     def _notify(self, command: Notify) -> None:
         recipient = command.recipient
-        key = (command.alert_id, recipient.id)
-        responder = self._responders.get(key)
-        if responder is None:
-            responder = ResponderModel(self, command.alert_id, recipient)
-            self._responders[key] = responder
         staff = self._staff[recipient.town or recipient.district]
-        channel, rung, alert_id = command.channel, command.rung, command.alert_id
-
-        live = self._live
-
-        def delivered() -> None:
-            if live is not None:
-                # Delivered comes back with the device's receipt, after the real broker's hop.
-                live.deliver(alert_id, recipient, channel, rung)
-                return
-            self.handle(Delivered(alert_id, recipient.id, channel, rung))
-            responder.deliver(channel, rung)
-
+        channel = command.channel
+        # A partial, not a lambda: one Python frame fewer on every delivery of a city run.
+        delivered = partial(self._deliver, command.alert_id, recipient, channel, command.rung)
         self.channels[channel].send(recipient.district, staff, delivered)
 
-    # -- responder callbacks --------------------------------------------------------------------
+    # -- what comes back ------------------------------------------------------------------------
 
-    def found_absent(self, alert_id: str, recipient_id: str) -> None:
-        self.handle(FoundAbsent(alert_id, recipient_id))
+    def reply(self, ack: Acknowledged) -> None:
+        """Carry an acknowledgement back to the dispatcher over its channel, then handle it."""
+        self.channels[ack.channel].reply(lambda: self.handle(ack))
 
-    def reply(
-        self, alert_id: str, recipient: Recipient, channel: str, rung: int, read_at_s: float
-    ) -> None:
-        acked_at_s = self.env.now
-        event = Acknowledged(alert_id, recipient.id, channel, rung, read_at_s, acked_at_s)
-        self.channels[channel].reply(lambda: self.handle(event))
+    def stamp(self, delivered: Delivered, at_s: float) -> None:
+        """Record that `delivered` happened at model time `at_s`, which need not be now.
+
+        A delivery learned of after the fact (a device's receipt, a hop later) may carry its own
+        moment: `Delivered` only stamps the tracker and commands nothing.
+        """
+        commands = self.policy.handle(delivered, at_s)
+        if commands:
+            raise AssertionError(f"world: {delivered!r} commanded {commands!r}")
+
+    def issued(self, alert_id: str) -> IssuedAlert:
+        """The alert issued as `alert_id`."""
+        return self._issued[alert_id]
 
     def _walk(self, command: Dispatch) -> None:
         """Walk the route: one event per risk point reached, none for setting off."""
