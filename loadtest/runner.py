@@ -19,6 +19,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, Final
 
+from dispatcher.errors import AlertsimError
 from loadtest import histogram
 from loadtest.mqtt.connection import MqttConnection, MqttError, open_connection
 from loadtest.publisher import (
@@ -46,7 +47,7 @@ _START_LEAD_NS: Final = 20_000_000
 _JOIN_TIMEOUT_S: Final = 10.0
 
 
-class LoadtestError(RuntimeError):
+class LoadtestError(AlertsimError, RuntimeError):
     """The run could not start (no broker, no swarm); a run that started always reports."""
 
 
@@ -80,9 +81,7 @@ def run_loadtest(
     return asyncio.run(_run(config, progress or (lambda _p: None)))
 
 
-async def _run(  # noqa: PLR0915 - one run's phases read best in order, in one place
-    config: LoadtestConfig, show: Callable[[Progress], None]
-) -> dict[str, Any]:
+async def _run(config: LoadtestConfig, show: Callable[[Progress], None]) -> dict[str, Any]:
     _check_descriptors(config)
     await _probe_broker(config)
     payloads = alert_payloads(config)
@@ -109,24 +108,7 @@ async def _run(  # noqa: PLR0915 - one run's phases read best in order, in one p
 
     try:
         everyone = workers + relays
-        await _wait(
-            everyone,
-            changed,
-            config.connect_timeout_s + 30.0,
-            lambda: _all_ready(everyone),
-            lambda: tell("connecting"),
-        )
-        failures = [h.failure for h in everyone if h.failure]
-        if failures or not _all_ready(everyone):
-            raise LoadtestError("; ".join(failures) or "swarm workers did not become ready")
-        unready = [
-            f"{h.process.name}: {h.ready['failed_connects']:,} connection(s) failed, e.g. "
-            + "; ".join(h.ready.get("connect_errors", [])[:1])
-            for h in relays
-            if h.ready is not None and h.ready["failed_connects"]
-        ]
-        if unready:
-            raise LoadtestError("relays could not subscribe: " + "; ".join(unready))
+        await _until_subscribed(config, everyone, relays, changed, lambda: tell("connecting"))
         tell("subscribed")
         broker = {"url": config.broker_url, "version": await _broker_version(config)}
         try:
@@ -141,20 +123,7 @@ async def _run(  # noqa: PLR0915 - one run's phases read best in order, in one p
             await asyncio.wait({publishing}, timeout=0.1)
             tell("publishing")
         tally = publishing.result()
-        drain_deadline = time.monotonic() + config.drain_timeout_s
-        last_received, last_change = -1, time.monotonic()
-        while time.monotonic() < drain_deadline:
-            received = sum(h.received for h in workers)
-            if received >= owed or _swarm_gone(workers):
-                break
-            if received != last_received:
-                last_received, last_change = received, time.monotonic()
-            elif time.monotonic() - last_change > min(_IDLE_S, config.drain_timeout_s):
-                break
-            changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), 0.1)
-            tell("draining")
+        await _drain(config, workers, owed, changed, lambda: tell("draining"))
         for handle in everyone:
             _send(handle, ("stop",))
         await _wait(
@@ -177,6 +146,55 @@ async def _run(  # noqa: PLR0915 - one run's phases read best in order, in one p
         hosts=[host_info() | {"coordinator_rss_bytes": rss_bytes()}],
         shards=[f"{config.shard_index}/{config.shard_count}"],
     )
+
+
+async def _until_subscribed(
+    config: LoadtestConfig,
+    everyone: list[_WorkerHandle],
+    relays: list[_WorkerHandle],
+    changed: asyncio.Event,
+    tick: Callable[[], None],
+) -> None:
+    """Wait until every worker and relay has subscribed; a failure is one LoadtestError."""
+    await _wait(
+        everyone, changed, config.connect_timeout_s + 30.0, lambda: _all_ready(everyone), tick
+    )
+    failures = [h.failure for h in everyone if h.failure]
+    if failures or not _all_ready(everyone):
+        raise LoadtestError("; ".join(failures) or "swarm workers did not become ready")
+    unready = [
+        f"{h.process.name}: {h.ready['failed_connects']:,} connection(s) failed, e.g. "
+        + "; ".join(h.ready.get("connect_errors", [])[:1])
+        for h in relays
+        if h.ready is not None and h.ready["failed_connects"]
+    ]
+    if unready:
+        raise LoadtestError("relays could not subscribe: " + "; ".join(unready))
+
+
+async def _drain(
+    config: LoadtestConfig,
+    workers: list[_WorkerHandle],
+    owed: int,
+    changed: asyncio.Event,
+    tick: Callable[[], None],
+) -> None:
+    """Wait for the deliveries still owed: until all arrived, the swarm is gone, nothing has
+    arrived for a while, or the drain timeout passed."""
+    drain_deadline = time.monotonic() + config.drain_timeout_s
+    last_received, last_change = -1, time.monotonic()
+    while time.monotonic() < drain_deadline:
+        received = sum(h.received for h in workers)
+        if received >= owed or _swarm_gone(workers):
+            return
+        if received != last_received:
+            last_received, last_change = received, time.monotonic()
+        elif time.monotonic() - last_change > min(_IDLE_S, config.drain_timeout_s):
+            return
+        changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), 0.1)
+        tick()
 
 
 def _start_workers(config: LoadtestConfig, connections: list[int]) -> list[_WorkerHandle]:

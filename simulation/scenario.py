@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from dispatcher.errors import AlertsimError
 from simulation.topology.source import TopologyError, TopologySource, load_topology
 
 MAX_SCENARIO_BYTES = 10 * 1024 * 1024
@@ -314,7 +315,7 @@ def _check_codes(keys: Mapping[str, object], info: ValidationInfo, *, allow_defa
 # --- loading ---------------------------------------------------------------------------------
 
 
-class ScenarioError(ValueError):
+class ScenarioError(AlertsimError, ValueError):
     """Every problem found in a scenario file, each naming file, field path, value, expectation."""
 
     def __init__(self, errors: Sequence[str]) -> None:

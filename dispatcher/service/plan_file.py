@@ -13,13 +13,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from dispatcher.core.plan import AlertPlan, DistrictPlan, Recipient, TownPlan
+from dispatcher.errors import AlertsimError
 from dispatcher.wire.alerts import flood_alert
 from dispatcher.wire.messages import encode_alert
 
 __all__ = ["DispatchPlan", "PlanFileError", "alert_for", "alert_plan"]
 
 
-class PlanFileError(ValueError):
+class PlanFileError(AlertsimError, ValueError):
     """A plan file that cannot be read; the message names the file and what was expected."""
 
 

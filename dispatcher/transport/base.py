@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
+from dispatcher.errors import AlertsimError
 from dispatcher.wire.message import Message
 from dispatcher.wire.topics import TopicError, validate_filter
 
@@ -29,7 +30,7 @@ __all__ = [
 TransportErrorReason = Literal["closed", "backpressure", "connect", "protocol", "bad_topic"]
 
 
-class TransportError(Exception):
+class TransportError(AlertsimError):
     """A transport failure; `reason` is one of a fixed set so callers can count causes."""
 
     def __init__(self, reason: TransportErrorReason, detail: str) -> None:

@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from dispatcher.errors import AlertsimError
 from dispatcher.wire import properties as prop
 from dispatcher.wire.messages import Alert, MessageError, Status, decode_alert
 
@@ -79,7 +80,7 @@ EXERCISE_STATUSES: Final = (Status.EXERCISE, Status.TEST)
 _DIGITS: Final = {6: re.compile(r"[0-9]{6}"), 9: re.compile(r"[0-9]{9}")}
 
 
-class SigningError(ValueError):
+class SigningError(AlertsimError, ValueError):
     """A key file or trust file that cannot be used; the message names the file and the field."""
 
 

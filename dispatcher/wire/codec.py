@@ -13,6 +13,8 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
+from dispatcher.errors import AlertsimError
+
 __all__ = ["DuplicateKeyError", "json_problem", "loads_strict", "schema_detail", "too_deep_at"]
 
 
@@ -44,7 +46,7 @@ def too_deep_at(text: str, max_depth: int) -> int | None:
     return None
 
 
-class DuplicateKeyError(ValueError):
+class DuplicateKeyError(AlertsimError, ValueError):
     """A JSON object that names the same field twice; ``key`` is that field."""
 
     def __init__(self, key: str) -> None:

@@ -33,6 +33,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from dispatcher.errors import AlertsimError
 from dispatcher.wire.codec import (
     DuplicateKeyError,
     json_problem,
@@ -83,7 +84,7 @@ Channel = Literal["app_push", "sms", "voice_call", "area_terminal", "door_knock"
 AckStatus = Literal["received", "read", "acknowledged"]
 
 
-class MessageError(ValueError):
+class MessageError(AlertsimError, ValueError):
     """A payload that cannot be decoded (or encoded) as a message; ``reason`` is a fixed set."""
 
     def __init__(self, reason: MessageErrorReason, detail: str) -> None:

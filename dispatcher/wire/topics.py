@@ -47,6 +47,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final, Literal, Protocol, get_args
 
+from dispatcher.errors import AlertsimError
+
 __all__ = [
     "ACK_FILTER",
     "CENTER_FILTERS",
@@ -95,7 +97,7 @@ _ID_EXPECTED: Final = "1-64 characters of A-Z a-z 0-9 _ . -"
 _VALUE_REPR_MAX_CHARS: Final = 80
 
 
-class TopicError(ValueError):
+class TopicError(AlertsimError, ValueError):
     """A topic, filter or id that does not fit the scheme; ``reason`` is one of a fixed set."""
 
     def __init__(self, reason: TopicErrorReason, detail: str) -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
+from dispatcher.errors import AlertsimError
+
 __all__ = [
     "CONNACK",
     "DISCONNECT",
@@ -86,7 +88,7 @@ _PROPERTY_SIZES: Final = {
 }  # fmt: skip
 
 
-class WireError(ValueError):
+class WireError(AlertsimError, ValueError):
     """Bytes that are not a valid MQTT 5 packet stream (where, what was found, what expected)."""
 
 
@@ -257,47 +259,7 @@ class Decoder:
                 break
             kind = first >> 4
             if kind == PUBLISH:
-                qos = (first >> 1) & 3
-                if qos == 3:
-                    self._fail(pos, "PUBLISH QoS", "0, 1 or 2", "3")
-                if length < 3:
-                    self._fail(pos, "PUBLISH", "a topic and property length", f"{length} bytes")
-                topic_end = start + 2 + ((buf[start] << 8) | buf[start + 1])
-                if topic_end > end:
-                    self._fail(pos, "PUBLISH topic", f"within {length} bytes", "longer")
-                cursor = topic_end
-                packet_id = 0
-                if qos:
-                    packet_id = (buf[cursor] << 8) | buf[cursor + 1] if cursor + 2 <= end else 0
-                    cursor += 2
-                    if packet_id == 0:
-                        self._fail(pos, "PUBLISH packet id", "1-65535 at QoS>0", "0 or nothing")
-                if cursor >= end:
-                    self._fail(pos, "PUBLISH", "properties after the topic", "the packet's end")
-                plen = buf[cursor]
-                cursor += 1
-                if plen >= 0x80:
-                    plen, cursor = self._varint_at(buf, cursor - 1, end, pos)
-                props_end = cursor + plen
-                if props_end > end:
-                    self._fail(pos, "PUBLISH properties", f"within {length} bytes", f"{plen}")
-                stamp = None
-                if plen:
-                    # Fast path: the stamp as the first property, as our publisher sends it.
-                    if (
-                        buf[cursor] == 0x26
-                        and buf[cursor + 1 : cursor + _STAMP_HEAD_END] == _STAMP_HEAD
-                    ):
-                        value_at = cursor + _STAMP_HEAD_END + 2
-                        value_end = value_at + ((buf[value_at - 2] << 8) | buf[value_at - 1])
-                        if value_end == props_end:
-                            stamp = buf[value_at:value_end]
-                        else:
-                            stamp = self._stamp(buf, cursor, props_end, pos)
-                    else:
-                        stamp = self._stamp(buf, cursor, props_end, pos)
-                topic = buf[start + 2 : topic_end]
-                append(Publish(topic, qos, packet_id, stamp, buf[props_end:end]))
+                append(self._publish(buf, first, start, end, pos))
             else:
                 expected = _FIXED_FLAGS.get(kind)
                 if expected is None:
@@ -309,6 +271,48 @@ class Decoder:
         self._pending = buf[pos:]
         self._offset += pos
         return publishes, controls
+
+    def _publish(self, buf: bytes, first: int, start: int, end: int, pos: int) -> Publish:
+        """One PUBLISH whose variable header and payload are ``buf[start:end]``."""
+        length = end - start
+        qos = (first >> 1) & 3
+        if qos == 3:
+            self._fail(pos, "PUBLISH QoS", "0, 1 or 2", "3")
+        if length < 3:
+            self._fail(pos, "PUBLISH", "a topic and property length", f"{length} bytes")
+        topic_end = start + 2 + ((buf[start] << 8) | buf[start + 1])
+        if topic_end > end:
+            self._fail(pos, "PUBLISH topic", f"within {length} bytes", "longer")
+        cursor = topic_end
+        packet_id = 0
+        if qos:
+            packet_id = (buf[cursor] << 8) | buf[cursor + 1] if cursor + 2 <= end else 0
+            cursor += 2
+            if packet_id == 0:
+                self._fail(pos, "PUBLISH packet id", "1-65535 at QoS>0", "0 or nothing")
+        if cursor >= end:
+            self._fail(pos, "PUBLISH", "properties after the topic", "the packet's end")
+        plen = buf[cursor]
+        cursor += 1
+        if plen >= 0x80:
+            plen, cursor = self._varint_at(buf, cursor - 1, end, pos)
+        props_end = cursor + plen
+        if props_end > end:
+            self._fail(pos, "PUBLISH properties", f"within {length} bytes", f"{plen}")
+        stamp = None
+        if plen:
+            # Fast path: the stamp as the first property, as our publisher sends it.
+            if buf[cursor] == 0x26 and buf[cursor + 1 : cursor + _STAMP_HEAD_END] == _STAMP_HEAD:
+                value_at = cursor + _STAMP_HEAD_END + 2
+                value_end = value_at + ((buf[value_at - 2] << 8) | buf[value_at - 1])
+                if value_end == props_end:
+                    stamp = buf[value_at:value_end]
+                else:
+                    stamp = self._stamp(buf, cursor, props_end, pos)
+            else:
+                stamp = self._stamp(buf, cursor, props_end, pos)
+        topic = buf[start + 2 : topic_end]
+        return Publish(topic, qos, packet_id, stamp, buf[props_end:end])
 
     def _fail(self, pos: int, what: str, expected: str, found: str) -> None:
         where = f"mqtt stream byte {self._offset + pos}"

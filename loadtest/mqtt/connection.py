@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final, cast
 
+from dispatcher.errors import AlertsimError
 from loadtest.mqtt import codec
 from loadtest.mqtt.codec import Control, Decoder, Publish, WireError
 
@@ -30,7 +31,7 @@ MAX_PACKET_ID: Final = 65535
 OnPublishes = Callable[[list[Publish], int], None]
 
 
-class MqttError(ConnectionError):
+class MqttError(AlertsimError, ConnectionError):
     """The broker refused us, broke the protocol, or went away while we waited."""
 
 

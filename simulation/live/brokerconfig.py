@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from dispatcher.errors import AlertsimError
 from dispatcher.trust.brokerauth import BrokerFiles, write_broker_config
 from simulation.scenario import LoadedScenario
 
 __all__ = ["CredentialsError", "read_credentials", "write_city_broker_config"]
 
 
-class CredentialsError(ValueError):
+class CredentialsError(AlertsimError, ValueError):
     """A credentials.json that cannot be read; the message names the file and what is wrong."""
 
 

@@ -18,13 +18,15 @@ from typing import Protocol
 
 import simpy
 
+from dispatcher.errors import AlertsimError
+
 # Events stepped back to back before the pacer yields to the transport's tasks.
 STEPS_PER_YIELD = 256
 # How long the pacer waits for a backlog to drain before it looks again (wall seconds).
 BACKLOG_WAIT_S = 0.001
 
 
-class LiveLagError(RuntimeError):
+class LiveLagError(AlertsimError, RuntimeError):
     """Strict mode: the model fell further behind the wall clock than allowed."""
 
 

@@ -16,10 +16,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from dispatcher.errors import AlertsimError
 from simulation.report.headline import HEADLINES, Kind, fmt, fmt_difference, lookup
 
 
-class CompareError(Exception):
+class CompareError(AlertsimError):
     """A run folder that cannot be compared; the message names the file and the problem."""
 
 

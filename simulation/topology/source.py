@@ -15,6 +15,8 @@ from typing import Any, Final
 
 import yaml
 
+from dispatcher.errors import AlertsimError
+
 __all__ = [
     "DISTRICT_KINDS",
     "MAX_TOWNS_PER_DISTRICT",
@@ -30,7 +32,7 @@ DISTRICT_KINDS: Final = ("district", "county", "autonomous_county")
 MAX_TOWNS_PER_DISTRICT: Final = 999
 
 
-class TopologyError(ValueError):
+class TopologyError(AlertsimError, ValueError):
     """Bad topology data or arguments; the message names field, value found and value expected."""
 
 
