@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from simulation.experiment import machine
 from simulation.experiment.gcpause import without_gc_pauses
 from simulation.model.world import World
 from simulation.report.build import RunResult
@@ -87,4 +88,6 @@ def run_virtual(
             sim_end_s=world.env.now,
             started_at=started_at,
             wall_s=wall_s,
+            host=machine.host(),
+            versions=machine.versions(),
         )

@@ -22,6 +22,7 @@ from dispatcher.transport.mqtt import MqttTransport
 from dispatcher.transport.threaded import ThreadedTransport
 from dispatcher.trust.inbox import Inbox
 from dispatcher.trust.signing import Keyring, Verifier, load_keyring
+from simulation.experiment import machine
 from simulation.experiment.virtual import alert_summaries, build_city
 from simulation.faults import Fault
 from simulation.live.driver import LiveDriver
@@ -118,19 +119,8 @@ async def run_live_async(
             if swarm is not None:
                 await swarm.stop()
     wall_s = (time.monotonic_ns() - wall_start_ns) / 1e9
-    result = RunResult(
-        loaded=loaded,
-        mode="live",
-        replication=replication,
-        records=world.records(),
-        risk_points=world.risk_point_records(),
-        alerts=alert_summaries(world),
-        transport=_transport_figures(driver, transport, swarm),
-        channels={name: dict(ch.counters) for name, ch in world.channels.items()},
-        sim_events=world.events_processed,
-        sim_end_s=world.env.now,
-        started_at=started_at,
-        wall_s=wall_s,
+    result = _result(
+        loaded, world, _transport_figures(driver, transport, swarm), started_at, wall_s
     )
     scaled_s = (world.env.now - driver.pacer.clock.origin_s) / speed
     live = {
@@ -145,6 +135,32 @@ async def run_live_async(
     if faults:
         live["faults"] = _fault_figures(loaded, city, result, faults, responders_per_connection)
     return LiveOutcome(result, live, swarm.counters if swarm is not None else None)
+
+
+def _result(
+    loaded: LoadedScenario,
+    world: World,
+    transport: dict[str, int],
+    started_at: str,
+    wall_s: float,
+) -> RunResult:
+    """What the report is built from, as a virtual run gives it, with the transport's figures."""
+    return RunResult(
+        loaded=loaded,
+        mode="live",
+        replication=world.streams.replication,
+        records=world.records(),
+        risk_points=world.risk_point_records(),
+        alerts=alert_summaries(world),
+        transport=transport,
+        channels={name: dict(ch.counters) for name, ch in world.channels.items()},
+        sim_events=world.events_processed,
+        sim_end_s=world.env.now,
+        started_at=started_at,
+        wall_s=wall_s,
+        host=machine.host(),
+        versions=machine.versions(),
+    )
 
 
 def _keys_folder(

@@ -7,10 +7,7 @@ of the same scenario and seed give identical reports apart from those.
 
 from __future__ import annotations
 
-import platform
-import socket
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 
 from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
@@ -37,17 +34,8 @@ class RunResult:
     sim_end_s: float
     started_at: str
     wall_s: float
-
-
-def versions() -> dict[str, str]:
-    """Versions of what produced the figures: Python and the packages the model runs on."""
-    out = {"python": platform.python_version()}
-    for package in ("simpy", "pydantic", "alertsim"):
-        try:
-            out[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            out[package] = "unknown"
-    return out
+    host: str
+    versions: dict[str, str]
 
 
 def _fmt_share(share: float) -> str:
@@ -131,8 +119,8 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "strategy": scenario.strategy,
         "started_at": result.started_at,
         "wall_s": round(result.wall_s, 3),
-        "host": socket.gethostname(),
-        "versions": versions(),
+        "host": result.host,
+        "versions": result.versions,
         "sim_events": result.sim_events,
         "sim_end_s": round(result.sim_end_s, 3),
         "targets": {

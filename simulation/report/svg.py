@@ -103,6 +103,24 @@ def _open(name: str, title: str, width: int, height: int) -> list[str]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """A line chart's plot area: where model values land in SVG coordinates."""
+
+    left: int
+    top: int
+    plot_w: int
+    plot_h: int
+    x_max: float
+    y_max: float
+
+    def sx(self, x: float) -> float:
+        return self.left + min(max(x, 0.0), self.x_max) / self.x_max * self.plot_w
+
+    def sy(self, y: float) -> float:
+        return self.top + self.plot_h - min(max(y, 0.0), self.y_max) / self.y_max * self.plot_h
+
+
 def line_chart(
     name: str,
     title: str,
@@ -120,35 +138,10 @@ def line_chart(
 ) -> str:
     """Lines (or staircases) over a shared x axis from 0 to `x_max`, y from 0 to `y_max`."""
     left, right, top, bottom = 56, 150, 26, 46
-    plot_w, plot_h = width - left - right, height - top - bottom
-    x_max = max(x_max, 1e-9)
-
-    def sx(x: float) -> float:
-        return left + min(max(x, 0.0), x_max) / x_max * plot_w
-
-    def sy(y: float) -> float:
-        return top + plot_h - min(max(y, 0.0), y_max) / y_max * plot_h
-
+    frame = _Frame(left, top, width - left - right, height - top - bottom, max(x_max, 1e-9), y_max)
     out = _open(name, title, width, height)
-    y_step = nice_step(y_max, 5)
-    ticks_y = [i * y_step for i in range(int(y_max / y_step + 1e-9) + 1)]
-    for y in ticks_y:
-        out.append(
-            f'<line x1="{left}" x2="{left + plot_w}" y1="{_n(sy(y))}" y2="{_n(sy(y))}" '
-            f'stroke="{GRID}"/>'
-            f'<text x="{left - 6}" y="{_n(sy(y) + 4)}" text-anchor="end" font-size="11" '
-            f'fill="{AXIS}">{escape(y_format(y))}</text>'
-        )
-    x_step = time_step_s(x_max) if x_format is format_time_s else nice_step(x_max)
-    x = 0.0
-    while x <= x_max + 1e-9:
-        out.append(
-            f'<line x1="{_n(sx(x))}" x2="{_n(sx(x))}" y1="{top + plot_h}" '
-            f'y2="{top + plot_h + 4}" stroke="{AXIS}"/>'
-            f'<text x="{_n(sx(x))}" y="{top + plot_h + 17}" text-anchor="middle" '
-            f'font-size="11" fill="{AXIS}">{escape(x_format(x))}</text>'
-        )
-        x += x_step
+    out.extend(_axes(frame, x_format, y_format))
+    plot_h, plot_w = frame.plot_h, frame.plot_w
     out.append(
         f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" '
         f'stroke="{AXIS}"/>'
@@ -158,34 +151,16 @@ def line_chart(
         f'fill="#374151" transform="rotate(-90 14 {top + plot_h / 2})">{escape(y_label)}</text>'
     )
     for marker in markers:
-        if marker.x > x_max:
+        if marker.x > frame.x_max:
             continue
-        mx = _n(sx(marker.x))
+        mx = _n(frame.sx(marker.x))
         out.append(
             f'<line class="target" x1="{mx}" x2="{mx}" y1="{top}" y2="{top + plot_h}" '
             f'stroke="{TARGET}" stroke-width="1.5" stroke-dasharray="5 4"/>'
             f'<text x="{mx}" y="{top - 8}" text-anchor="middle" font-size="11" '
             f'fill="{TARGET}">{escape(marker.label)}</text>'
         )
-    for s in series:
-        if not s.points:
-            continue
-        coords: list[str] = []
-        if s.step:
-            previous_y = 0.0
-            coords.append(f"{_n(sx(0))},{_n(sy(0))}")
-            for px, py in s.points:
-                coords.append(f"{_n(sx(px))},{_n(sy(previous_y))}")
-                coords.append(f"{_n(sx(px))},{_n(sy(py))}")
-                previous_y = py
-            coords.append(f"{_n(sx(x_max))},{_n(sy(previous_y))}")
-        else:
-            coords.extend(f"{_n(sx(px))},{_n(sy(py))}" for px, py in s.points)
-        dash = ' stroke-dasharray="6 3"' if s.dashed else ""
-        out.append(
-            f'<polyline data-series="{escape(s.name)}" fill="none" stroke="{s.colour}" '
-            f'stroke-width="2"{dash} stroke-linejoin="round" points="{" ".join(coords)}"/>'
-        )
+    out.extend(_polyline(frame, s) for s in series if s.points)
     for i, s in enumerate(series):
         ly = top + 8 + i * 20
         lx = left + plot_w + 16
@@ -196,6 +171,55 @@ def line_chart(
         )
     out.append("</svg>")
     return "".join(out)
+
+
+def _axes(
+    frame: _Frame, x_format: Callable[[float], str], y_format: Callable[[float], str]
+) -> list[str]:
+    """Grid lines with y labels, and x ticks with their labels."""
+    out = []
+    left, top, plot_w, plot_h = frame.left, frame.top, frame.plot_w, frame.plot_h
+    y_step = nice_step(frame.y_max, 5)
+    for y in [i * y_step for i in range(int(frame.y_max / y_step + 1e-9) + 1)]:
+        out.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{_n(frame.sy(y))}" '
+            f'y2="{_n(frame.sy(y))}" stroke="{GRID}"/>'
+            f'<text x="{left - 6}" y="{_n(frame.sy(y) + 4)}" text-anchor="end" font-size="11" '
+            f'fill="{AXIS}">{escape(y_format(y))}</text>'
+        )
+    x_max = frame.x_max
+    x_step = time_step_s(x_max) if x_format is format_time_s else nice_step(x_max)
+    x = 0.0
+    while x <= x_max + 1e-9:
+        out.append(
+            f'<line x1="{_n(frame.sx(x))}" x2="{_n(frame.sx(x))}" y1="{top + plot_h}" '
+            f'y2="{top + plot_h + 4}" stroke="{AXIS}"/>'
+            f'<text x="{_n(frame.sx(x))}" y="{top + plot_h + 17}" text-anchor="middle" '
+            f'font-size="11" fill="{AXIS}">{escape(x_format(x))}</text>'
+        )
+        x += x_step
+    return out
+
+
+def _polyline(frame: _Frame, s: Series) -> str:
+    """One series as a polyline; a step series holds each value until the next point."""
+    sx, sy = frame.sx, frame.sy
+    coords: list[str] = []
+    if s.step:
+        previous_y = 0.0
+        coords.append(f"{_n(sx(0))},{_n(sy(0))}")
+        for px, py in s.points:
+            coords.append(f"{_n(sx(px))},{_n(sy(previous_y))}")
+            coords.append(f"{_n(sx(px))},{_n(sy(py))}")
+            previous_y = py
+        coords.append(f"{_n(sx(frame.x_max))},{_n(sy(previous_y))}")
+    else:
+        coords.extend(f"{_n(sx(px))},{_n(sy(py))}" for px, py in s.points)
+    dash = ' stroke-dasharray="6 3"' if s.dashed else ""
+    return (
+        f'<polyline data-series="{escape(s.name)}" fill="none" stroke="{s.colour}" '
+        f'stroke-width="2"{dash} stroke-linejoin="round" points="{" ".join(coords)}"/>'
+    )
 
 
 def bar_chart(
