@@ -1,1 +1,9 @@
 """The dispatch core: who an alert targets, the pure policy, and exactly-once tracking."""
+
+__all__ = [
+    "commands",
+    "events",
+    "plan",
+    "policy",
+    "tracker",
+]

@@ -1,1 +1,10 @@
 """The live dispatcher service: journal, crash points, the asyncio runtime and its command."""
+
+__all__ = [
+    "cli",
+    "crashpoints",
+    "dispatch",
+    "journal",
+    "ladder",
+    "plan_file",
+]

@@ -1,1 +1,10 @@
 """Experiments: one virtual run, independent replications, and sweeps of overrides."""
+
+__all__ = [
+    "folder",
+    "gcpause",
+    "machine",
+    "replications",
+    "sweep",
+    "virtual",
+]

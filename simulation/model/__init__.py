@@ -1,1 +1,10 @@
 """The SimPy model: the world, its centers and channels, and the Reach past them (virtual here)."""
+
+__all__ = [
+    "centers",
+    "channels",
+    "network",
+    "reach",
+    "responders",
+    "world",
+]

@@ -1,1 +1,17 @@
 """Reports of a run: report.json, the terminal summary, report.html, records.csv.gz, comparisons."""
+
+__all__ = [
+    "build",
+    "compare",
+    "faults",
+    "headline",
+    "html",
+    "html_parts",
+    "html_tables",
+    "intervals",
+    "records",
+    "style",
+    "svg",
+    "sweep",
+    "terminal",
+]

@@ -1,1 +1,5 @@
 """`alertsim serve`: the web app that lists runs, shows reports, and starts and watches runs."""
+
+__all__ = [
+    "app",
+]
