@@ -1,7 +1,7 @@
 """Benchmark: one large district (Wanzhou, all towns) live over a private mosquitto.
 
 Prints the driver's lag (p99, max, wall ms), the swarm's messages per second and the ratio of wall
-time to scaled duration. Goals (issue 3): lag p99 < 100 ms at --speed 60; ratio < 1.2.
+time to scaled duration. Goals: lag p99 < 100 ms at --speed 60; ratio < 1.2.
 Usage: .venv/bin/python bench/live_district.py [--speed 60] [--towns 52] [--swarm-workers 1]
 With --swarm-workers N the swarm is `alertsim swarm --workers N` in processes of its own (as
 `--external-swarm` runs it); 0 plays it in the driver's process.

@@ -1,7 +1,7 @@
 """Benchmark: the full-city virtual run against a bare SimPy loop, in one process.
 
 Prints the bare loop's wall time (1,000,000 timeouts: 100,000 processes x 10), the full-city
-scenario's wall time and event count, their ratio, and peak RSS. Goals (issue 2): the city within
+scenario's wall time and event count, their ratio, and peak RSS. Goals: the city within
 8x the bare loop and under 2 GB. Run: `.venv/bin/python bench/virtual_city.py [SCENARIO]`.
 """
 

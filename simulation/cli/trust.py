@@ -11,7 +11,7 @@ from simulation.cli.common import console, load_or_exit
 
 __all__ = ["broker_config", "keys_app"]
 
-keys_app = typer.Typer(help="Signing keys of the centers (see README: Trust and faults).")
+keys_app = typer.Typer(help="Signing keys of the centers (see docs/trust-and-faults.md).")
 
 
 @keys_app.command("init")
