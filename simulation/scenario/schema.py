@@ -1,0 +1,221 @@
+"""The scenario schema: frozen option groups (tiers, channels, hazard, network) and `Scenario`.
+
+Every group refuses unknown fields and checks its own cross-field rules where it is built; what
+needs the topology (district codes) reads it from the validation context the loader passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from simulation.scenario.distributions import (
+    ChannelName,
+    Distribution,
+    Frozen,
+    NonNegative,
+    Positive,
+    Probability,
+    Strategy,
+    WarningLevel,
+)
+
+# --- option groups ---------------------------------------------------------------------------
+
+
+class TopologySettings(Frozen):
+    path: str = Field(description="topology data file, relative to the scenario file")
+    scale: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    districts: list[str] | None = Field(default=None, description="subset of district codes")
+    towns_per_district: Annotated[int, Field(ge=1)] | None = None
+    district_team_size: Annotated[int, Field(ge=1, le=100)] = 4
+    town_team_size: Annotated[int, Field(ge=1, le=100)] = 3
+
+    @field_validator("districts")
+    @classmethod
+    def _known_districts(cls, codes: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        known: set[str] | None = (info.context or {}).get("district_codes")
+        if codes is None or known is None:
+            return codes
+        unknown = [c for c in codes if c not in known]
+        if unknown:
+            raise ValueError(
+                f"expected district codes from the topology file, got unknown {unknown!r}"
+            )
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"expected each district once, got {codes!r}")
+        return codes
+
+
+class Targets(Frozen):
+    notify_target_s: Positive = 180.0
+    respond_target_s: Positive = 900.0
+    notify_target_share: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+
+
+class TierSettings(Frozen):
+    processing_s: Distribution
+    staff: Annotated[int, Field(ge=1, le=1000)]
+
+
+class Tiers(Frozen):
+    municipal: TierSettings
+    district: TierSettings
+    town: TierSettings
+
+
+class ChannelSettings(Frozen):
+    delay_s: Distribution = Field(description="from sending to the device (or door)")
+    failure: Probability = Field(description="probability a single attempt never arrives")
+    missed: Probability = Field(
+        default=0.0, description="probability an arrived attempt is never noticed"
+    )
+    via_broker: bool = Field(
+        default=False, description="carried by the MQTT broker, so the network model applies"
+    )
+    cell_dependent: bool = Field(
+        default=False, description="fails where the recipient's cell site is out"
+    )
+    staff_s: Distribution | None = Field(
+        default=None, description="town staff time per attempt (calls, arranging a door-knock)"
+    )
+    read_s: Distribution | None = Field(
+        default=None, description="overrides behaviour.read_s (a ringing phone is read at once)"
+    )
+
+
+class Escalation(Frozen):
+    ladder: Annotated[list[ChannelName], Field(min_length=1)]
+    timeout_s: Annotated[list[Positive], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _aligned(self) -> Escalation:
+        if len(self.timeout_s) != len(self.ladder):
+            raise ValueError(
+                f"expected one timeout_s per ladder rung ({len(self.ladder)}), "
+                f"got {len(self.timeout_s)}"
+            )
+        if len(set(self.ladder)) != len(self.ladder):
+            raise ValueError(f"expected each channel once in the ladder, got {self.ladder!r}")
+        return self
+
+
+class Behaviour(Frozen):
+    read_s: Distribution
+    ack_s: Distribution
+    availability: Probability
+    depart_s: Distribution = Field(description="from acknowledging to leaving for risk points")
+    walking_speed_m_s: Distribution
+    risk_point_distance_m: Distribution
+
+
+class Outage(Frozen):
+    """Cell-site outage share as rainfall rises; `districts` pins a share (e.g. a 45% outage)."""
+
+    share_per_mm_3h: NonNegative = 0.0
+    max_share: Probability = 0.5
+    districts: dict[str, Probability] = Field(default_factory=dict)
+
+    @field_validator("districts")
+    @classmethod
+    def _known(cls, shares: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        _check_codes(shares, info, allow_default=False)
+        return shares
+
+
+class FloodSlowdown(Frozen):
+    """Walking slows with rain on the ground (0.35 m of water cuts speed by about 40%)."""
+
+    per_mm_1h: NonNegative = 0.0
+    max_slowdown: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.4
+
+
+class Hazard(Frozen):
+    step_s: Positive = Field(default=3600.0, description="length of one rainfall step")
+    rainfall_mm: dict[str, list[NonNegative]] = Field(
+        description="rainfall per step by district code; 'default' applies to all others"
+    )
+    alert_level: WarningLevel = Field(
+        default="orange", description="lowest warning level that issues an alert"
+    )
+    scope: Literal["city", "district"] = Field(
+        default="district",
+        description="city: the first warning at alert_level alerts every district at once",
+    )
+    outage: Outage = Outage()
+    slowdown: FloodSlowdown = FloodSlowdown()
+
+    @field_validator("rainfall_mm")
+    @classmethod
+    def _series(
+        cls, series: dict[str, list[float]], info: ValidationInfo
+    ) -> dict[str, list[float]]:
+        if not series:
+            raise ValueError("expected at least one rainfall series, got none")
+        lengths = {len(v) for v in series.values()}
+        if len(lengths) != 1 or 0 in lengths:
+            raise ValueError(
+                f"expected series of one common non-zero length, got {sorted(lengths)}"
+            )
+        _check_codes(series, info, allow_default=True)
+        return series
+
+
+class Network(Frozen):
+    latency_s: Distribution
+    loss: Probability = 0.0
+    duplicate: Probability = Field(default=0.0, description="QoS 1 redelivery share")
+    broker_capacity_per_s: Positive = 40_000.0
+
+
+class AlertSettings(Frozen):
+    expires_s: Positive = 3600.0
+    sender: str = "cq-municipal"
+
+
+class TrustSettings(Frozen):
+    # 0 keeps scenarios written before signing byte-for-byte; live measurements go here.
+    verify_s: NonNegative = Field(
+        default=0.0,
+        description="a responder's device verifying one signed alert (app push) before showing it",
+    )
+
+
+class Scenario(Frozen):
+    name: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")]
+    description: str = ""
+    seed: Annotated[int, Field(ge=0, lt=2**63)]
+    strategy: Strategy
+    topology: TopologySettings
+    targets: Targets = Targets()
+    tiers: Tiers
+    channels: dict[ChannelName, ChannelSettings]
+    escalation: Escalation
+    behaviour: Behaviour
+    hazard: Hazard
+    network: Network
+    alert: AlertSettings = AlertSettings()
+    trust: TrustSettings = TrustSettings()
+
+    @model_validator(mode="after")
+    def _ladder_channels_defined(self) -> Scenario:
+        missing = [c for c in self.escalation.ladder if c not in self.channels]
+        if missing:
+            raise ValueError(
+                f"expected every escalation.ladder channel under channels, missing {missing!r}"
+            )
+        return self
+
+
+def _check_codes(keys: Mapping[str, object], info: ValidationInfo, *, allow_default: bool) -> None:
+    known: set[str] | None = (info.context or {}).get("district_codes")
+    if known is None:
+        return
+    unknown = [k for k in keys if k not in known and not (allow_default and k == "default")]
+    if unknown:
+        raise ValueError(f"expected district codes from the topology file, got unknown {unknown!r}")
+
+
+# --- loading ---------------------------------------------------------------------------------
