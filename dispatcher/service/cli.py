@@ -69,6 +69,10 @@ def dispatch(
         float,
         typer.Option(min=0.0, help="re-sign a journaled alert older than this before a resend"),
     ] = 10.0,
+    connect_timeout_s: Annotated[
+        float,
+        typer.Option(min=0.1, help="wall seconds to reach the broker before giving up (exit 3)"),
+    ] = 10.0,
     crash_at: Annotated[
         str | None,
         typer.Option(envvar=CRASH_ENV, help="tests: end the process at a step, e.g. after_ack:4"),
@@ -87,7 +91,8 @@ def dispatch(
         dispatch_plan = DispatchPlan.load(plan)
     except PlanFileError as exc:
         _fail(f"--plan {exc}")
-    transport = _transport(broker, username, os.environ.get(password_env, ""), ca_file)
+    password = os.environ.get(password_env, "")
+    transport = _transport(broker, username, password, ca_file, connect_timeout_s)
     service = _service(transport, journal, keys, key_id, crash_at, rungs, timeouts, restamp_after_s)
     try:
         summary = asyncio.run(service.run(dispatch_plan, deadline_s=deadline_s))
@@ -122,7 +127,13 @@ def _timeouts(text: str, rungs: int) -> tuple[float, ...]:
     return timeouts
 
 
-def _transport(broker: str, username: str | None, password: str, ca_file: Path | None) -> Transport:
+def _transport(
+    broker: str,
+    username: str | None,
+    password: str,
+    ca_file: Path | None,
+    connect_timeout_s: float,
+) -> Transport:
     """The broker connection, not yet started; exits 2 on a bad URL or CA file."""
     import ssl
 
@@ -133,11 +144,17 @@ def _transport(broker: str, username: str | None, password: str, ca_file: Path |
             from dispatcher.transport.secure import SecureMqttTransport
 
             return SecureMqttTransport(
-                broker, client_id=username, username=username, password=password, ca_file=ca_file
+                broker,
+                client_id=username,
+                username=username,
+                password=password,
+                ca_file=ca_file,
+                connect_timeout_s=connect_timeout_s,
             )
         from dispatcher.transport.mqtt import MqttTransport
 
-        return MqttTransport(broker, client_id=f"dispatcher-{os.getpid()}")
+        client_id = f"dispatcher-{os.getpid()}"
+        return MqttTransport(broker, client_id=client_id, connect_timeout_s=connect_timeout_s)
     except TransportError:
         _fail(f"--broker: expected mqtt://host[:port] with a port in 1-65535, got {broker!r}")
     except (OSError, ssl.SSLError) as exc:

@@ -96,7 +96,7 @@ def test_missing_files_are_named(setup: list[str], tmp_path: Path) -> None:
 
 
 def test_a_broker_that_is_not_there_is_one_line_and_exit_3(setup: list[str]) -> None:
-    result = CliRunner().invoke(app, setup)
+    result = CliRunner().invoke(app, [*setup, "--connect-timeout-s", "1"])
 
     assert result.exit_code == EXIT_FAILED, result.output
     # stdout carries the service's structured log (reconnect attempts); stderr the one verdict
