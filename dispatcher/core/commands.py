@@ -20,7 +20,36 @@ class Process:
 
 @dataclass(frozen=True, slots=True)
 class Relay:
-    """Send the alert from one center to another over the network."""
+    """Send the alert from one center to another over the network (`attempt` 0, then resends)."""
+
+    alert_id: str
+    source: Center
+    target: Center
+    attempt: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Confirm:
+    """`center` tells `to`, the tier above, that it holds the alert (over the network)."""
+
+    alert_id: str
+    center: Center
+    to: Center
+
+
+@dataclass(frozen=True, slots=True)
+class StartRelayTimer:
+    """Report RelayTimerFired at `at_s` unless `center`'s confirmation has arrived by then."""
+
+    alert_id: str
+    center: Center
+    attempt: int
+    at_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallCenter:
+    """The source center's staff phone a silent center; a call answered delivers the alert."""
 
     alert_id: str
     source: Center
@@ -72,4 +101,16 @@ class AlertCompleted:
     alert_id: str
 
 
-Command = Process | Relay | Notify | StartTimer | ExpireAt | Dispatch | Flagged | AlertCompleted
+Command = (
+    Process
+    | Relay
+    | Confirm
+    | StartRelayTimer
+    | CallCenter
+    | Notify
+    | StartTimer
+    | ExpireAt
+    | Dispatch
+    | Flagged
+    | AlertCompleted
+)

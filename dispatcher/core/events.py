@@ -18,10 +18,28 @@ class AlertIssued:
 
 @dataclass(frozen=True, slots=True)
 class RelayReceived:
-    """A relayed alert reached a center, which now processes it."""
+    """A relayed alert reached a center: over the broker, or by a call from the tier above."""
 
     alert_id: str
     center: Center
+    via: str = "broker"  # "call": the tier above phoned it through
+
+
+@dataclass(frozen=True, slots=True)
+class RelayConfirmed:
+    """The tier above heard that `center` holds the alert (its confirmation arrived)."""
+
+    alert_id: str
+    center: Center
+
+
+@dataclass(frozen=True, slots=True)
+class RelayTimerFired:
+    """The time to hear `center`'s confirmation of relay `attempt` has passed."""
+
+    alert_id: str
+    center: Center
+    attempt: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +108,8 @@ class OnScene:
 Event = (
     AlertIssued
     | RelayReceived
+    | RelayConfirmed
+    | RelayTimerFired
     | CenterProcessed
     | Delivered
     | Acknowledged

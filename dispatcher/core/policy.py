@@ -20,8 +20,9 @@ ended when the driver stops waiting (`DeadlinePassed`) is flagged `unacknowledge
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dispatcher.core.commands import (
     AlertCompleted,
@@ -31,7 +32,6 @@ from dispatcher.core.commands import (
     Flagged,
     Notify,
     Process,
-    Relay,
     StartTimer,
 )
 from dispatcher.core.events import (
@@ -44,10 +44,13 @@ from dispatcher.core.events import (
     Event,
     FoundAbsent,
     OnScene,
+    RelayConfirmed,
     RelayReceived,
+    RelayTimerFired,
     TimerFired,
 )
 from dispatcher.core.plan import MUNICIPAL, AlertPlan, FlagCause, TownPlan
+from dispatcher.core.relays import RelayBook, RelaySettings
 from dispatcher.core.tracker import AckOutcome, RecipientState, Tracker
 
 # Causes that end the alert's handling: nobody is sent in the flagged recipient's place.
@@ -59,6 +62,7 @@ class PolicySettings:
     strategy: str  # "cascade" | "direct" | "hybrid"
     ladder: tuple[str, ...]
     timeout_s: tuple[float, ...]
+    relay: RelaySettings = field(default_factory=RelaySettings)
 
     def __post_init__(self) -> None:
         if self.strategy not in ("cascade", "direct", "hybrid"):
@@ -73,9 +77,10 @@ class PolicySettings:
 class _AlertIndex:
     """Lookups the policy needs for one alert, built once when it is issued."""
 
-    __slots__ = ("districts", "engaged_towns", "lead_of_town", "towns", "waiting")
+    __slots__ = ("districts", "engaged_towns", "lead_of_town", "relays", "towns", "waiting")
 
-    def __init__(self, plan: AlertPlan) -> None:
+    def __init__(self, plan: AlertPlan, relay: RelaySettings, counters: Counter[str]) -> None:
+        self.relays = RelayBook(plan.alert_id, relay, counters)
         self.districts = {d.code: d for d in plan.districts}
         self.towns: dict[str, TownPlan] = {t.code: t for d in plan.districts for t in d.towns}
         self.lead_of_town = {code: t.team[0] for code, t in self.towns.items() if t.team}
@@ -105,7 +110,14 @@ class Policy:
             case CenterProcessed():
                 return self._center_processed(event, now_s)
             case RelayReceived():
-                return [Process(event.alert_id, event.center)]
+                return self._relay_received(event)
+            case RelayConfirmed():
+                self._index[event.alert_id].relays.confirmed(event.center)
+                return []
+            case RelayTimerFired():
+                if not self.tracker.alerts[event.alert_id].open:
+                    return []  # nobody is waiting for the alert any more
+                return self._index[event.alert_id].relays.timer(event.center, event.attempt, now_s)
             case AlertIssued():
                 return self._issued(event.plan, now_s)
             case FoundAbsent():
@@ -120,7 +132,7 @@ class Policy:
 
     def _issued(self, plan: AlertPlan, now_s: float) -> list[Command]:
         self.tracker.open(plan)
-        self._index[plan.alert_id] = _AlertIndex(plan)
+        self._index[plan.alert_id] = _AlertIndex(plan, self.settings.relay, self.tracker.counters)
         commands: list[Command] = [Process(plan.alert_id, MUNICIPAL)]
         commands.append(ExpireAt(plan.alert_id, plan.expires_at_s))
         if not plan.districts:
@@ -140,12 +152,14 @@ class Policy:
                 for state in alert.recipients.values():
                     commands.extend(self._first_attempt(alert_id, state, now_s))
             if strategy != "direct":
-                commands.extend(Relay(alert_id, MUNICIPAL, d.center) for d in alert.plan.districts)
+                for d in alert.plan.districts:
+                    commands.extend(index.relays.send(MUNICIPAL, d.center, now_s))
         elif center.tier == "district":
             district = index.districts[center.code]
             for member in self._members_of_district(alert_id, center.code):
                 member.relayed_district_at_s = now_s
-            commands.extend(Relay(alert_id, center, t.center) for t in district.towns)
+            for t in district.towns:
+                commands.extend(index.relays.send(center, t.center, now_s))
             if strategy == "cascade":
                 for recipient in district.team:
                     commands.extend(
@@ -161,6 +175,13 @@ class Policy:
                     commands.extend(self._first_attempt(alert_id, state, now_s))
             for recipient_id, rung in index.waiting.pop(center.code, []):
                 commands.extend(self._climb(alert_id, alert.recipients[recipient_id], rung, now_s))
+        return commands
+
+    def _relay_received(self, event: RelayReceived) -> list[Command]:
+        """A center takes an alert once; every copy it gets is confirmed to the tier above."""
+        first, commands = self._index[event.alert_id].relays.received(event.center, event.via)
+        if first:
+            commands.insert(0, Process(event.alert_id, event.center))
         return commands
 
     def _members_of_district(self, alert_id: str, code: str) -> list[RecipientState]:

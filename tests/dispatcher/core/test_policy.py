@@ -13,6 +13,7 @@ from dispatcher.core.commands import (
     Notify,
     Process,
     Relay,
+    StartRelayTimer,
     StartTimer,
 )
 from dispatcher.core.events import (
@@ -49,7 +50,8 @@ def notified(commands: list[Command]) -> dict[str, str]:
 def test_cascade_relays_tier_by_tier() -> None:
     p = policy("cascade")
     out = p.handle(CenterProcessed("a1", MUNICIPAL), 30.0)
-    assert out == [Relay("a1", MUNICIPAL, Center("district", "500101"))]
+    district = Center("district", "500101")
+    assert out == [Relay("a1", MUNICIPAL, district), StartRelayTimer("a1", district, 0, 45.0)]
     out = p.handle(CenterProcessed("a1", Center("district", "500101")), 70.0)
     assert Relay("a1", Center("district", "500101"), Center("town", "500101001")) in out
     assert notified(out) == {DISTRICT_TEAM.id: "app_push"}
