@@ -55,6 +55,7 @@ REEXPORTS = {
         "Network",
         "NonNegative",
         "Outage",
+        "Relays",
         "Positive",
         "Probability",
         "Scenario",

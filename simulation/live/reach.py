@@ -63,8 +63,9 @@ class BrokerHop:
         self.counters: Counter[str] = Counter()
         self.max_queue_s = 0.0
 
-    def send(self, on_arrival: Callable[[], None], extra_s: float = 0.0) -> None:
+    def send(self, on_arrival: Callable[[], None], extra_s: float = 0.0) -> bool:
         self.env.timeout(extra_s).callbacks.append(lambda _: on_arrival())
+        return True  # the real broker's losses show in the live counters, not here
 
 
 class Outbox:
@@ -160,6 +161,7 @@ class LiveReach:
         self._notified: dict[tuple[str, str], dict[str, int]] = {}
         # relay id -> what its arrival does in the model
         self._relays: dict[str, Callable[[], None]] = {}
+        self._relay_copies: dict[tuple[str, Center], int] = {}
         self._payloads: dict[tuple[str, str, str], bytes] = {}
 
     # -- Reach ----------------------------------------------------------------------------------
@@ -204,7 +206,10 @@ class LiveReach:
         district = target.code[:6]
         town = target.code if target.tier == "town" else ""
         inbox = Recipient("center", "town" if town else "district", district, town)
-        relay_id = f"{alert_id}/{target.tier}/{target.code}"
+        # Each copy its own id: a resent relay arrives (or not) apart from the first.
+        key = (alert_id, target)
+        copy = self._relay_copies[key] = self._relay_copies.get(key, -1) + 1
+        relay_id = f"{alert_id}/{target.tier}/{target.code}/{copy}"
         self._relays[relay_id] = on_arrival
         payload = self._payload(alert, inbox)
         signers = self.signers
@@ -217,6 +222,13 @@ class LiveReach:
             counted=False,
         )
         self.counters.relays_published += 1
+
+    def confirm(
+        self, alert_id: str, center: Center, to: Center, on_arrival: Callable[[], None]
+    ) -> None:
+        # The driver plays both centers and has just seen the relay arrive: the tier above
+        # knows at once, in model time.
+        self.model.env.timeout(0).callbacks.append(lambda _: on_arrival())
 
     # -- what was sent --------------------------------------------------------------------------
 

@@ -33,3 +33,16 @@ class CenterModel:
             yield turn
             yield self.env.timeout(self._processing_s())
         on_done()
+
+    def call(self, duration_s: Sampler, on_done: Callable[[], None]) -> None:
+        """A call from this center: the next free staff member holds the line, then `on_done`."""
+        request = self.staff.request()
+
+        def granted(_: simpy.Event) -> None:
+            self.env.timeout(duration_s()).callbacks.append(finished)
+
+        def finished(_: simpy.Event) -> None:
+            self.staff.release(request)
+            on_done()
+
+        request.callbacks.append(granted)

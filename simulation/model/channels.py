@@ -28,6 +28,8 @@ class ChannelModel:
         streams: Streams,
         network: Network,
         hazard: HazardModel,
+        *,
+        resend_s: float = 10.0,
     ) -> None:
         self.name = name
         self.settings = settings
@@ -42,26 +44,44 @@ class ChannelModel:
             if settings.staff_s is not None
             else None
         )
-        self.counters: Counter[str] = Counter(sent=0, delivered=0, failed=0, cell_outage=0)
+        # sent = delivered + failed + cell_outage + lost + in_flight; duplicates apart.
+        self.counters: Counter[str] = Counter(
+            sent=0,
+            delivered=0,
+            failed=0,
+            cell_outage=0,
+            lost=0,
+            in_flight=0,
+            duplicates=0,
+            replies_resent=0,
+        )
         # Replies travel back the same way, except to staff, who hear them on the spot.
         self.reply_direct = settings.staff_s is not None
+        self._resend_s = resend_s
 
     def send(
         self, district: str, staff: simpy.Resource | None, on_delivered: Callable[[], None]
     ) -> None:
         """Attempt delivery to one recipient; `on_delivered` runs if (and when) it arrives."""
         self.counters["sent"] += 1
+        self.counters["in_flight"] += 1
         if self._staff_s is not None and staff is not None:
             self._staffed(district, staff, on_delivered)
         else:
             self._dispatch(district, on_delivered)
 
     def reply(self, on_arrival: Callable[[], None]) -> None:
-        """Carry an acknowledgement back to the dispatcher."""
+        """Carry an acknowledgement back to the dispatcher.
+
+        Over the broker it is a QoS 1 publish: one the broker did not take is sent again after
+        `resend_s`, until it is through (the device keeps it until then).
+        """
         if self.reply_direct:
             on_arrival()
         elif self.settings.via_broker:
-            self.network.send(on_arrival)
+            if not self.network.send(on_arrival):
+                self.counters["replies_resent"] += 1
+                self.env.timeout(self._resend_s).callbacks.append(lambda _: self.reply(on_arrival))
         else:
             self.env.timeout(self._delay()).callbacks.append(lambda _: on_arrival())
 
@@ -84,21 +104,37 @@ class ChannelModel:
         request.callbacks.append(granted)
 
     def _dispatch(self, district: str, on_delivered: Callable[[], None]) -> None:
+        counters = self.counters
         if self._failed():
-            self.counters["failed"] += 1
+            self._settle("failed")
             return
         if self.settings.cell_dependent and self._cell() < self.hazard.outage_share(
             district, self.env.now
         ):
-            self.counters["cell_outage"] += 1
+            self._settle("cell_outage")
             return
         delay_s = self._delay()
+        if not self.settings.via_broker:
+            self.env.timeout(delay_s).callbacks.append(lambda _: self._arrived(on_delivered))
+            return
+        copies = [0]
 
         def arrived() -> None:
-            self.counters["delivered"] += 1
-            on_delivered()
+            # The device shows an alert once: a QoS 1 redelivery of it is counted, not shown.
+            copies[0] += 1
+            if copies[0] == 1:
+                self._arrived(on_delivered)
+            else:
+                counters["duplicates"] += 1
 
-        if self.settings.via_broker:
-            self.network.send(arrived, extra_s=delay_s)
-        else:
-            self.env.timeout(delay_s).callbacks.append(lambda _: arrived())
+        if not self.network.send(arrived, extra_s=delay_s):
+            self._settle("lost")  # the ladder's next rung has to catch it
+
+    def _arrived(self, on_delivered: Callable[[], None]) -> None:
+        self._settle("delivered")
+        on_delivered()
+
+    def _settle(self, outcome: str) -> None:
+        counters = self.counters
+        counters["in_flight"] -= 1
+        counters[outcome] += 1

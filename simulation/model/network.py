@@ -26,7 +26,8 @@ class Network(Protocol):
 
     @property
     def counters(self) -> Counter[str]:
-        """Published, delivered, duplicates, lost, in flight: the report's transport figures."""
+        """The report's transport figures: published = delivered + lost + in flight, each message
+        once; `duplicates` counts the extra copies delivered apart."""
         ...
 
     @property
@@ -34,10 +35,12 @@ class Network(Protocol):
         """The longest a message waited for the broker, in model seconds."""
         ...
 
-    def send(self, on_arrival: Callable[[], None], extra_s: float = 0.0) -> None:
+    def send(self, on_arrival: Callable[[], None], extra_s: float = 0.0) -> bool:
         """Publish one message; `on_arrival` runs once per copy delivered.
 
         `extra_s` is delay past the broker that the sender's channel adds (a push service).
+        Returns False when the message is lost, which a QoS 1 sender learns (no PUBACK) and
+        may answer by sending it again.
         """
         ...
 
@@ -57,7 +60,7 @@ class NetworkModel:
         )
         self.max_queue_s = 0.0
 
-    def send(self, on_arrival: Callable[[], None], extra_s: float = 0.0) -> None:
+    def send(self, on_arrival: Callable[[], None], extra_s: float = 0.0) -> bool:
         """Queue behind earlier messages at the broker, then latency; maybe lost or duplicated."""
         now_s = self.env.now
         self.counters["published"] += 1
@@ -65,21 +68,21 @@ class NetworkModel:
         self._free_at_s = start_s + self._service_s
         queued_s = self._free_at_s - now_s
         self.max_queue_s = max(self.max_queue_s, queued_s)
+        counters = self.counters
         if self._lost():
-            self.counters["lost"] += 1
-            return
-        self._arrive(queued_s + self._latency() + extra_s, on_arrival)
-        if self._duplicated():
-            # A QoS 1 redelivery: the same message again, a little later.
-            self.counters["duplicates"] += 1
-            self._arrive(queued_s + self._latency() + extra_s, on_arrival)
-
-    def _arrive(self, delay_s: float, on_arrival: Callable[[], None]) -> None:
-        self.counters["in_flight"] += 1
+            counters["lost"] += 1
+            return False
+        counters["in_flight"] += 1
 
         def arrived(_: simpy.Event) -> None:
-            self.counters["in_flight"] -= 1
-            self.counters["delivered"] += 1
+            counters["in_flight"] -= 1
+            counters["delivered"] += 1
             on_arrival()
 
-        self.env.timeout(delay_s).callbacks.append(arrived)
+        self.env.timeout(queued_s + self._latency() + extra_s).callbacks.append(arrived)
+        if self._duplicated():
+            # A QoS 1 redelivery: the same message again, a little later, counted apart.
+            counters["duplicates"] += 1
+            delay_s = queued_s + self._latency() + extra_s
+            self.env.timeout(delay_s).callbacks.append(lambda _: on_arrival())
+        return True

@@ -24,6 +24,7 @@ import simpy
 from dispatcher.core.events import Acknowledged, Delivered, Event, FoundAbsent
 from dispatcher.core.plan import Center, Recipient
 from simulation.behaviour import ResponderBehaviour, Streams
+from simulation.model.alert_ids import behaviour_key
 from simulation.model.network import Network, NetworkModel
 from simulation.model.responders import ResponderModel
 from simulation.scenario import Scenario
@@ -97,6 +98,12 @@ class Reach(Protocol):
         """Carry a center-to-center relay to `target`; `on_arrival` runs when it is there."""
         ...
 
+    def confirm(
+        self, alert_id: str, center: Center, to: Center, on_arrival: Callable[[], None]
+    ) -> None:
+        """Carry `center`'s confirmation that it holds the alert to `to`, the tier above."""
+        ...
+
 
 class VirtualReach:
     """The virtual `Reach`: relays ride the seeded network, simulated responders answer.
@@ -129,11 +136,17 @@ class VirtualReach:
         key = (alert_id, recipient.id)
         responder = self._responders.get(key)
         if responder is None:
-            responder = self._responders[key] = ResponderModel(self, alert_id, recipient)
+            responder = ResponderModel(self, alert_id, behaviour_key(alert_id), recipient)
+            self._responders[key] = responder
         responder.deliver(channel, rung)
 
     def relay(self, alert_id: str, target: Center, on_arrival: Callable[[], None]) -> None:
         self.network.send(on_arrival)
+
+    def confirm(
+        self, alert_id: str, center: Center, to: Center, on_arrival: Callable[[], None]
+    ) -> None:
+        self.network.send(on_arrival)  # it may be lost too: the tier above then resends
 
     # -- Surroundings ---------------------------------------------------------------------------
 

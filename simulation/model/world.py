@@ -12,7 +12,7 @@ it learns through `handle`, `reply` and `stamp`, the methods a reach uses too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from functools import partial
 
 import simpy
@@ -20,13 +20,16 @@ from simpy.core import EmptySchedule
 
 from dispatcher.core.commands import (
     AlertCompleted,
+    CallCenter,
     Command,
+    Confirm,
     Dispatch,
     ExpireAt,
     Flagged,
     Notify,
     Process,
     Relay,
+    StartRelayTimer,
     StartTimer,
 )
 from dispatcher.core.events import (
@@ -37,7 +40,9 @@ from dispatcher.core.events import (
     Delivered,
     Event,
     OnScene,
+    RelayConfirmed,
     RelayReceived,
+    RelayTimerFired,
     TimerFired,
 )
 from dispatcher.core.plan import (
@@ -49,9 +54,11 @@ from dispatcher.core.plan import (
     TownPlan,
 )
 from dispatcher.core.policy import Policy, PolicySettings
+from dispatcher.core.relays import RelaySettings
 from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
-from simulation.behaviour import Streams, sampler
+from simulation.behaviour import Streams, bernoulli, sampler
 from simulation.hazards import HazardModel, WarningIssued
+from simulation.model.alert_ids import alert_identifier
 from simulation.model.centers import CenterModel
 from simulation.model.channels import ChannelModel
 from simulation.model.reach import IssuedAlert, Reach, VirtualReach
@@ -90,6 +97,7 @@ class World:
                 strategy=scenario.strategy,
                 ladder=tuple(scenario.escalation.ladder),
                 timeout_s=tuple(scenario.escalation.timeout_s),
+                relay=RelaySettings(scenario.relay.resend_after_s, scenario.relay.call_after_s),
             )
         )
         self.tracker = self.policy.tracker
@@ -113,9 +121,13 @@ class World:
                 self.streams,
                 self.network,
                 self.hazard,
+                resend_s=scenario.network.resend_s,
             )
             for name, settings in scenario.channels.items()
         }
+        relay = scenario.relay
+        self._call_s = sampler(relay.call_staff_s, self.streams.get("relay.call.staff"))
+        self._call_failed = bernoulli(relay.call_failure, self.streams.get("relay.call.failure"))
         self.centers = self._build_centers()
         # Staffed channels use the staff of the recipient's own town (or district) center.
         self._staff = {c.code: m.staff for c, m in self.centers.items() if c.code}
@@ -206,7 +218,7 @@ class World:
         """
         env = self.env
         if on_progress is not None:
-            env.process(self._ticker(progress_every_s, on_progress))
+            self._tick(progress_every_s, on_progress)
         # Stepped here rather than by `env.run(until=done)`, which processes the same events in
         # the same order, because SimPy keeps no public count of them and the report gives it.
         step, done = env.step, self.done
@@ -232,20 +244,29 @@ class World:
         """SimPy events processed so far, by `run` or `step`."""
         return self._events_processed
 
-    def _ticker(
-        self, every_s: float, on_progress: Callable[[], None]
-    ) -> Generator[simpy.Event, object, None]:
-        while not self.done.triggered:
-            on_progress()
-            if self.env.peek() == float("inf"):
-                raise RuntimeError("the model ran out of events before every alert was complete")
-            yield self.env.timeout(every_s)
+    def _tick(self, every_s: float, on_progress: Callable[[], None]) -> None:
+        """Report progress now and every `every_s` model seconds until the run is done.
+
+        Its events are the observer's, not the model's: `events_processed` leaves them out, so
+        a run with a progress bar counts what a quiet run counts.
+        """
+        on_progress()
+        if self.done.triggered:
+            return
+        if self.env.peek() == float("inf"):
+            raise RuntimeError("the model ran out of events before every alert was complete")
+
+        def tick(_: simpy.Event) -> None:
+            self._events_processed -= 1  # stepped by `run`, which counted it
+            self._tick(every_s, on_progress)
+
+        self.env.timeout(every_s).callbacks.append(tick)
 
     def _issuer(self, warning: WarningIssued, seq: int) -> Callable[[simpy.Event], None]:
         return lambda _: self._issue(warning, seq)
 
     def _issue(self, warning: WarningIssued, seq: int) -> None:
-        alert_id = f"{self.scenario.name}-{seq:03d}-{warning.level}"
+        alert_id = alert_identifier(self.scenario.name, seq, warning.level)
         plan = AlertPlan(
             alert_id=alert_id,
             issued_at_s=self.env.now,
@@ -291,6 +312,16 @@ class World:
             case Relay():
                 event = RelayReceived(command.alert_id, command.target)
                 self.reach.relay(command.alert_id, command.target, lambda: self.handle(event))
+            case Confirm():
+                heard = RelayConfirmed(command.alert_id, command.center)
+                self.reach.confirm(
+                    command.alert_id, command.center, command.to, lambda: self.handle(heard)
+                )
+            case StartRelayTimer():
+                fired = RelayTimerFired(command.alert_id, command.center, command.attempt)
+                self._at(command.at_s, fired)
+            case CallCenter():
+                self._call(command)
             case Dispatch():
                 self._walk(command)
             case ExpireAt():
@@ -300,6 +331,16 @@ class World:
                 self._check_done()
             case Flagged():
                 pass  # recorded by the tracker; the report reads it from there
+
+    def _call(self, command: CallCenter) -> None:
+        """The source center's staff phone a silent center; an answered call delivers the alert."""
+        answered = RelayReceived(command.alert_id, command.target, via="call")
+
+        def done() -> None:
+            if not self._call_failed():
+                self.handle(answered)
+
+        self.centers[command.source].call(self._call_s, done)
 
     def _at(self, at_s: float, event: Event) -> None:
         """Hand `event` to the policy at model time `at_s`.

@@ -15,6 +15,7 @@ from simulation.scenario.distributions import (
     ChannelName,
     Distribution,
     Frozen,
+    LogNormal,
     NonNegative,
     Positive,
     Probability,
@@ -168,6 +169,29 @@ class Network(Frozen):
     loss: Probability = 0.0
     duplicate: Probability = Field(default=0.0, description="QoS 1 redelivery share")
     broker_capacity_per_s: Positive = 40_000.0
+    resend_s: Positive = Field(
+        default=10.0,
+        description="a device sends an acknowledgement again when the broker has not taken it",
+    )
+
+
+class Relays(Frozen):
+    """Between centers: each relay is confirmed by its receiver, resent while unconfirmed, and a
+    center that stays silent is phoned by the tier above (as towns phone their members)."""
+
+    resend_after_s: Positive = Field(
+        default=15.0, description="an unconfirmed relay is sent again after this"
+    )
+    call_after_s: Positive = Field(
+        default=60.0, description="a center silent this long after the first send is phoned"
+    )
+    call_staff_s: Distribution = Field(
+        default=LogNormal(kind="lognormal", median=60.0, p90=120.0),
+        description="the calling center's staff time per call",
+    )
+    call_failure: Probability = Field(
+        default=0.05, description="probability a call to a staffed center goes unanswered"
+    )
 
 
 class AlertSettings(Frozen):
@@ -196,6 +220,7 @@ class Scenario(Frozen):
     behaviour: Behaviour
     hazard: Hazard
     network: Network
+    relay: Relays = Relays()
     alert: AlertSettings = AlertSettings()
     trust: TrustSettings = TrustSettings()
 

@@ -33,9 +33,10 @@ class InstantNetwork:
         self.counters: Counter[str] = Counter()
         self.max_queue_s = 0.0
 
-    def send(self, on_arrival: Callable[[], None], extra_s: float = 0.0) -> None:
+    def send(self, on_arrival: Callable[[], None], extra_s: float = 0.0) -> bool:
         self.counters["published"] += 1
         self.env.timeout(extra_s).callbacks.append(lambda _: on_arrival())
+        return True
 
 
 class RecordingReach:
@@ -44,6 +45,7 @@ class RecordingReach:
     def __init__(self) -> None:
         self.deliveries: list[tuple[str, str, int, float]] = []
         self.relays: list[tuple[Center, float]] = []
+        self.confirmations: list[tuple[Center, Center, float]] = []
 
     def attach(self, model: Model) -> None:
         self.model = model
@@ -59,6 +61,13 @@ class RecordingReach:
     def relay(self, alert_id: str, target: Center, on_arrival: Callable[[], None]) -> None:
         env = self.model.env
         self.relays.append((target, env.now))
+        env.timeout(RELAY_S).callbacks.append(lambda _: on_arrival())
+
+    def confirm(
+        self, alert_id: str, center: Center, to: Center, on_arrival: Callable[[], None]
+    ) -> None:
+        env = self.model.env
+        self.confirmations.append((center, to, env.now))
         env.timeout(RELAY_S).callbacks.append(lambda _: on_arrival())
 
 
