@@ -131,11 +131,14 @@ class ResponderBehaviour:
     def available(self, recipient_id: str) -> bool:
         return self._uniform("available", recipient_id) < self._availability
 
-    def missed(self, alert_id: str, recipient_id: str, channel: str) -> bool:
-        return self._uniform("missed", alert_id, recipient_id, channel) < self._missed[channel]
+    # `alert` is the alert's stable key (`simulation.model.alert_ids.behaviour_key`), not its
+    # identifier: draws must not change when a scenario is renamed.
 
-    def read_s(self, alert_id: str, recipient_id: str, channel: str) -> float:
-        return self._read[channel](self._uniform("read", alert_id, recipient_id, channel))
+    def missed(self, alert: str, recipient_id: str, channel: str) -> bool:
+        return self._uniform("missed", alert, recipient_id, channel) < self._missed[channel]
 
-    def ack_s(self, alert_id: str, recipient_id: str, channel: str) -> float:
-        return self._ack(self._uniform("ack", alert_id, recipient_id, channel))
+    def read_s(self, alert: str, recipient_id: str, channel: str) -> float:
+        return self._read[channel](self._uniform("read", alert, recipient_id, channel))
+
+    def ack_s(self, alert: str, recipient_id: str, channel: str) -> float:
+        return self._ack(self._uniform("ack", alert, recipient_id, channel))

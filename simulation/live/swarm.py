@@ -30,6 +30,7 @@ from dispatcher.wire.envelopes import ABSENT_NOTE, ack_message
 from dispatcher.wire.messages import MessageError, decode_alert
 from dispatcher.wire.topics import TopicError, parse_topic, topic_for
 from simulation.behaviour import ResponderBehaviour
+from simulation.model.alert_ids import behaviour_key
 from simulation.scenario import Scenario
 from simulation.topology.city import City, district_team_id, member_id, town_team_id
 
@@ -89,6 +90,7 @@ class SwarmCounters:
     duplicates: int = 0
     receipts: int = 0
     acknowledged: int = 0
+    reacknowledged: int = 0  # answers again to a later rung of an alert already acknowledged
     absent: int = 0
     missed: int = 0
     unavailable: int = 0
@@ -255,19 +257,26 @@ class _Connection:
         state = self.states.get((d.alert_id, d.recipient_id))
         if state is None:
             state = self.states[(d.alert_id, d.recipient_id)] = _ResponderState()
-        if state.acked:
-            return
-        if behaviour.missed(d.alert_id, d.recipient_id, d.channel):
+        drawn_by = behaviour_key(d.alert_id)
+        if behaviour.missed(drawn_by, d.recipient_id, d.channel):
             counters.missed += 1
             return
         now_s = d.received_at_s
-        read_at_s = now_s + behaviour.read_s(d.alert_id, d.recipient_id, d.channel)
+        if state.acked:
+            # Answered already, and the alert comes again on a later rung: the answer may have
+            # been lost, so they answer once more, over this channel (as virtual responders do).
+            wait_s = behaviour.ack_s(drawn_by, d.recipient_id, d.channel) / d.speed
+            asyncio.get_running_loop().call_later(
+                wait_s, self._acknowledge, state, d.alert_id, d.recipient_id, d.channel, True
+            )
+            return
+        read_at_s = now_s + behaviour.read_s(drawn_by, d.recipient_id, d.channel)
         if state.handle is not None and (now_s >= state.read_at_s or read_at_s >= state.read_at_s):
             return  # already read, or this channel would not be noticed any sooner
         if state.handle is not None:
             state.handle.cancel()
         state.read_at_s = read_at_s
-        state.acked_at_s = read_at_s + behaviour.ack_s(d.alert_id, d.recipient_id, d.channel)
+        state.acked_at_s = read_at_s + behaviour.ack_s(drawn_by, d.recipient_id, d.channel)
         wait_s = (state.acked_at_s - now_s) / d.speed
         state.handle = asyncio.get_running_loop().call_later(
             wait_s, self._acknowledge, state, d.alert_id, d.recipient_id, d.channel
@@ -287,10 +296,18 @@ class _Connection:
         )
 
     def _acknowledge(
-        self, state: _ResponderState, alert_id: str, recipient_id: str, channel: str
+        self,
+        state: _ResponderState,
+        alert_id: str,
+        recipient_id: str,
+        channel: str,
+        again: bool = False,
     ) -> None:
         state.acked = True
-        self.swarm.counters.acknowledged += 1
+        if again:
+            self.swarm.counters.reacknowledged += 1
+        else:
+            self.swarm.counters.acknowledged += 1
         self.send(
             ack_message(
                 alert_id,

@@ -53,15 +53,17 @@ class ResponderModel:
         "around",
         "channel",
         "generation",
+        "key",
         "read_at_s",
         "recipient",
         "rung",
     )
 
-    def __init__(self, around: Surroundings, alert_id: str, recipient: Recipient) -> None:
+    def __init__(self, around: Surroundings, alert_id: str, key: str, recipient: Recipient) -> None:
         # One shared object rather than callbacks of their own: a city holds 124,000 responders.
         self.around = around
         self.alert_id = alert_id
+        self.key = key  # what behaviour is drawn by: stable, unlike the id (alert_ids.py)
         self.recipient = recipient
         self.read_at_s = 0.0
         self.channel = ""
@@ -71,32 +73,37 @@ class ResponderModel:
 
     def deliver(self, channel: str, rung: int) -> None:
         around = self.around
-        if self.acked:
-            return
-        behaviour, alert_id, recipient_id = around.behaviour, self.alert_id, self.recipient.id
+        behaviour, key, recipient_id = around.behaviour, self.key, self.recipient.id
         if not behaviour.available(recipient_id):
             if channel == "door_knock":
-                around.found_absent(alert_id, recipient_id)
+                around.found_absent(self.alert_id, recipient_id)
             return
-        if behaviour.missed(alert_id, recipient_id, channel):
+        if behaviour.missed(key, recipient_id, channel):
             return  # arrived, never noticed: the ladder has to catch it
         env = around.env
+        if self.acked:
+            # Answered already, and the alert comes again: the answer may have been lost, so
+            # they answer once more, over this channel.
+            ack_in_s = behaviour.ack_s(key, recipient_id, channel)
+            env.timeout(ack_in_s).callbacks.append(lambda _: self._answer(channel, rung))
+            return
         now_s = env.now
         # A signed alert is verified before it is shown, so verification delays the read.
-        read_s = behaviour.read_s(alert_id, recipient_id, channel)
+        read_s = behaviour.read_s(key, recipient_id, channel)
         read_at_s = now_s + around.verify_s[channel] + read_s
         if self.generation and (now_s >= self.read_at_s or read_at_s >= self.read_at_s):
             return  # already read, or this channel would not be noticed any sooner
         self.generation += 1
         self.read_at_s, self.channel, self.rung = read_at_s, channel, rung
         generation = self.generation
-        ack_in_s = read_at_s - now_s + behaviour.ack_s(alert_id, recipient_id, channel)
+        ack_in_s = read_at_s - now_s + behaviour.ack_s(key, recipient_id, channel)
         env.timeout(ack_in_s).callbacks.append(lambda _: self._acknowledge(generation))
 
     def _acknowledge(self, generation: int) -> None:
         if generation != self.generation or self.acked:
             return  # superseded by a channel that was noticed sooner
         self.acked = True
-        self.around.acknowledged(
-            self.alert_id, self.recipient, self.channel, self.rung, self.read_at_s
-        )
+        self._answer(self.channel, self.rung)
+
+    def _answer(self, channel: str, rung: int) -> None:
+        self.around.acknowledged(self.alert_id, self.recipient, channel, rung, self.read_at_s)

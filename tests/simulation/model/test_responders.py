@@ -46,7 +46,7 @@ class Around:
 
 def _responder(tmp_path: Path, **overrides: Any) -> tuple[ResponderModel, Around]:
     around = Around(simpy.Environment(), ResponderBehaviour(load(tmp_path, **overrides).scenario))
-    return ResponderModel(around, "a-1", MEMBER), around
+    return ResponderModel(around, "a-1", "001", MEMBER), around
 
 
 def _deliver_at(
@@ -55,14 +55,17 @@ def _deliver_at(
     around.env.timeout(at_s).callbacks.append(lambda _: responder.deliver(channel, rung))
 
 
-def test_reads_after_verifying_and_acknowledges_once(tmp_path: Path) -> None:
+def test_reads_after_verifying_and_answers_a_later_rung_again(tmp_path: Path) -> None:
     responder, around = _responder(tmp_path)
     responder.deliver("app_push", 0)
     around.env.run()
     assert around.acks == [("app_push", 0, VERIFY + READ, VERIFY + READ + ACK)]
-    responder.deliver("sms", 1)  # an escalation that crossed the acknowledgement
+    # An escalation that crossed the acknowledgement (or came because it was lost): they answer
+    # it too, over its own channel, having read the alert when they did.
+    responder.deliver("sms", 1)
     around.env.run()
-    assert len(around.acks) == 1
+    assert around.acks[1] == ("sms", 1, VERIFY + READ, VERIFY + READ + ACK + ACK)
+    assert len(around.acks) == 2
 
 
 def test_a_channel_noticed_sooner_takes_over_the_acknowledgement(tmp_path: Path) -> None:
