@@ -90,4 +90,5 @@ def run_virtual(
             wall_s=wall_s,
             host=machine.host(),
             versions=machine.versions(),
+            protocol=dict(world.tracker.counters),
         )

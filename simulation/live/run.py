@@ -160,6 +160,7 @@ def _result(
         wall_s=wall_s,
         host=machine.host(),
         versions=machine.versions(),
+        protocol=dict(world.tracker.counters),
     )
 
 

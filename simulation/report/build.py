@@ -7,7 +7,7 @@ of the same scenario and seed give identical reports apart from those.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
@@ -36,6 +36,22 @@ class RunResult:
     wall_s: float
     host: str
     versions: dict[str, str]
+    # what the dispatch protocol counted: relays sent, resent, duplicated, confirmed; centers
+    # phoned; acknowledgements duplicated or late (dispatcher.core.tracker's counters)
+    protocol: dict[str, int] = field(default_factory=dict)
+
+
+PROTOCOL_KEYS = (
+    "relays_sent",
+    "relays_resent",
+    "relays_duplicate",
+    "relays_confirmed",
+    "center_calls",
+    "acks_duplicate",
+    "acks_late",
+    "acks_unknown",
+    "deliveries_repeated",
+)
 
 
 def _fmt_share(share: float) -> str:
@@ -140,6 +156,7 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "acknowledged_by_channel": metrics.acknowledged_by_channel(records),
         "channels": result.channels,
         "transport": result.transport,
+        "protocol": {key: result.protocol.get(key, 0) for key in PROTOCOL_KEYS},
         "cdf": metrics.cdfs(records, points),
         "ack_share_over_time": metrics.ack_share_over_time(records),
         "budget": metrics.budget(records),
