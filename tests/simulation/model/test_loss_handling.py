@@ -106,10 +106,9 @@ def test_a_duplicated_relay_is_confirmed_not_processed_again(tmp_path: Path) -> 
     assert world.tracker.counters["relays_duplicate"] > 0
     for record in world.records():
         # relay stamps are the first copy's: never overwritten after the recipient was notified
+        notified = record.notified_at_s
         for relayed in (record.relayed_district_at_s, record.relayed_town_at_s):
-            assert relayed is None or record.notified_at_s is None or relayed <= (
-                record.notified_at_s
-            )
+            assert relayed is None or notified is None or relayed <= notified, record
 
 
 def test_counters_balance_under_loss_duplicates_and_failures(tmp_path: Path) -> None:
