@@ -5,5 +5,6 @@ __all__ = [
     "events",
     "plan",
     "policy",
+    "relays",
     "tracker",
 ]

@@ -1,6 +1,7 @@
 """The SimPy model: the world, its centers and channels, and the Reach past them (virtual here)."""
 
 __all__ = [
+    "alert_ids",
     "centers",
     "channels",
     "network",

@@ -52,8 +52,12 @@ def test_one_town_live_run_ends_everyone_and_counts_agree(mosquitto: Broker) -> 
     assert result.transport["published"] == swarm.received + result.transport["lost"]
     assert result.transport["acknowledged"] == swarm.acknowledged
     assert outcome.live["driver_lag_max_ms"] >= outcome.live["driver_lag_p99_ms"] >= 0
-    # municipal -> district -> the town: both relays went through the broker and came back
-    assert outcome.live["relays_published"] == outcome.live["relays_received"] == 2
+    # municipal -> district -> the town: both relays went through the broker and came back; at
+    # 400x the 15 s resend is 37 ms of wall time, so a slow hop may have sent a copy again
+    assert result.protocol["relays_sent"] == result.protocol["relays_confirmed"] == 2
+    resent = result.protocol["relays_resent"]
+    assert outcome.live["relays_published"] == 2 + resent
+    assert 2 <= outcome.live["relays_received"] <= 2 + resent
     assert result.transport["lost"] == 0  # relays are not counted as alerts the swarm missed
     relayed = next(r for r in result.records if r.tier == "grid")
     assert relayed.relayed_town_at_s is not None
