@@ -1,10 +1,11 @@
-"""The world around the dispatcher: scenarios, topology, hazards, model, metrics, reports."""
+"""The world around the dispatcher: scenarios, topology, geography, hazards, model, reports."""
 
 __all__ = [
     "behaviour",
     "cli",
     "experiment",
     "faults",
+    "geo",
     "hazards",
     "live",
     "metrics",
