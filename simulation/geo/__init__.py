@@ -9,4 +9,5 @@ xarray is missing. Everything here but `extras` needs the `geo` extra (shapely).
 __all__ = [
     "boundaries",
     "extras",
+    "placement",
 ]

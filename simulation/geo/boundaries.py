@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -27,6 +28,7 @@ __all__ = [
     "Boundaries",
     "GeoError",
     "area_m2",
+    "cached_boundaries",
     "distance_m",
     "load_boundaries",
 ]
@@ -161,3 +163,9 @@ def _kind(value: object) -> str:
     if isinstance(value, dict):
         return f"an object of type {value.get('type')!r}"
     return type(value).__name__
+
+
+@lru_cache(maxsize=4)
+def cached_boundaries(path: Path, codes: tuple[str, ...]) -> Boundaries:
+    """`load_boundaries`, once per file and districts: every replication reads the same shapes."""
+    return load_boundaries(path, codes)

@@ -167,6 +167,11 @@ def load_scenario(path: str | Path) -> LoadedScenario:
         errors.extend(_cross_checks(where, scenario))
     if errors or scenario is None or topology is None:
         raise ScenarioError(errors or [f"{where}: expected a valid scenario"])
+    from simulation.scenario.geodata import load_geodata
+
+    problems = load_geodata(where, scenario, topology)
+    if problems:
+        raise ScenarioError(problems)
     return LoadedScenario(
         scenario=scenario,
         path=path,

@@ -32,6 +32,10 @@ class TopologySettings(Frozen):
     towns_per_district: Annotated[int, Field(ge=1)] | None = None
     district_team_size: Annotated[int, Field(ge=1, le=100)] = 4
     town_team_size: Annotated[int, Field(ge=1, le=100)] = 3
+    geometry: bool = Field(
+        default=False,
+        description="place towns and risk points on the district boundaries and walk real legs",
+    )
 
     @field_validator("districts")
     @classmethod
