@@ -10,6 +10,7 @@ __all__ = [
     "live",
     "metrics",
     "model",
+    "rainfall",
     "report",
     "scenario",
     "serve",
