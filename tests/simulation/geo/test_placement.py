@@ -10,6 +10,7 @@ import shapely
 from simulation.experiment.virtual import build_city, run_virtual
 from simulation.geo.boundaries import Boundaries, distance_m, load_boundaries
 from simulation.geo.placement import CityGeometry, place_city
+from simulation.scenario import ScenarioError
 from simulation.topology.city import (
     City,
     Town,
@@ -184,3 +185,14 @@ def test_without_geometry_the_walks_draw_the_distance_distribution(tmp_path: Pat
         legs = (rp.on_scene_at_s - rp.dispatched_at_s - 60.0) / 300.0
         assert legs == pytest.approx(round(legs))
         assert legs >= 1
+
+
+def test_geometry_needs_a_topology_that_names_its_boundaries(tmp_path: Path) -> None:
+    text = TOPOLOGY.read_text(encoding="utf-8")
+    bare = tmp_path / "bare.yaml"
+    bare.write_text(
+        "\n".join(line for line in text.splitlines() if not line.startswith("boundaries:")),
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError, match=r"topology.geometry: expected a topology file that"):
+        load(tmp_path, topology={"path": str(bare), "geometry": True})
