@@ -1,14 +1,16 @@
-"""The world around the dispatcher: scenarios, topology, hazards, model, metrics, reports."""
+"""The world around the dispatcher: scenarios, topology, geography, hazards, model, reports."""
 
 __all__ = [
     "behaviour",
     "cli",
     "experiment",
     "faults",
+    "geo",
     "hazards",
     "live",
     "metrics",
     "model",
+    "rainfall",
     "report",
     "scenario",
     "serve",

@@ -44,10 +44,13 @@ def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
 
 def load_or_exit(path: Path, *, seed: int | None = None) -> LoadedScenario:
     """The scenario at ``path`` (with ``seed`` for its own), or exit 2 listing every problem."""
+    from simulation.geo.extras import MissingExtra
     from simulation.scenario import ScenarioError, load_scenario
 
     try:
         loaded = load_scenario(path)
+    except MissingExtra as exc:  # geometry or rainfall data without shapely or xarray
+        fail(f"{path}: {exc}", EXIT_FAILED)
     except ScenarioError as exc:
         errors.print(f"[bold red]{len(exc.errors)} problem(s) in {path}:[/]")
         for line in exc.errors:

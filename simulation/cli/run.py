@@ -96,6 +96,8 @@ def run(
     _check_options(mode, replications, fault)
     out_dir.mkdir(parents=True, exist_ok=True)
     shown = None if quiet else console
+    if shown is not None and loaded.rainfall is not None:
+        shown.print(loaded.rainfall.summary(), markup=False, highlight=False)
     live: dict[str, Any] | None = None
     if mode == "live":
         from simulation.cli.live import run_live

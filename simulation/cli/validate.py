@@ -13,3 +13,5 @@ def validate(scenario: ScenarioFile) -> None:
     console.print(
         f"{scenario}: valid ({loaded.scenario.name}, strategy {loaded.scenario.strategy})"
     )
+    if loaded.rainfall is not None:  # read from data: say from what, and what was left out
+        console.print(f"  {loaded.rainfall.summary()}", markup=False, highlight=False)

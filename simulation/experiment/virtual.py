@@ -27,8 +27,9 @@ class Progress:
 
 
 def build_city(loaded: LoadedScenario) -> City:
+    """The scenario's city; placed on its district boundaries when it asks for geometry."""
     topo = loaded.scenario.topology
-    return generate_city(
+    city = generate_city(
         loaded.topology,
         seed=loaded.scenario.seed,
         scale=topo.scale,
@@ -37,6 +38,14 @@ def build_city(loaded: LoadedScenario) -> City:
         district_team_size=topo.district_team_size,
         town_team_size=topo.town_team_size,
     )
+    if not topo.geometry or loaded.topology.boundaries is None:  # the loader checked both
+        return city
+    from simulation.geo.boundaries import cached_boundaries
+    from simulation.geo.placement import with_geometry
+
+    codes = tuple(d.code for d in loaded.topology.districts)
+    boundaries = cached_boundaries(loaded.topology.boundaries, codes)
+    return with_geometry(loaded.topology, city, boundaries, loaded.scenario.seed)
 
 
 def alert_summaries(world: World) -> list[dict[str, Any]]:

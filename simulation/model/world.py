@@ -388,21 +388,24 @@ class World:
     def _walk(self, command: Dispatch) -> None:
         """Walk the route: one event per risk point reached, none for setting off."""
         self._routes += 1
-        points, district = command.risk_points, command.town[:6]
+        points, district, legs = command.risk_points, command.town[:6], self.city.geometry
 
-        def leg_s() -> float:
+        def leg_s(index: int) -> float:
             speed = self._speed() * (1.0 - self.hazard.slowdown(district, self.env.now))
-            return self._distance() / max(speed, 0.05)
+            if legs is None:
+                return self._distance() / max(speed, 0.05)
+            # topology.geometry: the leg's length on the map
+            return legs.leg_m(command.responder_id, command.town, points, index) / max(speed, 0.05)
 
         def arrive(index: int) -> None:
             self.handle(OnScene(command.alert_id, points[index], command.responder_id))
             if index + 1 < len(points):
-                self.env.timeout(leg_s()).callbacks.append(lambda _: arrive(index + 1))
+                self.env.timeout(leg_s(index + 1)).callbacks.append(lambda _: arrive(index + 1))
             else:
                 self._routes -= 1
                 self._check_done()
 
-        self.env.timeout(self._depart_s() + leg_s()).callbacks.append(lambda _: arrive(0))
+        self.env.timeout(self._depart_s() + leg_s(0)).callbacks.append(lambda _: arrive(0))
 
     def _check_done(self) -> None:
         if (

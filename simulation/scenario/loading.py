@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dispatcher.errors import AlertsimError
+from simulation.rainfall.readings import Provenance
 from simulation.scenario.schema import Scenario
 from simulation.topology.source import TopologyError, TopologySource, load_topology
 
@@ -41,6 +42,8 @@ class LoadedScenario(BaseModel):
     path: Path
     sha256: str
     topology: TopologySource
+    # Where hazard.rainfall_mm came from when the file gave a rainfall_source (else None).
+    rainfall: Provenance | None = None
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
@@ -167,11 +170,17 @@ def load_scenario(path: str | Path) -> LoadedScenario:
         errors.extend(_cross_checks(where, scenario))
     if errors or scenario is None or topology is None:
         raise ScenarioError(errors or [f"{where}: expected a valid scenario"])
+    from simulation.scenario.geodata import load_geodata
+
+    scenario, rainfall, problems = load_geodata(where, path, scenario, topology)
+    if problems:
+        raise ScenarioError(problems)
     return LoadedScenario(
         scenario=scenario,
         path=path,
         sha256=hashlib.sha256(raw_bytes).hexdigest(),
         topology=topology,
+        rainfall=rainfall,
     )
 
 

@@ -7,6 +7,7 @@ needs the topology (district codes) reads it from the validation context the loa
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -33,6 +34,10 @@ class TopologySettings(Frozen):
     towns_per_district: Annotated[int, Field(ge=1)] | None = None
     district_team_size: Annotated[int, Field(ge=1, le=100)] = 4
     town_team_size: Annotated[int, Field(ge=1, le=100)] = 3
+    geometry: bool = Field(
+        default=False,
+        description="place towns and risk points on the district boundaries and walk real legs",
+    )
 
     @field_validator("districts")
     @classmethod
@@ -133,10 +138,57 @@ class FloodSlowdown(Frozen):
     max_slowdown: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.4
 
 
+# Hours of data one scenario may take: a leap year.
+MAX_RAINFALL_STEPS = 8784
+
+
+class StationRainfall(Frozen):
+    """Hourly station observations (CMA surface hourly columns), assigned to districts."""
+
+    kind: Literal["stations"]
+    path: str = Field(description="CSV file, relative to the scenario file")
+    start: datetime = Field(description="model time 0, on the clock of the file's hours")
+    steps: Annotated[int, Field(ge=1, le=MAX_RAINFALL_STEPS)]
+    assign: Literal["idw", "nearest"] = Field(
+        default="idw",
+        description="idw: inverse-distance mean over the district of the stations inside it; "
+        "nearest: the station nearest the district's centre",
+    )
+    on_bad: Literal["error", "skip"] = Field(
+        default="error",
+        description="missing, negative or absurd readings and stations outside the city: "
+        "an error, or left out and counted",
+    )
+
+
+class GridRainfall(Frozen):
+    """Gridded precipitation (NetCDF, time x lat x lon), averaged over each district."""
+
+    kind: Literal["grid"]
+    path: str = Field(description="NetCDF file, relative to the scenario file")
+    start: datetime = Field(description="model time 0, on the clock of the file's time axis")
+    steps: Annotated[int, Field(ge=1, le=MAX_RAINFALL_STEPS)]
+    variable: str | None = Field(
+        default=None, description="the precipitation variable; the only one when omitted"
+    )
+    on_bad: Literal["error", "skip"] = Field(
+        default="error",
+        description="missing, negative or absurd cell values: an error, or left out and counted",
+    )
+
+
+RainfallSource = Annotated[StationRainfall | GridRainfall, Field(discriminator="kind")]
+
+
 class Hazard(Frozen):
     step_s: Positive = Field(default=3600.0, description="length of one rainfall step")
     rainfall_mm: dict[str, list[NonNegative]] = Field(
-        description="rainfall per step by district code; 'default' applies to all others"
+        default_factory=dict,
+        description="rainfall per step by district code; 'default' applies to all others",
+    )
+    rainfall_source: RainfallSource | None = Field(
+        default=None,
+        description="rainfall from data instead: station observations or a precipitation grid",
     )
     alert_level: WarningLevel = Field(
         default="orange", description="lowest warning level that issues an alert"
@@ -154,7 +206,7 @@ class Hazard(Frozen):
         cls, series: dict[str, list[float]], info: ValidationInfo
     ) -> dict[str, list[float]]:
         if not series:
-            raise ValueError("expected at least one rainfall series, got none")
+            return series  # then rainfall_source must be given (_one_rainfall)
         lengths = {len(v) for v in series.values()}
         if len(lengths) != 1 or 0 in lengths:
             raise ValueError(
@@ -162,6 +214,18 @@ class Hazard(Frozen):
             )
         _check_codes(series, info, allow_default=True)
         return series
+
+    @model_validator(mode="after")
+    def _one_rainfall(self) -> Hazard:
+        # The loader turns a rainfall_source into rainfall_mm (simulation.rainfall), so a
+        # scenario that runs always holds the series it was given or read.
+        if bool(self.rainfall_mm) == (self.rainfall_source is not None):
+            found = "both" if self.rainfall_mm else "neither"
+            raise ValueError(
+                "expected rainfall_mm (at least one series typed per district) or "
+                f"rainfall_source (a data file), got {found}"
+            )
+        return self
 
 
 class Network(Frozen):

@@ -25,7 +25,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from simulation.topology.source import DistrictSource, TopologyError, TopologySource, Totals
 
@@ -33,6 +33,7 @@ __all__ = [
     "City",
     "District",
     "Town",
+    "WalkingLegs",
     "district_team_id",
     "district_totals",
     "generate_city",
@@ -90,10 +91,22 @@ class District:
         return sum(t.risk_points for t in self.towns)
 
 
+class WalkingLegs(Protocol):
+    """Where a placed city's people and risk points are, as the lengths of the legs walked."""
+
+    def leg_m(self, responder_id: str, town: str, points: Sequence[str], index: int) -> float:
+        """Metres of leg `index` of a route: to `points[index]` from the risk point before it,
+        or for the first leg from where the responder sets out."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class City:
     name: str
     districts: tuple[District, ...]
+    # Set when the scenario asks for geometry (simulation.geo.placement.with_geometry); the
+    # model then walks these legs instead of drawing behaviour.risk_point_distance_m.
+    geometry: WalkingLegs | None = None
 
     @property
     def towns(self) -> tuple[Town, ...]:

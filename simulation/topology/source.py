@@ -1,7 +1,8 @@
 """Topology source data: read and validate a district YAML file into a ``TopologySource``.
 
 The files are ``config/topology/*.yaml``: the city (name, code, population), its totals (grids,
-micro-grids, members, risk points) and one entry per district. Every problem raises
+micro-grids, members, risk points), one entry per district and, optionally, ``boundaries``: the
+district boundaries file (GeoJSON), relative to the topology file. Every problem raises
 ``TopologyError`` naming the file, the field, what was found and what was expected.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -62,6 +63,8 @@ class TopologySource:
     population: int
     totals: Totals
     districts: tuple[DistrictSource, ...]
+    # The district boundaries (GeoJSON) the file names, resolved; None when it names none.
+    boundaries: Path | None = None
 
 
 def load_topology(path: Path) -> TopologySource:
@@ -74,7 +77,16 @@ def load_topology(path: Path) -> TopologySource:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise TopologyError(f"{path}: not valid YAML: {exc}") from exc
-    return _Reader(str(path)).source(data)
+    source = _Reader(str(path)).source(data)
+    if isinstance(data, Mapping) and "boundaries" in data:
+        boundaries = data["boundaries"]
+        if not isinstance(boundaries, str) or not boundaries.strip():
+            raise TopologyError(
+                f"{path}: boundaries: expected a path to a GeoJSON file (relative to the "
+                f"topology file), got {_show(boundaries)}"
+            )
+        source = replace(source, boundaries=(Path(path).parent / boundaries).resolve())
+    return source
 
 
 class _Reader:
@@ -89,13 +101,17 @@ class _Reader:
     def fail_as(self, field: str, expected: str, found: str) -> TopologyError:
         return TopologyError(f"{self.file}: {field}: expected {expected}, got {found}")
 
-    def mapping(self, value: object, field: str, keys: Sequence[str]) -> Mapping[str, Any]:
+    def mapping(
+        self, value: object, field: str, keys: Sequence[str], optional: Sequence[str] = ()
+    ) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
             raise self.fail(field, f"a mapping with keys {', '.join(keys)}", value)
-        unknown = sorted(str(k) for k in value if k not in keys)
+        unknown = sorted(str(k) for k in value if k not in keys and k not in optional)
         if unknown:
             raise self.fail_as(
-                f"{field}.{unknown[0]}", f"only the keys {', '.join(keys)}", "an unknown key"
+                f"{field}.{unknown[0]}",
+                f"only the keys {', '.join([*keys, *optional])}",
+                "an unknown key",
             )
         for key in keys:
             if key not in value:
@@ -126,7 +142,7 @@ class _Reader:
         return value
 
     def source(self, data: object) -> TopologySource:
-        top = self.mapping(data, "(top level)", ("city", "totals", "districts"))
+        top = self.mapping(data, "(top level)", ("city", "totals", "districts"), ("boundaries",))
         city = self.mapping(top["city"], "city", ("name", "code", "population"))
         name = self.text(city["name"], "city.name")
         self.code(city["code"], "city.code")

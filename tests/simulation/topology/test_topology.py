@@ -353,6 +353,16 @@ def test_bad_yaml_values_name_the_file_and_field(
     assert str(exc.value).startswith(f"{file}: ")
 
 
+def test_boundaries_are_optional_and_resolved_next_to_the_topology_file(tmp_path: Path) -> None:
+    assert load_topology(_write(tmp_path, _small_topology())).boundaries is None
+    data = {**_small_topology(), "boundaries": "../geo/districts.geojson"}
+    source = load_topology(_write(tmp_path, data))
+    assert source.boundaries == (tmp_path.parent / "geo" / "districts.geojson").resolve()
+    file = _write(tmp_path, {**data, "boundaries": 7})
+    with pytest.raises(TopologyError, match=r"boundaries: expected a path to a GeoJSON file"):
+        load_topology(file)
+
+
 def test_negative_towns_message_shows_the_value(tmp_path: Path) -> None:
     file = _write(tmp_path, _broken(("districts", 1, "towns"), -2))
     with pytest.raises(TopologyError) as exc:
