@@ -16,6 +16,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dispatcher.errors import AlertsimError
 from simulation.rainfall.readings import Provenance
+from simulation.scenario.distributions import Frozen
+from simulation.scenario.provenance import (
+    ParameterProvenance,
+    ProvenanceSpec,
+    SourceList,
+    attach,
+    source_list_problems,
+)
 from simulation.scenario.schema import Scenario
 from simulation.topology.source import TopologyError, TopologySource, load_topology
 
@@ -44,6 +52,8 @@ class LoadedScenario(BaseModel):
     topology: TopologySource
     # Where hazard.rainfall_mm came from when the file gave a rainfall_source (else None).
     rainfall: Provenance | None = None
+    # Where every parameter's value comes from (the file's `provenance` group), as checked.
+    provenance: ParameterProvenance = ParameterProvenance()
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
@@ -145,6 +155,8 @@ def load_scenario(path: str | Path) -> LoadedScenario:
             [f"{where}: expected a mapping of scenario fields, got {type(data).__name__}"]
         )
 
+    data = dict(data)
+    raw_provenance = data.pop("provenance", None)  # not a model parameter: checked below
     errors: list[str] = []
     topology: TopologySource | None = None
     context: dict[str, Any] = {}
@@ -170,6 +182,9 @@ def load_scenario(path: str | Path) -> LoadedScenario:
         errors.extend(_cross_checks(where, scenario))
     if errors or scenario is None or topology is None:
         raise ScenarioError(errors or [f"{where}: expected a valid scenario"])
+    provenance, problems = _provenance(where, path, raw_provenance, scenario)
+    if problems:
+        raise ScenarioError(problems)
     from simulation.scenario.geodata import load_geodata
 
     scenario, rainfall, problems = load_geodata(where, path, scenario, topology)
@@ -181,7 +196,42 @@ def load_scenario(path: str | Path) -> LoadedScenario:
         sha256=hashlib.sha256(raw_bytes).hexdigest(),
         topology=topology,
         rainfall=rainfall,
+        provenance=provenance,
     )
+
+
+class _WithProvenance(Frozen):
+    provenance: ProvenanceSpec
+
+
+def _provenance(
+    where: str, path: Path, raw: Any, scenario: Scenario
+) -> tuple[ParameterProvenance, list[str]]:
+    """The scenario's `provenance` group checked against its fields and its source list."""
+    data = scenario.model_dump(mode="json")
+    if raw is None:
+        return attach(None, None, None, data)
+    try:
+        spec = _WithProvenance.model_validate({"provenance": raw}).provenance
+    except ValidationError as exc:
+        return ParameterProvenance(), format_validation_error(where, exc)
+    sources_path = path.parent / spec.sources
+    field = f"{where}: scenario.provenance.sources"
+    try:
+        text = sources_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = f"{field}: expected a readable UTF-8 source list, got {spec.sources!r} ({exc})"
+        return ParameterProvenance(), [problem]
+    try:
+        sources = SourceList.model_validate(parse_yaml(text, str(sources_path)))
+    except ScenarioError as exc:
+        return ParameterProvenance(), [f"{field}: {line}" for line in exc.errors]
+    except ValidationError as exc:
+        return ParameterProvenance(), [
+            f"{field}: {line}" for line in source_list_problems(spec.sources, exc)
+        ]
+    provenance, problems = attach(spec, sources, spec.sources, data)
+    return provenance, [f"{where}: {line}" for line in problems]
 
 
 def _cross_checks(where: str, scenario: Scenario) -> list[str]:
