@@ -16,6 +16,7 @@ from typing import Any
 from simulation.report import svg
 from simulation.report.headline import HEADLINES, LABELS, lookup
 from simulation.report.html_parts import fault_split, figure, section, share_class, table
+from simulation.report.html_provenance import assumptions_section
 from simulation.report.html_tables import channels, counts, districts, metadata, towns
 from simulation.report.style import CSS
 
@@ -51,6 +52,7 @@ SECTIONS = (
     ("channels", "Channels"),
     ("flagged", "Flagged"),
     ("transport", "Transport"),
+    ("assumptions", "What this answer assumes"),
     ("metadata", "Run"),
 )
 
@@ -336,6 +338,7 @@ def render_html(report: dict[str, Any]) -> str:
             counts(report, "transport", ["counter", "messages"]),
         ),
         fault_split(report),
+        assumptions_section(report),
         metadata(report),
     ]
     return (
