@@ -56,6 +56,13 @@ def test_shipped_sources_resolve_and_assumptions_give_reasons(path: Path) -> Non
             assert len(entry.assumption) >= 10, key
 
 
+def test_read_time_matches_the_assumed_one_to_three_minutes() -> None:
+    for path in SHIPPED:
+        read = load_scenario(path).scenario.behaviour.read_s
+        assert read.kind == "lognormal"
+        assert 60 <= read.median <= 180, path.name
+
+
 def with_provenance(tmp_path: Path, parameters: dict[str, Any], sources: str | None = None) -> Path:
     data = base_scenario()
     data["provenance"] = {"sources": sources or str(SOURCES), "parameters": parameters}
