@@ -7,6 +7,7 @@ __all__ = [
     "faults",
     "geo",
     "hazards",
+    "inputs",
     "live",
     "metrics",
     "model",
