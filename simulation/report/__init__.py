@@ -7,6 +7,7 @@ __all__ = [
     "headline",
     "html",
     "html_parts",
+    "html_queues",
     "html_tables",
     "intervals",
     "queues",
