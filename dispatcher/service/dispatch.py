@@ -19,11 +19,11 @@ once; repeats are counted as duplicates.
 
 Replays and the replay window: receivers reject an alert whose ``sent`` lies more than their
 tolerance (30 s) from their clock, which is what stops an attacker replaying a captured alert.
-A journaled alert whose ``sent`` is older than ``restamp_after_s`` (10 s) is therefore re-signed
+A journaled alert whose ``sent`` is older than ``restamp_after_s`` (10 s) is therefore restamped
 before it is published again, with a fresh ``sent`` and the same identifier and ``expires``:
 a receiver that never got it accepts it, one that did counts a duplicate (dedup by identifier),
 and the captured old bytes stay rejected as ``replayed``. Quicker replays send the journaled
-bytes unchanged (same signature).
+bytes unchanged (same payload).
 
 Tests end the process at a chosen step with ``ALERTSIM_CRASH_AT``
 (:mod:`dispatcher.service.crashpoints`). The command is :mod:`dispatcher.service.cli`.
@@ -67,7 +67,7 @@ from dispatcher.service.journal import Journal, JournalRow
 from dispatcher.service.ladder import DEFAULT_TIMEOUT_S, DIRECT_LADDER
 from dispatcher.service.plan_file import DispatchPlan, alert_for, alert_plan
 from dispatcher.transport.base import Message, Transport
-from dispatcher.trust.signing import Signer
+from dispatcher.trust.signing import Delivery, Signer
 from dispatcher.wire import properties as prop
 from dispatcher.wire.envelopes import escalation_message
 from dispatcher.wire.messages import (
@@ -194,11 +194,11 @@ class DispatchService:
         """Journal the alert for every recipient, publishing nothing (run() does this first)."""
         self._crash.reached("before_journal")
         sent = self.clock()
-        rows = []
+        rows: list[tuple[str, str, bytes, tuple[tuple[str, str], ...]]] = []
         for r in plan.recipients:
             payload = alert_for(plan, r, sent)
-            props = ((prop.RECIPIENT_ID, r.id), *self.signer.properties(payload))
-            rows.append((r.id, topic_for(r), payload, props))
+            # Unsigned: the signature binds the channel and rung, known only when it is sent.
+            rows.append((r.id, topic_for(r), payload, ((prop.RECIPIENT_ID, r.id),)))
         self.journal.record_alert(plan.alert_id, rows)
         log.info("alert_journaled", alert_id=plan.alert_id, recipients=len(rows))
         self._crash.reached("after_journal")
@@ -284,6 +284,7 @@ class DispatchService:
             self._feed_expiry(command.alert_id)
             return
         row = self._fresh(self._rows[command.recipient.id])
+        delivery = Delivery(row.recipient_id, command.channel, command.rung)
         await self.transport.publish(
             Message(
                 row.topic,
@@ -292,6 +293,7 @@ class DispatchService:
                     *row.properties,
                     (prop.CHANNEL, command.channel),
                     (prop.RUNG, str(command.rung)),
+                    *self.signer.properties(row.payload, delivery),
                 ),
             )
         )
@@ -312,9 +314,8 @@ class DispatchService:
         if (now - alert.sent).total_seconds() <= self.restamp_after_s:
             return row
         payload = encode_alert(alert.model_copy(update={"sent": now}))
-        props = ((prop.RECIPIENT_ID, row.recipient_id), *self.signer.properties(payload))
-        self.journal.restamp(row.alert_id, row.recipient_id, payload, props)
-        fresh = replace(row, payload=payload, properties=props)
+        self.journal.restamp(row.alert_id, row.recipient_id, payload)
+        fresh = replace(row, payload=payload)
         self._rows[row.recipient_id] = fresh
         self.summary.restamped += 1
         log.info("alert_restamped", alert_id=row.alert_id, recipient=row.recipient_id)

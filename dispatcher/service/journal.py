@@ -1,8 +1,9 @@
 """The dispatcher's durable journal: each alert and each recipient's state, in SQLite (WAL).
 
-Written before anything is published: a recipient row holds the exact signed bytes it is sent
-(topic, payload, signature properties), so a replay after a crash sends the same identifier and
-the same signature, and receivers recognise it as a duplicate. A recipient is ``done`` only when
+Written before anything is published: a recipient row holds the exact bytes it is sent (topic,
+payload, unsigned user properties), so a replay after a crash sends the same identifier and
+receivers recognise it as a duplicate. Signatures are made when a row is sent, since they bind
+the channel and rung of that attempt. A recipient is ``done`` only when
 its application-level acknowledgement arrived (or it was flagged with a cause); the broker's
 PUBACK only moves it to ``published``, which still counts as unfinished.
 """
@@ -102,18 +103,11 @@ class Journal:
             (alert_id, recipient_id),
         )
 
-    def restamp(
-        self,
-        alert_id: str,
-        recipient_id: str,
-        payload: bytes,
-        properties: tuple[tuple[str, str], ...],
-    ) -> None:
-        """Replace a recipient's bytes with a re-signed copy (same identifier, fresh ``sent``)."""
+    def restamp(self, alert_id: str, recipient_id: str, payload: bytes) -> None:
+        """Replace a recipient's bytes with a restamped copy (same identifier, fresh ``sent``)."""
         self._db.execute(
-            "UPDATE recipients SET payload = ?, properties = ? "
-            "WHERE alert_id = ? AND recipient_id = ?",
-            (payload, json.dumps(list(properties)), alert_id, recipient_id),
+            "UPDATE recipients SET payload = ? WHERE alert_id = ? AND recipient_id = ?",
+            (payload, alert_id, recipient_id),
         )
 
     def mark_done(

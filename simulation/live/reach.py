@@ -22,6 +22,7 @@ import simpy
 
 from dispatcher.core.plan import Center, Recipient
 from dispatcher.transport import Message, Transport
+from dispatcher.trust.signing import Delivery, relay_delivery
 from dispatcher.wire.envelopes import (
     alert_message,
     flood_alert_bytes,
@@ -183,8 +184,11 @@ class LiveReach:
         payload = self._payload(alert, recipient)
         self._notified.setdefault((alert_id, recipient.id), {})[channel] = rung
         signers = self.signers
+        delivery = Delivery(recipient.id, channel, rung)
         signature = (
-            () if signers is None else signers.properties(signers.issuer(recipient, rung), payload)
+            ()
+            if signers is None
+            else signers.properties(signers.issuer(recipient, rung), payload, delivery)
         )
         self.outbox.put(
             alert_message(
@@ -214,7 +218,11 @@ class LiveReach:
         payload = self._payload(alert, inbox)
         signers = self.signers
         signature = (
-            () if signers is None else signers.properties(signers.relay_issuer(target), payload)
+            ()
+            if signers is None
+            else signers.properties(
+                signers.relay_issuer(target), payload, relay_delivery(district, town)
+            )
         )
         expiry_s = wall_expiry_s(alert.expires_at_s, model.env.now, self.pacer.speed)
         self.outbox.put(
@@ -245,7 +253,7 @@ class LiveReach:
         """The alert's CAP bytes for ``recipient``'s area, made once per alert and area.
 
         Only the district and town enter them, so a town's members and its center's relay
-        share the same bytes (and signatures, cached by payload).
+        share the same bytes (each signed for its own delivery).
         """
         key = (alert.alert_id, recipient.district, recipient.town)
         payload = self._payloads.get(key)
