@@ -160,6 +160,8 @@ class LiveReach:
         self._model: Model | None = None
         # (alert, recipient) -> channel -> latest rung notified on it
         self._notified: dict[tuple[str, str], dict[str, int]] = {}
+        # (alert, recipient, channel) -> model time it was first handed to the broker
+        self._handed_at_s: dict[tuple[str, str, str], float] = {}
         # relay id -> what its arrival does in the model
         self._relays: dict[str, Callable[[], None]] = {}
         self._relay_copies: dict[tuple[str, Center], int] = {}
@@ -183,6 +185,7 @@ class LiveReach:
         alert = model.issued(alert_id)
         payload = self._payload(alert, recipient)
         self._notified.setdefault((alert_id, recipient.id), {})[channel] = rung
+        self._handed_at_s.setdefault((alert_id, recipient.id, channel), model.env.now)
         signers = self.signers
         delivery = Delivery(recipient.id, channel, rung)
         signature = (
@@ -244,6 +247,10 @@ class LiveReach:
         """The latest rung `recipient_id` was sent the alert on over `channel` (None: never)."""
         rungs = self._notified.get((alert_id, recipient_id))
         return rungs.get(channel) if rungs is not None else None
+
+    def handed_at_s(self, alert_id: str, recipient_id: str, channel: str) -> float | None:
+        """Model time the alert was first handed out to `recipient_id` on `channel` (or None)."""
+        return self._handed_at_s.get((alert_id, recipient_id, channel))
 
     def take_relay(self, relay_id: str) -> Callable[[], None] | None:
         """What the arrival of relay `relay_id` does, once (None: not sent, or already back)."""
