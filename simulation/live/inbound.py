@@ -89,7 +89,7 @@ class Inbound:
         now_s = max(model.env.now, self.pacer.model_now_s())
         if ack.status not in ("received", "acknowledged"):
             return
-        handed_s = self.reach.handed_at_s(ack.alert_id, ack.recipient_id, ack.channel)
+        handed_s = self.reach.handed_at_s(ack.alert_id, ack.recipient_id)
         stamps = self._stamps(ack, message, handed_s or 0.0, now_s)
         if stamps is None:
             return

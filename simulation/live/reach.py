@@ -160,8 +160,8 @@ class LiveReach:
         self._model: Model | None = None
         # (alert, recipient) -> channel -> latest rung notified on it
         self._notified: dict[tuple[str, str], dict[str, int]] = {}
-        # (alert, recipient, channel) -> model time it was first handed to the broker
-        self._handed_at_s: dict[tuple[str, str, str], float] = {}
+        # (alert, recipient) -> model time it was first handed to the broker, on any channel
+        self._handed_at_s: dict[tuple[str, str], float] = {}
         # relay id -> what its arrival does in the model
         self._relays: dict[str, Callable[[], None]] = {}
         self._relay_copies: dict[tuple[str, Center], int] = {}
@@ -185,7 +185,7 @@ class LiveReach:
         alert = model.issued(alert_id)
         payload = self._payload(alert, recipient)
         self._notified.setdefault((alert_id, recipient.id), {})[channel] = rung
-        self._handed_at_s.setdefault((alert_id, recipient.id, channel), model.env.now)
+        self._handed_at_s.setdefault((alert_id, recipient.id), model.env.now)
         signers = self.signers
         delivery = Delivery(recipient.id, channel, rung)
         signature = (
@@ -248,9 +248,10 @@ class LiveReach:
         rungs = self._notified.get((alert_id, recipient_id))
         return rungs.get(channel) if rungs is not None else None
 
-    def handed_at_s(self, alert_id: str, recipient_id: str, channel: str) -> float | None:
-        """Model time the alert was first handed out to `recipient_id` on `channel` (or None)."""
-        return self._handed_at_s.get((alert_id, recipient_id, channel))
+    def handed_at_s(self, alert_id: str, recipient_id: str) -> float | None:
+        """Model time the alert was first handed out to `recipient_id`, on any channel (None:
+        never). A person who read an earlier attempt answers a later one with those stamps."""
+        return self._handed_at_s.get((alert_id, recipient_id))
 
     def take_relay(self, relay_id: str) -> Callable[[], None] | None:
         """What the arrival of relay `relay_id` does, once (None: not sent, or already back)."""
