@@ -15,6 +15,7 @@ from simulation.report.html_parts import section
 
 GROUPS = {
     "seed": "the run",
+    "strategy": "the strategy",
     "topology": "the city",
     "targets": "the targets",
     "tiers": "the centers",

@@ -57,7 +57,10 @@ def test_shipped_sources_resolve_and_assumptions_give_reasons(path: Path) -> Non
 
 
 def test_read_time_matches_the_assumed_one_to_three_minutes() -> None:
-    for path in SHIPPED:
+    # the studied storms; chongqing-2025-as-reported sets reading within a minute as a condition
+    studied = [p for p in SHIPPED if p.name != "chongqing-2025-as-reported.yaml"]
+    assert len(studied) == 3
+    for path in studied:
         read = load_scenario(path).scenario.behaviour.read_s
         assert read.kind == "lognormal"
         assert 60 <= read.median <= 180, path.name
@@ -114,7 +117,8 @@ def test_a_bad_source_list_is_refused_naming_the_entry(tmp_path: Path) -> None:
     assert "scenario.provenance.sources" in problem
     assert "sources[0].url" in problem
     [problem] = problems(with_provenance(tmp_path, {}, sources=str(tmp_path / "none.yaml")))
-    assert "expected a readable UTF-8 source list" in problem
+    assert "scenario.provenance.sources: expected a readable file" in problem
+    assert "none.yaml" in problem
 
 
 def test_a_group_entry_covers_its_numbers_and_the_nearest_entry_wins(tmp_path: Path) -> None:
