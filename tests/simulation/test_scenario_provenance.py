@@ -121,6 +121,16 @@ def test_a_bad_source_list_is_refused_naming_the_entry(tmp_path: Path) -> None:
     assert "none.yaml" in problem
 
 
+def test_a_source_list_outside_the_serve_roots_is_refused(tmp_path: Path) -> None:
+    path = with_provenance(tmp_path, {})  # names the repository's config/sources.yaml
+    config = ROOT / "config"
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path, roots=[tmp_path, config / "topology", config / "geo"])
+    [problem] = caught.value.errors
+    assert "scenario.provenance.sources: expected a path inside" in problem
+    load_scenario(path, roots=[tmp_path, ROOT / "config"])
+
+
 def test_a_group_entry_covers_its_numbers_and_the_nearest_entry_wins(tmp_path: Path) -> None:
     path = with_provenance(
         tmp_path,
