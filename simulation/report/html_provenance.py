@@ -31,7 +31,8 @@ GROUPS = {
 UNITS = (
     ("_per_mm_3h", "per mm in 3 h"),
     ("_per_mm_1h", "per mm in 1 h"),
-    ("_per_s", "/s"),
+    ("_per_s", "a second"),
+    ("_per_hour", "an hour"),
     ("_m_s", "m/s"),
     ("_mm", "mm"),
     ("_s", "s"),
@@ -84,7 +85,8 @@ def show(value: Any, unit: str = "") -> str:
             return f"exponential, mean {show(value['mean'], unit)}"
         return f"{kind}, {len(value.get('values', []))} values{tail}"
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {show(v, _unit(str(k)) or unit)}" for k, v in value.items())
+        shown = {k: v for k, v in value.items() if v is not None}  # unset options say nothing
+        return "; ".join(f"{k}: {show(v, _unit(str(k)) or unit)}" for k, v in shown.items())
     return "none" if value is None else str(value)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from simulation.report.html import render_html
+from simulation.report.html_provenance import show
 from simulation.report.provenance import provenance
 from simulation.scenario import load_scenario
 from simulation.scenario.provenance import lookup
@@ -164,3 +165,12 @@ def test_an_older_report_without_provenance_still_renders(report: dict[str, Any]
     html = render_html(older)
     assert 'id="assumptions"' in html
     assert "has no <code>provenance</code>" in html
+
+
+def test_values_read_as_a_planner_writes_them() -> None:
+    assert show({"kind": "uniform", "low": 0.8, "high": 1.7}, "m/s") == "uniform, 0.8 to 1.7 m/s"
+    assert show({"kind": "constant", "value": 15.0}, "s") == "15 s"
+    assert show([120.0, 90.0, 1200.0], "s") == "120, 90, 1,200 s"
+    assert show(0.06) == "0.06"
+    stream = {"name": "calls", "rate_per_hour": None, "rate_profile_per_hour": [3, 8]}
+    assert show(stream) == "name: calls; rate_profile_per_hour: 3, 8 an hour"
