@@ -75,7 +75,9 @@ async def test_live_run_signs_and_swarm_rejects_forgeries(mosquitto: Broker) -> 
     # the one forgery of the test)
     published = outcome.result.transport["published"]
     assert trust["signatures"] == published + outcome.live["relays_published"] + 1
-    assert outcome.live["relays_received"] == 2
+    # the district and the town each took the alert; a relay resent under load arrives again
+    assert outcome.result.protocol["relays_sent"] == 2
+    assert outcome.live["relays_received"] >= 2
     for record in outcome.result.records:
         assert (record.acked_at_s is not None) != (record.flag is not None), record
 
