@@ -7,14 +7,14 @@ before anything connects and exits 2.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from simulation.cli.common import EXIT_LIVE_FAILED, fail, load_or_exit
+from simulation.cli.common import EXIT_FAILED, EXIT_LIVE_FAILED, fail, load_or_exit
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -99,6 +99,7 @@ def run_live(
     sign: bool,
     credentials: Path | None,
     console: Console | None,
+    metrics_port: int | None = None,
 ) -> tuple[RunResult, dict[str, Any]]:
     """One live replication and its report's `live` section; exits 2 or 3 when it cannot run."""
     from dispatcher.transport import TransportError
@@ -116,6 +117,7 @@ def run_live(
     _check_broker(broker)
     parsed = _parse_faults(faults)
     passwords = _passwords(credentials)
+    on_world = _metrics(metrics_port, loaded, console)
     with _fault_proxy(broker, faults) as proxied:
         if console is not None:
             console.print(
@@ -136,6 +138,7 @@ def run_live(
                 faults=parsed,
                 transport_factory=mqtt_factory(proxied, passwords),
                 driver_client_id=DISPATCHER_USER if passwords is not None else None,
+                on_world=on_world,
             )
         except (TransportError, LiveLagError, SigningError, ValueError) as exc:
             fail(f"live run failed: {exc}", EXIT_LIVE_FAILED)
@@ -146,6 +149,36 @@ def run_live(
             f"{live['driver_lag_max_ms']:.1f} ms; transport {outcome.result.transport}"
         )
     return outcome.result, outcome.live
+
+
+def _metrics(
+    port: int | None, loaded: LoadedScenario, console: Console | None
+) -> Callable[[Any, Any], None] | None:
+    """With --metrics-port: an exporter started now, and the hook that hands it the run."""
+    if port is None:
+        return None
+    from simulation.geo.extras import MissingExtra
+    from simulation.prometheus import LiveCollector, require_metrics, start_exporter
+
+    try:
+        require_metrics("--metrics-port")
+    except MissingExtra as exc:
+        fail(str(exc), EXIT_FAILED)
+    from prometheus_client import CollectorRegistry
+
+    registry = CollectorRegistry()
+    try:
+        start_exporter(port, registry)
+    except OSError as exc:
+        fail(f"--metrics-port: expected a free port, got {port} ({exc.strerror})")
+    if console is not None:
+        console.print(f"metrics on http://127.0.0.1:{port}/metrics", soft_wrap=True)
+    target_s = loaded.scenario.targets.notify_target_s
+
+    def on_world(world: Any, driver: Any) -> None:
+        registry.register(LiveCollector(world, driver, target_s=target_s))
+
+    return on_world
 
 
 def _check_broker(broker: str) -> None:

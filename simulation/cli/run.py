@@ -69,6 +69,16 @@ Credentials = Annotated[
 ]
 
 
+MetricsPort = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=65535,
+        help="live: serve Prometheus metrics on 127.0.0.1:PORT/metrics (the metrics extra)",
+    ),
+]
+
+
 def run(
     scenario: ScenarioFile,
     out: Out = None,
@@ -87,13 +97,14 @@ def run(
     keys: Keys = None,
     sign: Sign = True,
     credentials: Credentials = None,
+    metrics_port: MetricsPort = None,
 ) -> None:
     """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
     from simulation.experiment.folder import finish_run
 
     loaded = load_or_exit(scenario, seed=seed)
     out_dir = out if out is not None else Path("runs") / loaded.scenario.name
-    _check_options(mode, replications, fault)
+    _check_options(mode, replications, fault, metrics_port)
     out_dir.mkdir(parents=True, exist_ok=True)
     shown = None if quiet else console
     if shown is not None and loaded.rainfall is not None:
@@ -115,6 +126,7 @@ def run(
             sign=sign,
             credentials=credentials,
             console=shown,
+            metrics_port=metrics_port,
         )
     else:
         result = _run_virtual(loaded, quiet=quiet)
@@ -125,7 +137,9 @@ def run(
         _print_outcome(report, folder)
 
 
-def _check_options(mode: str, replications: int, fault: list[str] | None) -> None:
+def _check_options(
+    mode: str, replications: int, fault: list[str] | None, metrics_port: int | None = None
+) -> None:
     if mode not in ("virtual", "live"):
         fail(f"--mode: expected virtual or live, got {mode!r}")
     # a live run is one pass against a real broker; its replications would not be independent
@@ -133,6 +147,8 @@ def _check_options(mode: str, replications: int, fault: list[str] | None) -> Non
         fail(f"--replications: expected 1 with --mode {mode}, got {replications}")
     if fault and mode != "live":
         fail(f"--fault: expected --mode live, got --mode {mode}")
+    if metrics_port is not None and mode != "live":
+        fail(f"--metrics-port: expected --mode live, got --mode {mode}")
 
 
 def _run_virtual(loaded: LoadedScenario, *, quiet: bool) -> RunResult:

@@ -77,6 +77,7 @@ async def run_live_async(
     replication: int = 0,
     transport_factory: TransportFactory | None = None,
     on_started: Callable[[LiveDriver], None] | None = None,
+    on_world: Callable[[World, LiveDriver], None] | None = None,
     keys: Path | None = None,
     sign: bool = True,
     faults: Sequence[Fault] = (),
@@ -109,6 +110,8 @@ async def run_live_async(
             loaded, transport, keys_folder, keyring, speed=speed, strict=strict, max_lag_s=max_lag_s
         )
         world = World(loaded.scenario, city, replication=replication, reach=driver.reach)
+        if on_world is not None:  # e.g. the Prometheus collector of --metrics-port
+            on_world(world, driver)
         try:
             await transport.start()
             if on_started is not None:
