@@ -100,6 +100,7 @@ def run_live(
     credentials: Path | None,
     console: Console | None,
     metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
 ) -> tuple[RunResult, dict[str, Any]]:
     """One live replication and its report's `live` section; exits 2 or 3 when it cannot run."""
     from dispatcher.transport import TransportError
@@ -117,7 +118,7 @@ def run_live(
     _check_broker(broker)
     parsed = _parse_faults(faults)
     passwords = _passwords(credentials)
-    on_world = _metrics(metrics_port, loaded, console)
+    on_world = _metrics(metrics_port, metrics_host, loaded, console)
     with _fault_proxy(broker, faults) as proxied:
         if console is not None:
             console.print(
@@ -152,7 +153,7 @@ def run_live(
 
 
 def _metrics(
-    port: int | None, loaded: LoadedScenario, console: Console | None
+    port: int | None, host: str, loaded: LoadedScenario, console: Console | None
 ) -> Callable[[Any, Any], None] | None:
     """With --metrics-port: an exporter started now, and the hook that hands it the run."""
     if port is None:
@@ -168,11 +169,11 @@ def _metrics(
 
     registry = CollectorRegistry()
     try:
-        start_exporter(port, registry)
+        start_exporter(port, registry, host)
     except OSError as exc:
-        fail(f"--metrics-port: expected a free port, got {port} ({exc.strerror})")
+        fail(f"--metrics-port: expected a free port on {host}, got {port} ({exc.strerror})")
     if console is not None:
-        console.print(f"metrics on http://127.0.0.1:{port}/metrics", soft_wrap=True)
+        console.print(f"metrics on http://{host}:{port}/metrics", soft_wrap=True)
     target_s = loaded.scenario.targets.notify_target_s
 
     def on_world(world: Any, driver: Any) -> None:

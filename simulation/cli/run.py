@@ -74,8 +74,12 @@ MetricsPort = Annotated[
     typer.Option(
         min=1,
         max=65535,
-        help="live: serve Prometheus metrics on 127.0.0.1:PORT/metrics (the metrics extra)",
+        help="live: serve Prometheus metrics on PORT at /metrics (the metrics extra)",
     ),
+]
+
+MetricsHost = Annotated[
+    str, typer.Option(help="live --metrics-port: address to serve on (0.0.0.0 in a container)")
 ]
 
 
@@ -98,6 +102,7 @@ def run(
     sign: Sign = True,
     credentials: Credentials = None,
     metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
     from simulation.experiment.folder import finish_run
@@ -127,6 +132,7 @@ def run(
             credentials=credentials,
             console=shown,
             metrics_port=metrics_port,
+            metrics_host=metrics_host,
         )
     else:
         result = _run_virtual(loaded, quiet=quiet)
