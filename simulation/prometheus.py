@@ -32,6 +32,7 @@ __all__ = [
     "LAG_BUCKETS_S",
     "LATENCY_BUCKETS_S",
     "LiveCollector",
+    "SwarmCollector",
     "histogram",
     "require_metrics",
     "start_exporter",
@@ -141,6 +142,43 @@ class LiveCollector:
         )
         for reason, count in sorted(dict(c.rejected).items()):
             rejected.add_metric([reason], count)
+        yield rejected
+
+
+class SwarmCollector:
+    """One swarm worker's counters (`SwarmCounters`), read when scraped, labelled by worker."""
+
+    def __init__(self, counters: Any, worker: int) -> None:
+        self.counters = counters
+        self.worker = str(worker)
+
+    def describe(self) -> list[Any]:
+        return []
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily
+
+        c = self.counters
+        for name, doc in (
+            ("received", "Distinct deliveries received"),
+            ("duplicates", "Repeated deliveries"),
+            ("receipts", "Delivery receipts sent"),
+            ("acknowledged", "Acknowledgements sent"),
+            ("reacknowledged", "Acknowledgements sent again for a later rung"),
+            ("absent", "Deliveries to responders away"),
+            ("missed", "Deliveries missed (device off, no attention)"),
+            ("unavailable", "Deliveries to unavailable responders"),
+        ):
+            family = CounterMetricFamily(f"alertsim_swarm_{name}", doc, labels=["worker"])
+            family.add_metric([self.worker], getattr(c, name))
+            yield family
+        rejected = CounterMetricFamily(
+            "alertsim_swarm_rejected",
+            "Alerts the swarm rejected, by reason",
+            labels=["worker", "reason"],
+        )
+        for reason, count in sorted(dict(c.rejected).items()):
+            rejected.add_metric([self.worker, reason], count)
         yield rejected
 
 

@@ -49,6 +49,19 @@ Credentials = Annotated[
 ]
 
 
+SwarmMetricsPort = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=65535,
+        help="serve Prometheus metrics at /metrics on PORT (worker i on PORT + i; metrics extra)",
+    ),
+]
+MetricsHost = Annotated[
+    str, typer.Option(help="with --metrics-port: address to serve on (0.0.0.0 in a container)")
+]
+
+
 def swarm(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file (whose responders to play)")],
     broker: Broker = "mqtt://127.0.0.1:1883",
@@ -59,6 +72,8 @@ def swarm(
     keys: Keys = None,
     accept_unsigned: AcceptUnsigned = False,
     credentials: Credentials = None,
+    metrics_port: SwarmMetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """Play a scenario's responders over MQTT for live runs, until interrupted."""
     from dispatcher.transport import TransportError
@@ -78,7 +93,11 @@ def swarm(
         ready_file=ready_file,
         keys=keys,
         credentials=_passwords(credentials),
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
     )
+    if metrics_port is not None:
+        _require_metrics()
     try:
         run_swarm(settings)
     except (TransportError, SigningError, ValueError) as exc:
@@ -158,13 +177,9 @@ def _metrics(
     """With --metrics-port: an exporter started now, and the hook that hands it the run."""
     if port is None:
         return None
-    from simulation.geo.extras import MissingExtra
-    from simulation.prometheus import LiveCollector, require_metrics, start_exporter
+    from simulation.prometheus import LiveCollector, start_exporter
 
-    try:
-        require_metrics("--metrics-port")
-    except MissingExtra as exc:
-        fail(str(exc), EXIT_FAILED)
+    _require_metrics()
     from prometheus_client import CollectorRegistry
 
     registry = CollectorRegistry()
@@ -180,6 +195,17 @@ def _metrics(
         registry.register(LiveCollector(world, driver, target_s=target_s))
 
     return on_world
+
+
+def _require_metrics() -> None:
+    """Exit 1 with the line naming the `metrics` extra unless prometheus-client is installed."""
+    from simulation.geo.extras import MissingExtra
+    from simulation.prometheus import require_metrics
+
+    try:
+        require_metrics("--metrics-port")
+    except MissingExtra as exc:
+        fail(str(exc), EXIT_FAILED)
 
 
 def _check_broker(broker: str) -> None:

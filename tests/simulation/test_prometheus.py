@@ -116,3 +116,73 @@ def test_metrics_port_needs_live_mode_and_the_extra(
     monkeypatch.setattr(extras, "find_spec", lambda name: None)
     with pytest.raises(MissingExtra, match=r"pip install 'alertsim\[metrics\]'"):
         require_metrics("--metrics-port")
+
+
+def test_swarm_collector_shows_the_swarm_counters() -> None:
+    from collections import Counter
+
+    from prometheus_client import generate_latest
+
+    from simulation.live.swarm import SwarmCounters
+    from simulation.prometheus import SwarmCollector
+
+    counters = SwarmCounters(received=44, acknowledged=21, missed=6)
+    counters.rejected = Counter({"signature": 2})
+    registry = CollectorRegistry()
+    registry.register(SwarmCollector(counters, 3))
+    text = generate_latest(registry).decode()
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    worker = (("worker", "3"),)
+    assert samples[("alertsim_swarm_received_total", worker)] == 44
+    assert samples[("alertsim_swarm_acknowledged_total", worker)] == 21
+    assert samples[("alertsim_swarm_missed_total", worker)] == 6
+    reason = (("reason", "signature"), ("worker", "3"))
+    assert samples[("alertsim_swarm_rejected_total", reason)] == 2
+
+
+def test_alertsim_swarm_serves_its_metrics(mosquitto: Broker, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from tests.support.waiting import wait_until
+
+    port = free_port()
+    swarm = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "simulation.cli",
+            "swarm",
+            str(SMOKE),
+            "--broker",
+            mosquitto.url,
+            "--accept-unsigned",
+            "--metrics-port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    answered: list[dict[str, float]] = []
+
+    def scraped() -> bool:
+        if swarm.poll() is not None:
+            return True
+        try:
+            answered.append(scrape(port))
+        except OSError:
+            return False
+        return True
+
+    try:
+        wait_until(scraped, "alertsim swarm to serve /metrics", timeout_s=60)
+        assert swarm.poll() is None, swarm.stderr.read().decode() if swarm.stderr else ""
+        assert answered[-1]["alertsim_swarm_received_total{worker=0}"] == 0
+    finally:
+        swarm.send_signal(signal.SIGTERM)
+        swarm.wait(30)
