@@ -67,6 +67,10 @@ Credentials = Annotated[
     Path | None,
     typer.Option(help="live: credentials.json of alertsim broker-config (locked-down broker)"),
 ]
+RunId = Annotated[
+    str | None,
+    typer.Option(help="live: the run's id in every alert id (1-10 of a-z 0-9; default: fresh)"),
+]
 
 
 MetricsPort = Annotated[
@@ -103,13 +107,14 @@ def run(
     credentials: Credentials = None,
     metrics_port: MetricsPort = None,
     metrics_host: MetricsHost = "127.0.0.1",
+    run_id: RunId = None,
 ) -> None:
     """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
     from simulation.experiment.folder import finish_run
 
     loaded = load_or_exit(scenario, seed=seed)
     out_dir = out if out is not None else Path("runs") / loaded.scenario.name
-    _check_options(mode, replications, fault, metrics_port)
+    _check_options(mode, replications, fault, run_id, metrics_port)
     out_dir.mkdir(parents=True, exist_ok=True)
     shown = None if quiet else console
     if shown is not None and loaded.rainfall is not None:
@@ -133,6 +138,7 @@ def run(
             console=shown,
             metrics_port=metrics_port,
             metrics_host=metrics_host,
+            run_id=run_id,
         )
     else:
         result = _run_virtual(loaded, quiet=quiet)
@@ -144,7 +150,11 @@ def run(
 
 
 def _check_options(
-    mode: str, replications: int, fault: list[str] | None, metrics_port: int | None = None
+    mode: str,
+    replications: int,
+    fault: list[str] | None,
+    run_id: str | None,
+    metrics_port: int | None = None,
 ) -> None:
     if mode not in ("virtual", "live"):
         fail(f"--mode: expected virtual or live, got {mode!r}")
@@ -155,6 +165,8 @@ def _check_options(
         fail(f"--fault: expected --mode live, got --mode {mode}")
     if metrics_port is not None and mode != "live":
         fail(f"--metrics-port: expected --mode live, got --mode {mode}")
+    if run_id is not None and mode != "live":
+        fail(f"--run-id: expected --mode live (virtual runs derive theirs), got --mode {mode}")
 
 
 def _run_virtual(loaded: LoadedScenario, *, quiet: bool) -> RunResult:
