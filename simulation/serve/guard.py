@@ -49,7 +49,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def load_or_create_token(state_dir: Path) -> tuple[str, bool]:
     """(token, created): the token kept in `state_dir/token`, made (mode 0600) if absent."""
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    state_dir.chmod(0o700)  # the server's own: no one else lists or enters it
     path = state_dir / "token"
     if path.is_file():
         token = path.read_text(encoding="utf-8").strip()

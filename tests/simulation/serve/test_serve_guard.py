@@ -200,6 +200,7 @@ def test_the_token_is_made_once_and_kept_private(tmp_path: Path) -> None:
     assert len(token) >= 40
     mode = (tmp_path / "state" / "token").stat().st_mode
     assert stat.S_IMODE(mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
     assert load_or_create_token(tmp_path / "state") == (token, False)
 
 
