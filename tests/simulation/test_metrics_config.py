@@ -23,7 +23,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dispatcher.core.tracker import Tracker
 from simulation.live.reach import LiveCounters
-from simulation.prometheus import LiveCollector
+from simulation.live.swarm import SwarmCounters
+from simulation.prometheus import LiveCollector, SwarmCollector
 from simulation.serve.jobs import RunQueue
 from simulation.serve.metrics import ServeCollector
 
@@ -41,6 +42,7 @@ def exposed_names() -> set[str]:
     driver = SimpleNamespace(counters=LiveCounters(), pacer=SimpleNamespace(lags_s=[]))
     registry.register(LiveCollector(world, driver, target_s=180.0))  # type: ignore[arg-type]
     registry.register(ServeCollector({}, RunQueue(2, 10), Counter()))
+    registry.register(SwarmCollector(SwarmCounters(), 0))
     names: set[str] = set()
     for family in text_string_to_metric_families(generate_latest(registry).decode()):
         names.add(family.name)
@@ -73,15 +75,19 @@ def test_the_metrics_profile_has_prometheus_and_grafana() -> None:
     assert "grafana" not in default
 
 
-def test_prometheus_scrapes_the_port_the_live_run_serves() -> None:
-    command = [str(word) for word in SERVICES["live"]["command"]]
-    port = command[command.index("--metrics-port") + 1]
-    assert command[command.index("--metrics-host") + 1] == "0.0.0.0"
-    assert port in [str(p) for p in SERVICES["live"]["expose"]]
-    assert "'.[metrics]'" in SERVICES["live"]["entrypoint"][2]  # prometheus-client installed
+def test_prometheus_scrapes_the_ports_the_live_run_and_the_swarm_serve() -> None:
     config = yaml.safe_load(PROMETHEUS.read_text(encoding="utf-8"))
-    [job] = config["scrape_configs"]
-    assert job["static_configs"][0]["targets"] == [f"live:{port}"]
+    targets = {
+        job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]
+    }
+    for service in ("live", "swarm"):
+        command = [str(word) for word in SERVICES[service]["command"]]
+        port = command[command.index("--metrics-port") + 1]
+        assert command[command.index("--metrics-host") + 1] == "0.0.0.0"
+        assert port in [str(p) for p in SERVICES[service]["expose"]]
+        # prometheus-client installed
+        assert "'.[metrics]'" in SERVICES[service]["entrypoint"][2]
+        assert targets[f"alertsim-{service}"] == [f"{service}:{port}"]
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool: apt-get install prometheus")
