@@ -158,9 +158,10 @@ async def test_the_thirteenth_of_thirteen_parallel_runs_gets_429(
     assert "at most 2 running and 10 waiting" in (await full.json())["error"]
     jobs = client.app[serve_app.JOBS]
     assert len(jobs) == 12
-    # never more than two worker processes at once: the other ten wait their turn
+    # never more than two worker processes at once: the others wait their turn (or are done)
     states = [job.status for job in jobs.values()]
-    assert states.count("queued") >= 10
+    assert states.count("running") <= 2
+    assert sum(job.process is not None for job in jobs.values()) <= 2 + states.count("done")
 
 
 async def test_an_upload_is_parsed_off_the_event_loop(
