@@ -12,6 +12,7 @@ compare        ``compare``
 live           ``swarm``
 loadtest       ``loadtest`` (the load tester's own group, mounted lazily)
 sweep          ``sweep``
+sensitivity    ``sensitivity``
 serve          ``serve``
 trust          ``keys init``, ``broker-config``
 (dispatcher)   ``dispatch``: :mod:`dispatcher.service.cli`'s own command
@@ -25,7 +26,17 @@ import sys
 import typer
 
 from dispatcher.service.cli import dispatch
-from simulation.cli import compare, live, loadtest, run, serve, sweep, trust, validate
+from simulation.cli import (
+    compare,
+    live,
+    loadtest,
+    run,
+    sensitivity,
+    serve,
+    sweep,
+    trust,
+    validate,
+)
 from simulation.cli.common import errors
 
 __all__ = ["app", "main"]
@@ -45,6 +56,7 @@ app.command()(compare.compare)
 app.command()(live.swarm)
 app.command("loadtest", context_settings=_FORWARD_ALL, add_help_option=False)(loadtest.loadtest)
 app.command()(sweep.sweep)
+app.command()(sensitivity.sensitivity)
 app.command()(serve.serve)
 app.add_typer(trust.keys_app, name="keys")
 app.command("broker-config")(trust.broker_config)

@@ -5,6 +5,9 @@ __all__ = [
     "gcpause",
     "machine",
     "replications",
+    "sensitivity",
+    "sensitivity_params",
     "sweep",
+    "variants",
     "virtual",
 ]

@@ -10,8 +10,10 @@ __all__ = [
     "html_tables",
     "intervals",
     "records",
+    "sensitivity",
     "style",
     "svg",
     "sweep",
     "terminal",
+    "tornado",
 ]
