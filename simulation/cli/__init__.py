@@ -13,6 +13,7 @@ live           ``swarm``
 loadtest       ``loadtest`` (the load tester's own group, mounted lazily)
 sweep          ``sweep``
 sensitivity    ``sensitivity``
+optimize       ``optimize``
 serve          ``serve``
 trust          ``keys init``, ``broker-config``
 (dispatcher)   ``dispatch``: :mod:`dispatcher.service.cli`'s own command
@@ -30,6 +31,7 @@ from simulation.cli import (
     compare,
     live,
     loadtest,
+    optimize,
     run,
     sensitivity,
     serve,
@@ -57,6 +59,7 @@ app.command()(live.swarm)
 app.command("loadtest", context_settings=_FORWARD_ALL, add_help_option=False)(loadtest.loadtest)
 app.command()(sweep.sweep)
 app.command()(sensitivity.sensitivity)
+app.command()(optimize.optimize)
 app.command()(serve.serve)
 app.add_typer(trust.keys_app, name="keys")
 app.command("broker-config")(trust.broker_config)

@@ -3,7 +3,10 @@
 __all__ = [
     "folder",
     "gcpause",
+    "levers",
     "machine",
+    "optimize",
+    "optimize_results",
     "replications",
     "sensitivity",
     "sensitivity_params",

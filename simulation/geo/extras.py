@@ -1,7 +1,8 @@
 """Optional extras: check one is installed, or say which to install, before its code is imported.
 
 The geometry needs shapely (`pip install 'alertsim[geo]'`), gridded rainfall xarray and a NetCDF
-engine (`pip install 'alertsim[netcdf]'`). Callers check before they import the modules that
+engine (`pip install 'alertsim[netcdf]'`), `alertsim optimize` optuna (`pip install
+'alertsim[optimize]'`). Callers check before they import the modules that
 need them, so a missing extra is one line naming the feature and the extra, never a traceback.
 """
 
@@ -14,11 +15,12 @@ from dispatcher.errors import AlertsimError
 
 __all__ = ["EXTRAS", "Extra", "MissingExtra", "require"]
 
-Extra = Literal["geo", "netcdf"]
+Extra = Literal["geo", "netcdf", "optimize"]
 # extra -> the importable modules it brings
 EXTRAS: Final[dict[Extra, tuple[str, ...]]] = {
     "geo": ("shapely",),
     "netcdf": ("shapely", "xarray", "netCDF4"),
+    "optimize": ("optuna",),
 }
 
 

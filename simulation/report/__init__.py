@@ -9,6 +9,7 @@ __all__ = [
     "html_parts",
     "html_tables",
     "intervals",
+    "optimize",
     "records",
     "sensitivity",
     "style",
