@@ -16,6 +16,7 @@ sensitivity    ``sensitivity``
 optimize       ``optimize``
 serve          ``serve``
 trust          ``keys init``, ``broker-config``
+calibrate      ``calibrate``
 (dispatcher)   ``dispatch``: :mod:`dispatcher.service.cli`'s own command
 =============  ====================================================================
 """
@@ -28,6 +29,7 @@ import typer
 
 from dispatcher.service.cli import dispatch
 from simulation.cli import (
+    calibrate,
     compare,
     live,
     loadtest,
@@ -61,6 +63,7 @@ app.command()(sweep.sweep)
 app.command()(sensitivity.sensitivity)
 app.command()(optimize.optimize)
 app.command()(serve.serve)
+app.command()(calibrate.calibrate)
 app.add_typer(trust.keys_app, name="keys")
 app.command("broker-config")(trust.broker_config)
 app.command("dispatch")(dispatch)

@@ -1,9 +1,10 @@
 """Optional extras: check one is installed, or say which to install, before its code is imported.
 
 The geometry needs shapely (`pip install 'alertsim[geo]'`), gridded rainfall xarray and a NetCDF
-engine (`pip install 'alertsim[netcdf]'`), `alertsim optimize` optuna (`pip install
-'alertsim[optimize]'`). Callers check before they import the modules that
-need them, so a missing extra is one line naming the feature and the extra, never a traceback.
+engine (`pip install 'alertsim[netcdf]'`), `alertsim calibrate` scipy (`pip install
+'alertsim[calibrate]'`), `alertsim optimize` optuna (`pip install 'alertsim[optimize]'`).
+Callers check before they import the modules that need them, so a missing extra is one line
+naming the feature and the extra, never a traceback.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from dispatcher.errors import AlertsimError
 
 __all__ = ["EXTRAS", "Extra", "MissingExtra", "require"]
 
-Extra = Literal["geo", "netcdf", "optimize"]
+Extra = Literal["geo", "netcdf", "calibrate", "optimize"]
 # extra -> the importable modules it brings
 EXTRAS: Final[dict[Extra, tuple[str, ...]]] = {
     "geo": ("shapely",),
     "netcdf": ("shapely", "xarray", "netCDF4"),
+    "calibrate": ("scipy", "numpy"),
     "optimize": ("optuna",),
 }
 
