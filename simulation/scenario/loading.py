@@ -193,6 +193,7 @@ def load_scenario(path: str | Path, *, roots: Sequence[Path] | None = None) -> L
     from simulation.scenario.geodata import load_geodata
 
     scenario, rainfall, problems = load_geodata(where, path, scenario, topology)
+    scenario = _with_interarrivals(where, path, scenario, problems, roots)
     if problems:
         raise ScenarioError(problems)
     return LoadedScenario(
@@ -231,6 +232,38 @@ def _confined_data(
     if resolved.exists() and not resolved.is_file():
         return [f"{field}: expected a regular file, got {str(source.path)!r} (a device or folder)"]
     return []
+
+
+def _with_interarrivals(
+    where: str, path: Path, scenario: Scenario, problems: list[str], roots: Sequence[Path] | None
+) -> Scenario:
+    """Read each background stream's `interarrival_csv` into its `interarrival_s`."""
+    from simulation.scenario.background import read_interarrivals
+
+    tiers: dict[str, Any] = {}
+    for tier in ("municipal", "district", "town"):
+        settings = getattr(scenario.tiers, tier)
+        streams = list(settings.background)
+        if all(stream.interarrival_csv is None for stream in streams):
+            continue
+        for i, stream in enumerate(streams):
+            if stream.interarrival_csv is None:
+                continue
+            try:
+                shown = str(stream.interarrival_csv)
+                csv_path = confine(path.parent / stream.interarrival_csv, roots, shown=shown)
+                values = read_interarrivals(csv_path)
+            except ValueError as exc:  # InputError is a ValueError too
+                problems.append(
+                    f"{where}: scenario.tiers.{tier}.background[{i}].interarrival_csv: "
+                    f"{stream.interarrival_csv}: {exc}"
+                )
+                continue
+            streams[i] = stream.model_copy(update={"interarrival_s": values})
+        tiers[tier] = settings.model_copy(update={"background": streams})
+    if not tiers:
+        return scenario
+    return scenario.model_copy(update={"tiers": scenario.tiers.model_copy(update=tiers)})
 
 
 def _cross_checks(where: str, scenario: Scenario) -> list[str]:
