@@ -184,7 +184,9 @@ def run_study(
         lower = Evaluation(cache[key]["figures"])
         return (cache[key]["cost"], *(lower.lower(f) for f in figures))
 
-    remaining = trials - len(study.trials)
+    # Trials an interrupted call left running never finished: they do not count.
+    finished = [t for t in study.trials if t.state.is_finished()]
+    remaining = trials - len(finished)
     if started is not None:
         started(max(0, remaining))
     if remaining > 0:
