@@ -2,7 +2,8 @@
 
 The geometry needs shapely (`pip install 'alertsim[geo]'`), gridded rainfall xarray and a NetCDF
 engine (`pip install 'alertsim[netcdf]'`), `alertsim calibrate` scipy (`pip install
-'alertsim[calibrate]'`), `alertsim optimize` optuna (`pip install 'alertsim[optimize]'`).
+'alertsim[calibrate]'`), `alertsim optimize` optuna (`pip install 'alertsim[optimize]'`), and
+Morris screening (`alertsim sensitivity --morris`) SALib (`pip install 'alertsim[sensitivity]'`).
 Callers check before they import the modules that need them, so a missing extra is one line
 naming the feature and the extra, never a traceback.
 """
@@ -16,13 +17,14 @@ from dispatcher.errors import AlertsimError
 
 __all__ = ["EXTRAS", "Extra", "MissingExtra", "require"]
 
-Extra = Literal["geo", "netcdf", "calibrate", "optimize"]
+Extra = Literal["geo", "netcdf", "calibrate", "optimize", "sensitivity"]
 # extra -> the importable modules it brings
 EXTRAS: Final[dict[Extra, tuple[str, ...]]] = {
     "geo": ("shapely",),
     "netcdf": ("shapely", "xarray", "netCDF4"),
     "calibrate": ("scipy", "numpy"),
     "optimize": ("optuna",),
+    "sensitivity": ("SALib", "numpy"),
 }
 
 

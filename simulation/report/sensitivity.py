@@ -112,6 +112,47 @@ def _short(value: Any) -> str:
     return str(value)
 
 
+def _morris(document: dict[str, Any], figures: Sequence[str]) -> str:
+    """Morris screening's mu* per parameter and figure, as bars with their intervals."""
+    from simulation.report import svg
+
+    block = document.get("morris")
+    if block is None:
+        return ""
+    parts = [
+        "<h2>Morris screening</h2>"
+        f'<p class="note">{block["trajectories"]} trajectories over {block["levels"]} levels '
+        f"({block['points']} points, {block['runs']} runs): mu* is the mean absolute change of "
+        "the figure when the parameter steps from low to high with the others anywhere in their "
+        "ranges; sigma their spread (interactions, non-linearity). Widest first.</p>"
+    ]
+    for figure in figures:
+        effects = block[figure]
+        top = max([e["mu_star"] + e["mu_star_conf"] for e in effects] + [1e-6])
+        bars = [
+            svg.Bar(
+                e["name"],
+                e["mu_star"],
+                "#2563eb",
+                value_label=f"{e['mu_star'] * 100:.1f} pp +/- {e['mu_star_conf'] * 100:.1f}, "
+                f"sigma {e['sigma'] * 100:.1f}",
+            )
+            for e in effects
+        ]
+        parts.append(
+            svg.bar_chart(
+                f"morris-{figure.split('.', maxsplit=1)[0]}",
+                f"Morris mu* on the share {figure_label(document, figure)}",
+                bars,
+                x_max=top,
+                x_format=lambda x: f"{x * 100:.0f} pp",
+                label_w=260,
+                right_w=200,
+            )
+        )
+    return "".join(parts)
+
+
 def render_html(document: dict[str, Any]) -> str:
     """One self-contained page: the baseline, a tornado chart per figure, and the table."""
     from simulation.report.style import CSS
@@ -144,6 +185,7 @@ def render_html(document: dict[str, Any]) -> str:
         f"(common random numbers), {n} replication(s) each. Swing: the spread of the figure over "
         "low, baseline and high; intervals are on the paired differences from the baseline.</p>"
         f"{baseline}{charts}<h2>All parameters</h2>{_table(document, figures)}"
+        f"{_morris(document, figures)}"
         "</main></body></html>\n"
     )
 

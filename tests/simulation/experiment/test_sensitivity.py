@@ -209,3 +209,54 @@ def test_a_bad_parameter_exits_2_naming_it(tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, ["sensitivity", str(SMOKE), "--factor", "1"])
     assert bad.exit_code == 2
     assert "--factor: expected a number greater than 1, got 1" in bad.output
+
+
+def test_morris_walks_between_low_and_high_and_refuses_mixed_kinds() -> None:
+    from simulation.experiment.morris import check_interpolable, interpolate
+    from simulation.experiment.sensitivity_params import Parameter
+
+    lognormal = Parameter(
+        "behaviour.read_s",
+        {"kind": "lognormal", "median": 45, "p90": 300},
+        {"kind": "lognormal", "median": 22.5, "p90": 150},
+        {"kind": "lognormal", "median": 90, "p90": 600},
+        "/2",
+        "x2",
+    )
+    assert interpolate(lognormal, 0.5) == {"kind": "lognormal", "median": 56.25, "p90": 375.0}
+    staff = Parameter("tiers.town.staff", 3, 2, 6, "/2", "x2")
+    assert [interpolate(staff, x) for x in (0.0, 1 / 3, 1.0)] == [2, 3, 6]
+    mixed = Parameter("tiers.town.processing_s", None, constant(10), lognormal.high, "10", "x")
+    with pytest.raises(ScenarioError, match=r"--morris: tiers.town.processing_s: expected numbers"):
+        check_interpolable([staff, mixed])
+
+
+def test_morris_screening_ranks_what_matters_and_is_drawn(tmp_path: Path) -> None:
+    pytest.importorskip("SALib")
+    scenario, params = _small(tmp_path), _params(tmp_path)
+    out = tmp_path / "out"
+    args = ["sensitivity", str(scenario), "--params", str(params), "--morris", "4"]
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    document = json.loads((out / "sensitivity.json").read_text())
+    morris = document["morris"]
+    assert (morris["trajectories"], morris["levels"], morris["points"]) == (4, 4, 16)
+    effects = {e["name"]: e for e in morris[NOTIFY]}
+    assert morris[NOTIFY][0]["name"] == "tiers.municipal.processing_s"
+    assert effects["tiers.municipal.processing_s"]["mu_star"] > 0.5
+    assert effects["tiers.municipal.processing_s"]["mu"] < 0  # slower is worse
+    assert effects["channels.door_knock.failure"]["mu_star"] == 0.0
+    page = (out / "sensitivity.html").read_text()
+    assert page.count('data-chart="morris-notification"') == 1
+    assert page.count('data-chart="morris-response"') == 1
+
+
+def test_morris_without_salib_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import simulation.geo.extras
+
+    monkeypatch.setattr(simulation.geo.extras, "find_spec", lambda name: None)
+    result = CliRunner().invoke(app, ["sensitivity", str(SMOKE), "--morris", "2"])
+    assert result.exit_code == 1
+    assert "alertsim sensitivity --morris: expected the 'sensitivity' extra installed" in (
+        result.output
+    )
