@@ -12,6 +12,7 @@ from typing import Any
 
 from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
 from simulation import metrics
+from simulation.hazards import HazardModel
 from simulation.scenario import LoadedScenario
 
 SCHEMA_VERSION = 1
@@ -119,6 +120,15 @@ def why(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def hazard_by_district(loaded: LoadedScenario) -> list[dict[str, object]]:
+    """Rainfall, warning level and cell outage of every district of the run, in code order."""
+    scenario = loaded.scenario
+    names = {d.code: d.name for d in loaded.topology.districts}
+    codes = sorted(scenario.topology.districts or names)
+    model = HazardModel(scenario.hazard, codes)
+    return [{"code": code, "name": names[code], **model.summary(code)} for code in codes]
+
+
 def build_report(result: RunResult) -> dict[str, Any]:
     scenario = result.loaded.scenario
     targets = scenario.targets
@@ -151,6 +161,7 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "by_district": metrics.by_district(
             records, points, targets.notify_target_s, targets.respond_target_s, names
         ),
+        "hazard_by_district": hazard_by_district(result.loaded),
         "worst_towns": metrics.worst_towns(records, targets.notify_target_s),
         "escalations": metrics.escalations(records),
         "acknowledged_by_channel": metrics.acknowledged_by_channel(records),
