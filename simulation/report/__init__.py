@@ -9,6 +9,8 @@ __all__ = [
     "html_parts",
     "html_tables",
     "intervals",
+    "map_sections",
+    "maps",
     "records",
     "style",
     "svg",
