@@ -172,6 +172,8 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "ack_share_over_time": metrics.ack_share_over_time(records),
         "budget": metrics.budget(records),
     }
+    if scenario.hazard.areas is not None:  # a drawn alert area: what it was drawn from
+        report["hazard_area"] = scenario.hazard.areas.model_dump(mode="json")
     report["verdict"] = verdict(report)
     report["why"] = why(report)
     return report

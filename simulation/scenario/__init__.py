@@ -35,6 +35,7 @@ from simulation.scenario.loading import (
     parse_yaml,
 )
 from simulation.scenario.schema import (
+    AlertArea,
     AlertSettings,
     Behaviour,
     ChannelSettings,
@@ -57,6 +58,7 @@ __all__ = [
     "MAX_EXPANDED_NODES",
     "MAX_SCENARIO_BYTES",
     "WARNING_LEVELS",
+    "AlertArea",
     "AlertSettings",
     "Behaviour",
     "ChannelName",
