@@ -1,9 +1,10 @@
 """The maps of report.html and comparison.html, drawn from report.json and district outlines.
 
 report.html: the share acknowledged within the notification target by district (with its 95%
-confidence interval in the hover title when the run was replicated and report.json carries
-one), small multiples of the share acknowledged 1, 2, 3, 5 and 15 minutes after issue, risk
-points reached within the response target, and the storm: peak cell outage and rainfall.
+confidence interval over replications in the hover title, from `ranking.districts`, when the
+run was replicated), small multiples of the share acknowledged 1, 2, 3, 5 and 15 minutes after
+issue, risk points reached within the response target, and the storm: peak cell outage and
+rainfall.
 comparison.html: the difference between two runs in the share acknowledged within the target
 (B minus A), district by district, on a diverging palette.
 
@@ -42,15 +43,15 @@ svg.map use:hover{stroke:#111827;stroke-width:2}
 """
 
 
-def _interval(report: dict[str, Any], index: int, code: str, figure: str) -> str:
-    """ ", 95% CI ... over n replications" when report.json has one for this district."""
-    replications = report.get("replications") or {}
-    for key in (f"by_district.{code}.{figure}", f"by_district.{index}.{figure}"):
-        ci = replications.get(key)
-        if ci and ci.get("ci95_low") is not None and ci.get("ci95_high") is not None:
+def _interval(report: dict[str, Any], code: str) -> str:
+    """ "; mean ..., 95% CI ... over n replications" when the report ranks this district with
+    an interval over replications (`ranking.districts`), else ""."""
+    ranked = (report.get("ranking") or {}).get("districts") or []
+    for entry in ranked:
+        if entry.get("code") == code and entry.get("ci95_low") is not None:
             return (
-                f"; mean {floor_share(ci['mean'])}, 95% CI {floor_share(ci['ci95_low'])} to "
-                f"{floor_share(ci['ci95_high'])} over {ci['n']} replications"
+                f"; mean {floor_share(entry['mean'])}, 95% CI {floor_share(entry['ci95_low'])} "
+                f"to {floor_share(entry['ci95_high'])} over {entry['n']} replications"
             )
     return ""
 
@@ -73,7 +74,7 @@ def _compliance(report: dict[str, Any]) -> dict[str, Cell]:
         cells[d["code"]] = Cell(
             share,
             f"{d['name']} ({d['code']}): {floor_share(share)} of {d['targeted']:,} acknowledged "
-            f"within {minutes:g} min" + _interval(report, i, d["code"], "within_target_share"),
+            f"within {minutes:g} min" + _interval(report, d["code"]),
             f"by_district.{i}.within_target_share",
         )
     return cells
