@@ -39,11 +39,12 @@ __all__ = [
     "share_scale",
 ]
 
-VIRIDIS = ("#440154", "#414487", "#2a788e", "#22a884", "#7ad151", "#fde725")
+VIRIDIS = ("#440154", "#46327e", "#365c8d", "#277f8e", "#1fa187", "#4ac16d", "#a0da39", "#fde725")
 CIVIDIS = ("#00224e", "#35456c", "#666970", "#948e77", "#c8b866", "#fee838")
 PUOR = ("#b35806", "#f1a340", "#fee0b6", "#f7f7f7", "#d8daeb", "#998ec3", "#542788")
 NO_DATA = "#e5e7eb"
-SHARE_BREAKS = (0.5, 0.8, 0.9, 0.95, 0.99)
+# Even classes where a city misses by far, finer ones near a compliance target.
+SHARE_BREAKS = (0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.99)
 
 
 @dataclass(frozen=True, slots=True)
