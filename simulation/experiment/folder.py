@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from dispatcher.core.tracker import RecipientRecord
     from simulation.report.build import RunResult
+    from simulation.report.records import StaffStamps
 
 __all__ = ["RunFolder", "finish_run", "write_run_folder"]
 
@@ -48,9 +49,13 @@ def write_run_folder(
     report: dict[str, Any],
     records: Iterable[RecipientRecord],
     boundaries: Path | None = None,
+    staff: StaffStamps | None = None,
 ) -> RunFolder:
     """report.json (as built), report.html (rendered from it, its maps drawn on `boundaries`,
-    by default the shipped district file) and records.csv.gz, in ``out_dir``."""
+    by default the shipped district file) and records.csv.gz, in ``out_dir``.
+
+    ``staff``: each recipient's staffed attempts, for the records' staff columns.
+    """
     from simulation.geo.shapes import map_shapes
     from simulation.report.html import render_html
     from simulation.report.records import write_records
@@ -60,7 +65,7 @@ def write_run_folder(
     folder.report_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     html = render_html(report, map_shapes(boundaries))
     folder.report_html.write_text(html, encoding="utf-8")
-    write_records(records, folder.records_csv)
+    write_records(records, folder.records_csv, staff)
     return folder
 
 
@@ -92,7 +97,9 @@ def finish_run(
         )
     with _status(console, "writing report.html and records.csv.gz"):
         boundaries = result.loaded.topology.boundaries
-        folder = write_run_folder(out_dir, report, result.records, boundaries)
+        folder = write_run_folder(
+            out_dir, report, result.records, boundaries, staff=result.staff_stamps
+        )
     return report, folder
 
 

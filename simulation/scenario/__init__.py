@@ -7,6 +7,7 @@ problem. docs/scenarios.md describes every field.
 
 from __future__ import annotations
 
+from simulation.scenario.background import BackgroundStream
 from simulation.scenario.distributions import (
     CHANNELS,
     WARNING_LEVELS,
@@ -60,6 +61,7 @@ __all__ = [
     "WARNING_LEVELS",
     "AlertArea",
     "AlertSettings",
+    "BackgroundStream",
     "Behaviour",
     "ChannelName",
     "ChannelSettings",
@@ -89,6 +91,7 @@ __all__ = [
     "TrustSettings",
     "Uniform",
     "WarningLevel",
+    "background",
     "distribution_mean",
     "distributions",
     "format_validation_error",
