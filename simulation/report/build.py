@@ -134,6 +134,24 @@ def hazard_by_district(loaded: LoadedScenario) -> list[dict[str, object]]:
     return [{"code": code, "name": names[code], **model.summary(code)} for code in codes]
 
 
+def rainfall_source(loaded: LoadedScenario) -> dict[str, object]:
+    """Where the rainfall came from, when the scenario read it from data (LoadedScenario.rainfall):
+    file, sha256, method, each district's stations or cells, and every counted repair."""
+    read = loaded.rainfall
+    if read is None:
+        return {}
+    return {
+        "kind": read.kind,
+        "path": read.path,
+        "sha256": read.sha256,
+        "method": read.method,
+        "steps": read.steps,
+        "step_s": read.step_s,
+        "sources": dict(sorted(read.sources.items())),
+        "repairs": list(read.repairs),
+    }
+
+
 def build_report(result: RunResult) -> dict[str, Any]:
     scenario = result.loaded.scenario
     targets = scenario.targets
@@ -178,6 +196,8 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "ack_share_over_time": metrics.ack_share_over_time(records),
         "budget": metrics.budget(records),
     }
+    if result.loaded.rainfall is not None:  # read from station or grid data: from where
+        report["rainfall_source"] = rainfall_source(result.loaded)
     if scenario.hazard.areas is not None:  # a drawn alert area: what it was drawn from
         report["hazard_area"] = scenario.hazard.areas.model_dump(mode="json")
     report["verdict"] = verdict(report)

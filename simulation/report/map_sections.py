@@ -114,6 +114,7 @@ def _risk_points(report: dict[str, Any]) -> dict[str, Cell]:
 def _storm(report: dict[str, Any], figure: str, scale_of: Any) -> tuple[dict[str, Cell], Scale]:
     rows = report["hazard_by_district"]
     scale: Scale = scale_of(max((r[figure] for r in rows), default=0.0))
+    sources = (report.get("rainfall_source") or {}).get("sources") or {}
     cells = {}
     for j, r in enumerate(rows):
         level = r["level"] or "none"
@@ -122,6 +123,8 @@ def _storm(report: dict[str, Any], figure: str, scale_of: Any) -> tuple[dict[str
             f"{r['max_3h_mm']:,.1f} mm in the wettest 3 h; highest warning signal {level}; "
             f"{floor_share(r['outage_peak_share'])} of cell sites down at the peak"
         )
+        if r["code"] in sources:
+            title += f"; rain from {sources[r['code']]}"
         cells[r["code"]] = Cell(r[figure], title, f"hazard_by_district.{j}.{figure}")
     return cells, scale
 
