@@ -33,6 +33,7 @@ from shapely.geometry import MultiPolygon, Polygon, shape
 
 from simulation.geo.boundaries import METRES_PER_DEGREE, GeoError, distance_m
 from simulation.geo.placement import CityGeometry
+from simulation.inputs import InputError, decode_text, read_bounded
 
 __all__ = [
     "AreaError",
@@ -98,15 +99,14 @@ def read_area_file(path: Path) -> list[Polygon | MultiPolygon]:
     """The polygons of a GeoJSON area file; AreaError naming the file when there are none."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_AREA_BYTES:
-            raise AreaError(f"{path}: expected an area file of at most {MAX_AREA_BYTES:,} bytes")
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise AreaError(
-            f"{path}: expected a readable GeoJSON area file, got {exc.strerror}"
-        ) from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = decode_text(read_bounded(path, MAX_AREA_BYTES), str(path))
+        data = json.loads(text)
+    except InputError as exc:
+        raise AreaError(f"{path}: {exc}") from None
+    except json.JSONDecodeError as exc:
         raise AreaError(f"{path}: expected GeoJSON (UTF-8 JSON), got {exc}") from exc
+    except RecursionError:
+        raise AreaError(f"{path}: expected GeoJSON, got arrays nested too deep") from None
     geometries = _geometries(data, str(path))
     if not geometries:
         raise AreaError(f"{path}: expected at least one Polygon or MultiPolygon, got none")

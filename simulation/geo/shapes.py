@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any, Final
 
 from dispatcher.errors import AlertsimError
+from simulation.inputs import InputError, decode_text, read_bounded
 
 __all__ = ["MapShapes", "ShapesError", "load_shapes", "map_shapes", "shipped_boundaries"]
 
 WIDTH: Final = 800.0
+MAX_BYTES: Final = 50 * 1024 * 1024  # as simulation.geo.boundaries
 PAD: Final = 4.0
 # In a wheel the file is packaged beside this module; in a checkout it is under config/geo.
 _PACKAGED: Final = Path(__file__).with_name("chongqing-districts.geojson")
@@ -56,13 +58,13 @@ def load_shapes(path: Path | None = None, width: float = WIDTH) -> MapShapes:
     project it; `path` defaults to the shipped file. ShapesError names what is wrong."""
     path = shipped_boundaries() if path is None else Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ShapesError(
-            f"{path}: expected a readable boundaries file, got {exc.strerror}"
-        ) from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(decode_text(read_bounded(path, MAX_BYTES), str(path)))
+    except InputError as exc:
+        raise ShapesError(f"{path}: {exc}") from None
+    except json.JSONDecodeError as exc:
         raise ShapesError(f"{path}: expected GeoJSON (UTF-8 JSON), got {exc}") from exc
+    except RecursionError:
+        raise ShapesError(f"{path}: expected GeoJSON, got arrays nested too deep") from None
     features = data.get("features") if isinstance(data, dict) else None
     if not isinstance(features, list):
         raise ShapesError(f"{path}: expected a GeoJSON FeatureCollection, got no features list")

@@ -16,6 +16,7 @@ from simulation.geo.boundaries import cached_boundaries
 from simulation.geo.placement import CityGeometry
 from simulation.report.build import VOLATILE_KEYS, build_report
 from simulation.scenario import LoadedScenario, ScenarioError
+from tests.support.scenarios import TOPOLOGY as TOPOLOGY_PATH
 from tests.support.scenarios import base_scenario, load, merged, write_scenario
 
 YUZHONG, JIANGBEI = "500103", "500105"
@@ -104,7 +105,7 @@ def test_a_cap_circle_and_geocodes_in_the_scenario(tmp_path: Path) -> None:
         ),
         (
             {"hazard": {"areas": {"files": ["missing.geojson"]}}},
-            "scenario.hazard.areas: .*missing.geojson: expected a readable GeoJSON area file",
+            "scenario.hazard.areas: .*missing.geojson: expected a readable file",
         ),
         (
             {"hazard": {"areas": {"geocodes": ["500101", "500105999"]}}},
@@ -153,3 +154,21 @@ def test_run_area_needs_geometry(tmp_path: Path, yuzhong_file: Path) -> None:
         "--area: expected a scenario with topology.geometry: true"
     )
     assert len(result.output.strip().splitlines()) <= 2  # one line, however the terminal wraps
+
+
+def test_area_files_are_confined_and_never_a_device(tmp_path: Path, yuzhong_file: Path) -> None:
+    from simulation.geo.areas import AreaError, read_area_file
+    from simulation.scenario import load_scenario
+
+    with pytest.raises(AreaError, match=r"/dev/zero: expected a regular file"):
+        read_area_file(Path("/dev/zero"))
+    # what `alertsim serve` passes: files outside its roots are refused, naming the field
+    inside = tmp_path / "inside"
+    inside.mkdir()
+    area = {"files": [str(yuzhong_file)]}
+    data = merged(base_scenario(), {"topology": TOPOLOGY, "hazard": {"areas": area}})
+    scenario = write_scenario(inside, data)
+    roots = [inside, Path(TOPOLOGY_PATH).parents[1]]
+    with pytest.raises(ScenarioError, match=r"scenario.hazard.areas.files\[0\]: expected a path"):
+        load_scenario(scenario, roots=roots)
+    assert load_scenario(scenario).scenario.hazard.areas is not None  # the command line reads it
