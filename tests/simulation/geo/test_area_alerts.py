@@ -137,6 +137,7 @@ def test_run_area_alerts_the_towns_inside_the_file(tmp_path: Path, yuzhong_file:
     scenario = write_scenario(tmp_path, merged(base_scenario(), {"topology": TOPOLOGY}))
     out = tmp_path / "out"
     argv = ["run", str(scenario), "--out", str(out), "--quiet", "--area", str(yuzhong_file)]
+    argv += ["--replications", "1"]
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
@@ -148,6 +149,7 @@ def test_run_area_needs_geometry(tmp_path: Path, yuzhong_file: Path) -> None:
     data = merged(base_scenario(), {"topology": {"geometry": False}})
     scenario = write_scenario(tmp_path, data)
     argv = ["run", str(scenario), "--out", str(tmp_path / "out"), "--area", str(yuzhong_file)]
+    argv += ["--replications", "1"]
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 2
     assert result.output.strip().startswith(
