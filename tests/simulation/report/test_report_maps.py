@@ -277,3 +277,13 @@ def test_chromium_renders_the_comparison_map(
     cells = parse(rendered.dom).maps["difference"]
     assert len(cells) == 38
     assert {json.loads(c["data-difference"]) for c in cells.values()} == {0.0}
+
+
+def test_an_older_report_json_draws_the_maps_it_has_figures_for(
+    report: dict[str, Any], shapes: MapShapes
+) -> None:
+    older = json.loads(json.dumps(report))
+    older.pop("hazard_by_district")
+    for d in older["by_district"]:
+        del d["acknowledged_within_s"], d["risk_points"]
+    assert list(parse(render_html(older, shapes)).maps) == ["compliance"]
