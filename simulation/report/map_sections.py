@@ -13,7 +13,7 @@ Maps are drawn when every district of the report has an outline; otherwise a not
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from html import escape
 from typing import Any
 
@@ -111,9 +111,11 @@ def _risk_points(report: dict[str, Any]) -> dict[str, Cell]:
     return cells
 
 
-def _storm(report: dict[str, Any], figure: str, scale_of: Any) -> tuple[dict[str, Cell], Scale]:
+def _storm(
+    report: dict[str, Any], figure: str, scale_of: Callable[[float], Scale]
+) -> tuple[dict[str, Cell], Scale]:
     rows = report["hazard_by_district"]
-    scale: Scale = scale_of(max((r[figure] for r in rows), default=0.0))
+    scale = scale_of(max((r[figure] for r in rows), default=0.0))
     sources = (report.get("rainfall_source") or {}).get("sources") or {}
     cells = {}
     for j, r in enumerate(rows):
