@@ -153,6 +153,7 @@ def report_maps(report: dict[str, Any], shapes: MapShapes | None) -> str:
         '<p class="note">Hover over a district for its figures. Colours are classes (match the '
         "swatch): viridis for shares, cividis for rain and outages, both readable with "
         "colour-vision deficiencies; grey districts were not in this run.</p>",
+        _area_note(report),
         '<div class="map-row">',
         district_map(
             "compliance",
@@ -199,6 +200,28 @@ def report_maps(report: dict[str, Any], shapes: MapShapes | None) -> str:
         parts.append(_storm_maps(report, shapes))
     parts.append("</section>")
     return "".join(parts)
+
+
+def _area_note(report: dict[str, Any]) -> str:
+    """What a drawn alert area was made of, when the run had one ("" otherwise)."""
+    area = report.get("hazard_area")
+    if not area:
+        return ""
+    parts = [
+        f"{len(area[name])} {label}"
+        for name, label in (
+            ("files", "GeoJSON file(s)"),
+            ("polygons", "polygon(s)"),
+            ("circles", "circle(s)"),
+            ("geocodes", "geocode(s)"),
+        )
+        if area.get(name)
+    ]
+    return (
+        '<p class="note">Alerts went only to the towns inside a drawn area '
+        f"({escape(', '.join(parts))}, towns selected by {escape(area['select_by'])}): a "
+        "district's figures are those of its towns inside it.</p>"
+    )
 
 
 def _storm_maps(report: dict[str, Any], shapes: MapShapes) -> str:

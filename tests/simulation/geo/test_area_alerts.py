@@ -143,6 +143,10 @@ def test_run_area_alerts_the_towns_inside_the_file(tmp_path: Path, yuzhong_file:
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert [d["code"] for d in report["by_district"]] == [YUZHONG]
     assert report["hazard_area"]["files"] == [str(yuzhong_file.resolve())]
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "only to the towns inside a drawn area (1 GeoJSON file(s), towns selected by point)" in (
+        page
+    )
 
 
 def test_run_area_needs_geometry(tmp_path: Path, yuzhong_file: Path) -> None:
