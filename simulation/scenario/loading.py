@@ -21,7 +21,6 @@ from simulation.inputs import (
     StrictLoader,
     confine,
     decode_text,
-    load_yaml,
     read_bounded,
     yaml_problem,
 )
@@ -84,16 +83,24 @@ def parse_yaml(text: str, where: str) -> Any:
     """Strictly load YAML, refusing alias bombs; raises ScenarioError naming `where`.
 
     Duplicate keys, unknown tags and nesting deeper than `MAX_DEPTH` are refused too
-    (`simulation.inputs.StrictLoader`), each as one line naming the YAML position.
+    (`simulation.inputs.StrictLoader`), each as one line naming the YAML position. The text is
+    scanned once: the composed node is measured, then constructed.
     """
+    loader = StrictLoader(text)
     try:
-        loader = StrictLoader(text)
-        try:
-            node = loader.get_single_node()
-        finally:
-            loader.dispose()
+        return _construct(loader, where)
     except yaml.YAMLError as exc:
         raise ScenarioError([f"{where}: expected valid YAML, got {yaml_problem(exc)}"]) from None
+    except RecursionError:
+        raise ScenarioError(
+            [f"{where}: expected YAML nested at most {MAX_DEPTH} levels, got deeper (aliases)"]
+        ) from None
+    finally:
+        loader.dispose()
+
+
+def _construct(loader: StrictLoader, where: str) -> Any:
+    node = loader.get_single_node()
     if node is None:
         raise ScenarioError([f"{where}: expected a mapping of scenario fields, got an empty file"])
     try:
@@ -107,14 +114,7 @@ def parse_yaml(text: str, where: str) -> Any:
                 "expanded, got more (an alias bomb?)"
             ]
         )
-    try:
-        return load_yaml(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError([f"{where}: expected valid YAML, got {yaml_problem(exc)}"]) from None
-    except RecursionError:
-        raise ScenarioError(
-            [f"{where}: expected YAML nested at most {MAX_DEPTH} levels, got deeper (aliases)"]
-        ) from None
+    return loader.construct_document(node)
 
 
 def format_validation_error(where: str, exc: ValidationError) -> list[str]:
@@ -236,10 +236,12 @@ def _topology(path: Path, written: str, roots: Sequence[Path] | None) -> Topolog
 def _confined_data(
     where: str, path: Path, scenario: Scenario, roots: Sequence[Path] | None
 ) -> list[str]:
-    """The rainfall source: a regular file (never a device), inside `roots` when given."""
+    """The rainfall source and alert area files: regular files (never a device), inside
+    `roots` when given."""
+    problems = _confined_areas(where, path, scenario, roots)
     source = scenario.hazard.rainfall_source
     if source is None:
-        return []
+        return problems
     field = f"{where}: scenario.hazard.rainfall_source.path"
     try:
         resolved = confine(path.parent / source.path, roots, shown=str(source.path))
@@ -247,7 +249,20 @@ def _confined_data(
         return [f"{field}: {exc}"]
     if resolved.exists() and not resolved.is_file():
         return [f"{field}: expected a regular file, got {str(source.path)!r} (a device or folder)"]
-    return []
+    return problems
+
+
+def _confined_areas(
+    where: str, path: Path, scenario: Scenario, roots: Sequence[Path] | None
+) -> list[str]:
+    area = scenario.hazard.areas
+    problems = []
+    for i, name in enumerate(area.files if area is not None else []):
+        try:
+            confine(path.parent / name, roots, shown=name)
+        except InputError as exc:
+            problems.append(f"{where}: scenario.hazard.areas.files[{i}]: {exc}")
+    return problems
 
 
 def _with_interarrivals(
