@@ -10,6 +10,7 @@ __all__ = [
     "faults",
     "geo",
     "hazards",
+    "inputs",
     "live",
     "metrics",
     "model",

@@ -65,12 +65,15 @@ def check_names(streams: list[BackgroundStream]) -> list[BackgroundStream]:
     return streams
 
 
+MAX_CSV_BYTES = 16 * 1024 * 1024
+
+
 def read_interarrivals(path: Path) -> list[float]:
     """The positive, finite inter-arrival seconds in `path`; ValueError naming the first bad row."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"expected a readable UTF-8 CSV file, got {exc}") from None
+    from simulation.inputs import decode_text, read_bounded
+
+    # bounded and regular files only, as every file a scenario names (simulation/inputs.py)
+    text = decode_text(read_bounded(path, MAX_CSV_BYTES, shown=path.name), path.name)
     reader = csv.DictReader(io.StringIO(text))
     if reader.fieldnames is None or CSV_COLUMN not in reader.fieldnames:
         found = reader.fieldnames
