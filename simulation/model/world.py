@@ -147,6 +147,7 @@ class World:
         self._issued: dict[str, IssuedAlert] = {}
         self._open_alerts = 0
         self._alerts_to_issue = 0
+        self.first_alert_at_s: float | None = None  # known once started
         self._routes = 0
 
     # -- construction -------------------------------------------------------------------------
@@ -212,6 +213,7 @@ class World:
         """Schedule the hazard's warnings; call once, then run the environment."""
         warnings = self.hazard.warnings()
         self._alerts_to_issue = len(warnings)
+        self.first_alert_at_s = min((w.at_s for w in warnings), default=None)
         self.queues_since_s = start_all(
             self.centers.values(),
             self.scenario,
