@@ -62,7 +62,7 @@ from dispatcher.wire.runs import virtual_run_id
 from simulation.behaviour import Streams, bernoulli, sampler
 from simulation.hazards import HazardModel, WarningIssued
 from simulation.model.alert_ids import alert_identifier
-from simulation.model.background import start_background
+from simulation.model.background import start_all
 from simulation.model.centers import CenterModel
 from simulation.model.channels import ChannelModel
 from simulation.model.reach import IssuedAlert, Reach, VirtualReach
@@ -140,6 +140,7 @@ class World:
         self._staff = {c.code: m for c, m in self.centers.items() if c.code}
         # (alert, recipient) -> [channel, staff requested at, granted at] per staffed attempt
         self.staff_stamps: dict[tuple[str, str], list[list[object]]] = {}
+        self.queues_since_s = 0.0  # set by `start`
         self._district_plans = {d.code: self._district_plan(d) for d in city.districts}
         self._timers: dict[float, simpy.Timeout] = {}
         self._on_command = on_command
@@ -216,7 +217,13 @@ class World:
         warnings = [w for w in map(self._in_area, self.hazard.warnings()) if w is not None]
         self._alerts_to_issue = len(warnings)
         self.first_alert_at_s = min((w.at_s for w in warnings), default=None)
-        self._start_background(max((w.at_s for w in warnings), default=0.0))
+        self.queues_since_s = start_all(
+            self.centers.values(),
+            self.scenario,
+            self.streams,
+            self.done,
+            [w.at_s for w in warnings],
+        )
         for seq, warning in enumerate(warnings, start=1):
             self.env.timeout(warning.at_s).callbacks.append(self._issuer(warning, seq))
         if not warnings:
@@ -229,22 +236,13 @@ class World:
         districts = tuple(c for c in warning.districts if self._district_plans[c].towns)
         return replace(warning, districts=districts) if districts else None
 
-    def _start_background(self, last_alert_s: float) -> None:
-        """Start every center's background work; it stops with the run.
-
-        Past the last alert's expiry and a day more it stops anyway, so a model that stalls
-        still runs out of events instead of queueing citizens' calls for ever.
-        """
-        horizon_s = last_alert_s + self.scenario.alert.expires_s + 86_400.0
-        tiers, done = self.scenario.tiers, self.done
-        for center, model in self.centers.items():
-            streams = getattr(tiers, center.tier).background
-            if streams:
-                start_background(model, streams, self.streams, lambda: done.triggered, horizon_s)
-
     def queue_figures(self) -> list[dict[str, Any]]:
-        """Each center's staff tally so far, municipal first, then in plan order."""
-        return [model.queue_figures() for model in self.centers.values()]
+        """Each center's staff tally so far (municipal first, then in plan order) and `since_s`,
+        when the tally's window opened (background work's warm-up before the first alert)."""
+        return [
+            {**model.queue_figures(), "since_s": self.queues_since_s}
+            for model in self.centers.values()
+        ]
 
     def run(
         self, progress_every_s: float = 0.0, on_progress: Callable[[], None] | None = None
