@@ -99,6 +99,7 @@ async def run_live_async(
     replication: int = 0,
     transport_factory: TransportFactory | None = None,
     on_started: Callable[[LiveDriver], None] | None = None,
+    on_world: Callable[[World, LiveDriver], None] | None = None,
     keys: Path | None = None,
     sign: bool = True,
     faults: Sequence[Fault] = (),
@@ -133,9 +134,7 @@ async def run_live_async(
         driver = _driver(
             loaded, transport, keys_folder, keyring, speed=speed, strict=strict, max_lag_s=max_lag_s
         )
-        world = World(
-            loaded.scenario, city, replication=replication, reach=driver.reach, run_id=run_id
-        )
+        world = _world(loaded, city, driver, replication, run_id, on_world)
         try:
             await _drive(driver, transport, world, on_started, progress)
         finally:
@@ -206,6 +205,21 @@ async def _start_swarm(
     )
     await swarm.start()
     return swarm
+
+
+def _world(
+    loaded: LoadedScenario,
+    city: City,
+    driver: LiveDriver,
+    replication: int,
+    run_id: str,
+    on_world: Callable[[World, LiveDriver], None] | None,
+) -> World:
+    """The run's world, on the driver's reach, handed to `on_world` (say, --metrics-port's)."""
+    world = World(loaded.scenario, city, replication=replication, reach=driver.reach, run_id=run_id)
+    if on_world is not None:
+        on_world(world, driver)
+    return world
 
 
 def _seen_by_driver(

@@ -36,7 +36,7 @@ AGREEMENT_SPEED = 15.0
 # What mosquitto_sub reads at most: room for a person's own alert after the district's relay,
 # its duty team's four alerts, the town's relay and their resends (at 1000x a relay is resent
 # after 15 ms wall, several times over on a loaded machine).
-FIRST_MESSAGES = 16
+FIRST_MESSAGES = 64
 
 
 def _ended(result_records: list) -> tuple[int, int, int]:  # type: ignore[type-arg]
@@ -94,7 +94,8 @@ async def test_mosquitto_clients_receive_alerts_and_their_ack_is_counted(
         "-t", "alertsim/v1/alert/#", "-C", str(FIRST_MESSAGES), "-F", "%t %p",
         stdout=subprocess.PIPE,
     )  # fmt: skip
-    # Should the test fail before mosquitto_sub has its 8 messages, it must not outlive it.
+    # Relays resent under load may come first, so it takes up to FIRST_MESSAGES; it must not
+    # outlive the test.
     request.addfinalizer(lambda: sub.returncode is None and sub.kill())
     sub_out = sub.stdout
     assert sub_out is not None
