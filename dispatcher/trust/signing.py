@@ -273,7 +273,7 @@ class Verifier:
                 "not_for_me", f"area: expected district {district} town {town}, got another", alert
             )
         now = now or datetime.now(UTC)
-        if alert.info.expires <= now:
+        if alert.info.expires is not None and alert.info.expires <= now:
             return _reject(
                 "expired", f"expires: {alert.info.expires.isoformat()} has passed", alert
             )
