@@ -14,11 +14,12 @@ from dispatcher.errors import AlertsimError
 
 __all__ = ["EXTRAS", "Extra", "MissingExtra", "require"]
 
-Extra = Literal["geo", "netcdf"]
+Extra = Literal["geo", "netcdf", "calibrate"]
 # extra -> the importable modules it brings
 EXTRAS: Final[dict[Extra, tuple[str, ...]]] = {
     "geo": ("shapely",),
     "netcdf": ("shapely", "xarray", "netCDF4"),
+    "calibrate": ("scipy", "numpy"),
 }
 
 
