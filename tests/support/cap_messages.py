@@ -137,11 +137,11 @@ def areas(draw: st.DrawFn, xml: bool = False) -> Area:
         for district in districts:  # every district gets a town when towns are named
             suffixes = draw(
                 st.lists(
-                    st.text(digits, min_size=3, max_size=3), min_size=1, max_size=2, unique=True
+                    st.text(digits, min_size=3, max_size=3), min_size=1, max_size=1, unique=True
                 )
             )
             towns += [district + suffix for suffix in suffixes]
-    rings = draw(st.lists(st.lists(st.tuples(lats, lons), min_size=3, max_size=5), max_size=2))
+    rings = draw(st.lists(st.lists(st.tuples(lats, lons), min_size=3, max_size=4), max_size=1))
     altitude = draw(st.none() | floats)
     return Area(
         area_desc=draw(words_of.filter(str.strip)),
@@ -153,10 +153,10 @@ def areas(draw: st.DrawFn, xml: bool = False) -> Area:
                 st.builds(
                     _make(Circle), latitude=lats, longitude=lons, radius_km=st.floats(0, 1e4)
                 ),
-                max_size=2,
+                max_size=1,
             )
         ),
-        geocodes=draw(st.lists(named_values(words), max_size=2)),
+        geocodes=draw(st.lists(named_values(words), max_size=1)),
         altitude=altitude,
         ceiling=None if altitude is None else draw(st.none() | st.just(altitude + 10.0)),
     )
@@ -170,12 +170,12 @@ def infos(draw: st.DrawFn, sent: datetime, xml: bool = False) -> Info:
         language=draw(st.sampled_from(["en-US", "zh-CN", "es-US"])),
         category=draw(st.lists(st.sampled_from(Category), min_size=1, max_size=2)),
         event=draw(words_of.filter(str.strip)),
-        response_type=draw(st.lists(st.sampled_from(ResponseType), max_size=2)),
+        response_type=draw(st.lists(st.sampled_from(ResponseType), max_size=1)),
         urgency=draw(st.sampled_from(Urgency)),
         severity=draw(st.sampled_from(Severity)),
         certainty=draw(st.sampled_from(Certainty)),
         audience=draw(words_of),
-        event_code=draw(st.lists(named_values(words), max_size=2)),
+        event_code=draw(st.lists(named_values(words), max_size=1)),
         effective=draw(st.none() | times),
         onset=draw(st.none() | times),
         expires=draw(
@@ -190,7 +190,7 @@ def infos(draw: st.DrawFn, sent: datetime, xml: bool = False) -> Info:
         instruction=draw(words_of),
         web=draw(st.just("") | urls),
         contact=draw(words_of),
-        parameter=draw(st.lists(named_values(words), max_size=2)),
+        parameter=draw(st.lists(named_values(words), max_size=1)),
         warning_level=draw(st.sampled_from([None, "blue", "yellow", "orange", "red"])),
         resource=draw(
             st.lists(
@@ -238,7 +238,7 @@ def alerts(draw: st.DrawFn, xml: bool = False) -> Alert:
         scope=draw(st.sampled_from(Scope)),
         restriction=draw(xml_text if xml else text),
         addresses=draw(tokens),
-        code=draw(st.lists(words, max_size=2)),
+        code=draw(st.lists(words, max_size=1)),
         note=draw(xml_text if xml else text),
         references=references,
         incidents=draw(tokens),

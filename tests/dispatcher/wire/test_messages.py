@@ -7,7 +7,7 @@ from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from pydantic import ValidationError
 
 from dispatcher.wire.capvocab import Reference
@@ -42,6 +42,7 @@ from tests.support.cap_messages import (
 # --- round trips and determinism -----------------------------------------------------------------
 
 
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(alerts())
 def test_alert_round_trips_through_the_codec(alert: Alert) -> None:
     payload = encode_alert(alert)
