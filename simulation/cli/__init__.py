@@ -15,6 +15,7 @@ sweep          ``sweep``
 serve          ``serve``
 trust          ``keys init``, ``broker-config``
 calibrate      ``calibrate``
+cap            ``cap validate``, ``cap show``
 (dispatcher)   ``dispatch``: :mod:`dispatcher.service.cli`'s own command
 =============  ====================================================================
 """
@@ -28,6 +29,7 @@ import typer
 from dispatcher.service.cli import dispatch
 from simulation.cli import (
     calibrate,
+    cap,
     compare,
     live,
     loadtest,
@@ -59,6 +61,7 @@ app.command()(sweep.sweep)
 app.command()(serve.serve)
 app.command()(calibrate.calibrate)
 app.add_typer(trust.keys_app, name="keys")
+app.add_typer(cap.cap_app, name="cap")
 app.command("broker-config")(trust.broker_config)
 app.command("dispatch")(dispatch)
 
