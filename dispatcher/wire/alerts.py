@@ -1,14 +1,18 @@
-"""The CAP flood alert one recipient gets: event, urgency and severity from the warning level.
+"""The CAP flood alerts alertsim issues: event, urgency and severity from the warning level.
 
-One builder for every sender (the live dispatcher's plans, the broker load test), so what a
-responder receives has one shape whoever sent it.
+``flood_alert`` is the alert one recipient gets, one builder for every sender (the live
+dispatcher's plans, the broker load test), so what a responder receives has one shape whoever
+sent it. ``warning_alert`` is the alert a warning issues as a whole, with a ``zh-CN`` and an
+``en-US`` info block, as a run writes it into its folder (``alerts/*.xml``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
+from dispatcher.wire.capvocab import Category
 from dispatcher.wire.messages import (
     Alert,
     Area,
@@ -22,9 +26,17 @@ from dispatcher.wire.messages import (
     urgency_for_level,
 )
 
-__all__ = ["DEFAULT_INSTRUCTION", "flood_alert"]
+__all__ = ["DEFAULT_INSTRUCTION", "DEFAULT_INSTRUCTION_ZH", "flood_alert", "warning_alert"]
 
 DEFAULT_INSTRUCTION: Final = "Acknowledge, then go to your risk points."
+DEFAULT_INSTRUCTION_ZH: Final = "请确认收到，然后前往你的风险点位。"
+# The national signal colours as the warnings name them (暴雨红色预警: a red rainstorm warning).
+_COLOUR_ZH: Final[dict[WarningLevel, str]] = {
+    "blue": "蓝色",
+    "yellow": "黄色",
+    "orange": "橙色",
+    "red": "红色",
+}
 
 
 def flood_alert(
@@ -65,6 +77,62 @@ def flood_alert(
                 area_desc=area_desc if area_desc is not None else (town or district),
                 districts=(district,),
                 towns=(town,) if town else (),
+            ),
+        ),
+    )
+
+
+def warning_alert(
+    identifier: str,
+    sender: str,
+    level: WarningLevel,
+    sent: datetime,
+    expires: datetime,
+    districts: Sequence[tuple[str, str, str]],
+) -> Alert:
+    """An exercise flood alert for whole districts, given as (code, English name, Chinese name).
+
+    Two info blocks: ``zh-CN`` (headline 暴雨{colour}预警) and ``en-US`` ("{level} rainstorm
+    warning"), with the same level, area codes and expiry.
+    """
+    codes = tuple(code for code, _, _ in districts)
+
+    def block(language: str, event: str, headline: str, instruction: str, desc: str) -> Info:
+        return Info(
+            language=language,
+            category=(Category.MET,),
+            event=event,
+            urgency=urgency_for_level(level),
+            severity=severity_for_level(level),
+            certainty=Certainty.LIKELY,
+            expires=expires,
+            headline=headline,
+            instruction=instruction,
+            warning_level=level,
+            area=Area(area_desc=desc, districts=codes),
+        )
+
+    return Alert(
+        identifier=identifier,
+        sender=sender,
+        sent=sent,
+        status=Status.EXERCISE,
+        msg_type=MsgType.ALERT,
+        scope=Scope.RESTRICTED,
+        info=block(
+            "zh-CN",
+            "暴雨",
+            f"暴雨{_COLOUR_ZH[level]}预警",
+            DEFAULT_INSTRUCTION_ZH,
+            "、".join(zh or code for code, _, zh in districts),
+        ),
+        more_info=(
+            block(
+                "en-US",
+                "Flood",
+                f"{level} rainstorm warning",
+                DEFAULT_INSTRUCTION,
+                ", ".join(en or code for code, en, _ in districts),
             ),
         ),
     )

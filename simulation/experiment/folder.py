@@ -1,4 +1,4 @@
-"""A run folder: report.json, report.html and records.csv.gz, written alike by every command.
+"""A run folder: report.json, report.html, records.csv.gz and alerts/*.xml, alike for every command.
 
 `alertsim run` (virtual or live) and the runs `alertsim serve` starts end the same way: the
 finished run's report is built (with the live section of a live run and, for more than one
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from dispatcher.core.tracker import RecipientRecord
+    from dispatcher.wire.messages import Alert
     from simulation.report.build import RunResult
 
 __all__ = ["RunFolder", "finish_run", "write_run_folder"]
@@ -42,11 +43,20 @@ class RunFolder:
     def records_csv(self) -> Path:
         return self.path / "records.csv.gz"
 
+    @property
+    def alerts_dir(self) -> Path:
+        """alerts/<identifier>.xml: the CAP 1.2 XML of every alert the run issued."""
+        return self.path / "alerts"
+
 
 def write_run_folder(
-    out_dir: Path, report: dict[str, Any], records: Iterable[RecipientRecord]
+    out_dir: Path,
+    report: dict[str, Any],
+    records: Iterable[RecipientRecord],
+    cap_alerts: Iterable[Alert] = (),
 ) -> RunFolder:
-    """report.json (as built), report.html (rendered from it) and records.csv.gz, in ``out_dir``."""
+    """report.json (as built), report.html (rendered from it), records.csv.gz and alerts/*.xml."""
+    from dispatcher.wire.capxml import encode_cap
     from simulation.report.html import render_html
     from simulation.report.records import write_records
 
@@ -55,6 +65,9 @@ def write_run_folder(
     folder.report_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     folder.report_html.write_text(render_html(report), encoding="utf-8")
     write_records(records, folder.records_csv)
+    for alert in cap_alerts:
+        folder.alerts_dir.mkdir(exist_ok=True)
+        (folder.alerts_dir / f"{alert.identifier}.xml").write_bytes(encode_cap(alert))
     return folder
 
 
@@ -84,8 +97,8 @@ def finish_run(
         report = add_replications(
             report, result.loaded, replications, workers=workers, console=console
         )
-    with _status(console, "writing report.html and records.csv.gz"):
-        folder = write_run_folder(out_dir, report, result.records)
+    with _status(console, "writing report.html, records.csv.gz and alerts/*.xml"):
+        folder = write_run_folder(out_dir, report, result.records, result.cap_alerts)
     return report, folder
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dispatcher.wire.alerts import warning_alert
+from dispatcher.wire.messages import Alert
 from simulation.experiment import machine
 from simulation.experiment.gcpause import without_gc_pauses
 from simulation.model.world import World
@@ -63,6 +65,23 @@ def alert_summaries(world: World) -> list[dict[str, Any]]:
     ]
 
 
+def cap_alerts(world: World, loaded: LoadedScenario, started_at: str) -> tuple[Alert, ...]:
+    """The CAP alert of every warning the world issued, model time 0 being ``started_at``."""
+    origin = datetime.fromisoformat(started_at)
+    names = {d.code: (d.code, d.name, d.name_zh) for d in loaded.topology.districts}
+    return tuple(
+        warning_alert(
+            a.alert_id,
+            loaded.scenario.alert.sender,
+            a.level,  # type: ignore[arg-type]
+            origin + timedelta(seconds=round(a.issued_at_s)),
+            origin + timedelta(seconds=round(a.expires_at_s)),
+            [names.get(code, (code, "", "")) for code in a.districts],
+        )
+        for a in world.alerts
+    )
+
+
 def run_virtual(
     loaded: LoadedScenario,
     *,
@@ -100,4 +119,5 @@ def run_virtual(
             host=machine.host(),
             versions=machine.versions(),
             protocol=dict(world.tracker.counters),
+            cap_alerts=cap_alerts(world, loaded, started_at),
         )

@@ -23,7 +23,7 @@ from dispatcher.transport.threaded import ThreadedTransport
 from dispatcher.trust.inbox import Inbox
 from dispatcher.trust.signing import Keyring, Verifier, load_keyring
 from simulation.experiment import machine
-from simulation.experiment.virtual import alert_summaries, build_city
+from simulation.experiment.virtual import alert_summaries, build_city, cap_alerts
 from simulation.faults import Fault
 from simulation.live.driver import LiveDriver
 from simulation.live.keys import AlertSigners, temporary_key_set
@@ -161,6 +161,7 @@ def _result(
         host=machine.host(),
         versions=machine.versions(),
         protocol=dict(world.tracker.counters),
+        cap_alerts=cap_alerts(world, loaded, started_at),
     )
 
 

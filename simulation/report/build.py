@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
+from dispatcher.wire.messages import Alert
 from simulation import metrics
 from simulation.scenario import LoadedScenario
 
@@ -39,6 +40,8 @@ class RunResult:
     # what the dispatch protocol counted: relays sent, resent, duplicated, confirmed; centers
     # phoned; acknowledgements duplicated or late (dispatcher.core.tracker's counters)
     protocol: dict[str, int] = field(default_factory=dict)
+    # the CAP alerts the run issued, as written into the run folder (alerts/<identifier>.xml)
+    cap_alerts: tuple[Alert, ...] = ()
 
 
 PROTOCOL_KEYS = (
