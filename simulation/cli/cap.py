@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from simulation.cli.common import EXIT_INVALID, console, errors
+from simulation.cli.common import EXIT_INVALID, console, errors, fail
 
 if TYPE_CHECKING:
     from dispatcher.wire.messages import Alert, Area
+    from simulation.scenario import LoadedScenario
 
-__all__ = ["cap_app", "read_cap_file", "summary_lines"]
+__all__ = ["cap_app", "read_cap_file", "summary_lines", "with_replay"]
 
 cap_app = typer.Typer(help="CAP 1.2 XML alerts (see docs/cap.md).", no_args_is_help=True)
 
@@ -104,3 +105,30 @@ def summary_lines(alert: Alert) -> list[str]:
         for area in info.areas:
             lines += _area_lines(area)
     return lines
+
+
+def with_replay(loaded: LoadedScenario, files: list[Path], mode: str) -> LoadedScenario:
+    """The scenario replaying the CAP messages of ``files``; exit 2 listing every problem."""
+    from simulation.capreplay import ReplayError, replay_warnings
+    from simulation.experiment.virtual import build_city
+
+    if mode != "virtual":
+        fail(f"--cap: expected --mode virtual, got --mode {mode} (live replay is not built yet)")
+    alerts: list[Alert] = []
+    problems: list[str] = []
+    for path in files:
+        alert, found = read_cap_file(path)
+        problems += found
+        if alert is not None:
+            alerts.append(alert)
+    if not problems:
+        try:
+            replay_warnings(alerts, build_city(loaded))
+        except ReplayError as exc:
+            problems += [f"--cap: {problem}" for problem in exc.problems]
+    for line in problems:
+        errors.print(line, markup=False, highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(EXIT_INVALID)
+    ordered = tuple(sorted(alerts, key=lambda alert: alert.sent))
+    return loaded.model_copy(update={"cap_alerts": ordered})

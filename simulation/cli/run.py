@@ -67,6 +67,14 @@ Credentials = Annotated[
     Path | None,
     typer.Option(help="live: credentials.json of alertsim broker-config (locked-down broker)"),
 ]
+CapFiles = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--cap",
+        help="virtual: replay this CAP 1.2 XML alert (repeat for updates) at its sent time, "
+        "instead of the hazard's warnings",
+    ),
+]
 
 
 def run(
@@ -87,11 +95,16 @@ def run(
     keys: Keys = None,
     sign: Sign = True,
     credentials: Credentials = None,
+    cap: CapFiles = None,
 ) -> None:
     """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
     from simulation.experiment.folder import finish_run
 
     loaded = load_or_exit(scenario, seed=seed)
+    if cap:
+        from simulation.cli.cap import with_replay
+
+        loaded = with_replay(loaded, cap, mode)
     out_dir = out if out is not None else Path("runs") / loaded.scenario.name
     _check_options(mode, replications, fault)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,10 @@ from typing import Any
 
 from dispatcher.wire.alerts import warning_alert
 from dispatcher.wire.messages import Alert
+from simulation.capreplay import replay_warnings
 from simulation.experiment import machine
 from simulation.experiment.gcpause import without_gc_pauses
+from simulation.hazards import WarningIssued
 from simulation.model.world import World
 from simulation.report.build import RunResult
 from simulation.scenario import LoadedScenario
@@ -65,8 +67,18 @@ def alert_summaries(world: World) -> list[dict[str, Any]]:
     ]
 
 
+def replayed_warnings(loaded: LoadedScenario, city: City) -> list[WarningIssued]:
+    """The warnings of the CAP messages a run replays (none: the hazard's warnings are used)."""
+    return replay_warnings(loaded.cap_alerts, city) if loaded.cap_alerts else []
+
+
 def cap_alerts(world: World, loaded: LoadedScenario, started_at: str) -> tuple[Alert, ...]:
-    """The CAP alert of every warning the world issued, model time 0 being ``started_at``."""
+    """The CAP alert of every warning the world issued, model time 0 being ``started_at``.
+
+    A replay issued the CAP messages it was given: they are its alerts, as they were.
+    """
+    if loaded.cap_alerts:
+        return loaded.cap_alerts
     origin = datetime.fromisoformat(started_at)
     names = {d.code: (d.code, d.name, d.name_zh) for d in loaded.topology.districts}
     return tuple(
@@ -91,8 +103,9 @@ def run_virtual(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     wall_start_ns = time.monotonic_ns()
     with without_gc_pauses():
-        world = World(loaded.scenario, build_city(loaded), replication=replication)
-        world.start()
+        city = build_city(loaded)
+        world = World(loaded.scenario, city, replication=replication)
+        world.start(replayed_warnings(loaded, city))
         if progress is None:
             world.run()
         else:

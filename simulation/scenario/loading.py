@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dispatcher.errors import AlertsimError
+from dispatcher.wire.messages import Alert
 from simulation.rainfall.readings import Provenance
 from simulation.scenario.schema import Scenario
 from simulation.topology.source import TopologyError, TopologySource, load_topology
@@ -44,6 +45,8 @@ class LoadedScenario(BaseModel):
     topology: TopologySource
     # Where hazard.rainfall_mm came from when the file gave a rainfall_source (else None).
     rainfall: Provenance | None = None
+    # CAP messages replayed instead of the hazard's warnings (`alertsim run --cap`), by sent time.
+    cap_alerts: tuple[Alert, ...] = ()
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
