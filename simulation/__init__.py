@@ -11,6 +11,7 @@ __all__ = [
     "faults",
     "geo",
     "hazards",
+    "inputs",
     "live",
     "metrics",
     "model",

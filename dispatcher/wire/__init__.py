@@ -10,5 +10,6 @@ __all__ = [
     "message",
     "messages",
     "properties",
+    "runs",
     "topics",
 ]

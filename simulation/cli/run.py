@@ -75,6 +75,10 @@ CapFiles = Annotated[
         "instead of the hazard's warnings",
     ),
 ]
+RunId = Annotated[
+    str | None,
+    typer.Option(help="live: the run's id in every alert id (1-10 of a-z 0-9; default: fresh)"),
+]
 
 
 def run(
@@ -95,6 +99,7 @@ def run(
     keys: Keys = None,
     sign: Sign = True,
     credentials: Credentials = None,
+    run_id: RunId = None,
     cap: CapFiles = None,
 ) -> None:
     """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
@@ -106,7 +111,7 @@ def run(
 
         loaded = with_replay(loaded, cap, mode)
     out_dir = out if out is not None else Path("runs") / loaded.scenario.name
-    _check_options(mode, replications, fault)
+    _check_options(mode, replications, fault, run_id)
     out_dir.mkdir(parents=True, exist_ok=True)
     shown = None if quiet else console
     if shown is not None and loaded.rainfall is not None:
@@ -128,6 +133,7 @@ def run(
             sign=sign,
             credentials=credentials,
             console=shown,
+            run_id=run_id,
         )
     else:
         result = _run_virtual(loaded, quiet=quiet)
@@ -138,7 +144,9 @@ def run(
         _print_outcome(report, folder)
 
 
-def _check_options(mode: str, replications: int, fault: list[str] | None) -> None:
+def _check_options(
+    mode: str, replications: int, fault: list[str] | None, run_id: str | None
+) -> None:
     if mode not in ("virtual", "live"):
         fail(f"--mode: expected virtual or live, got {mode!r}")
     # a live run is one pass against a real broker; its replications would not be independent
@@ -146,6 +154,8 @@ def _check_options(mode: str, replications: int, fault: list[str] | None) -> Non
         fail(f"--replications: expected 1 with --mode {mode}, got {replications}")
     if fault and mode != "live":
         fail(f"--fault: expected --mode live, got --mode {mode}")
+    if run_id is not None and mode != "live":
+        fail(f"--run-id: expected --mode live (virtual runs derive theirs), got --mode {mode}")
 
 
 def _run_virtual(loaded: LoadedScenario, *, quiet: bool) -> RunResult:

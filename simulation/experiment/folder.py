@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from dispatcher.core.tracker import RecipientRecord
     from dispatcher.wire.messages import Alert
     from simulation.report.build import RunResult
+    from simulation.report.records import StaffStamps
 
 __all__ = ["RunFolder", "finish_run", "write_run_folder"]
 
@@ -53,9 +54,13 @@ def write_run_folder(
     out_dir: Path,
     report: dict[str, Any],
     records: Iterable[RecipientRecord],
+    staff: StaffStamps | None = None,
     cap_alerts: Iterable[Alert] = (),
 ) -> RunFolder:
-    """report.json (as built), report.html (rendered from it), records.csv.gz and alerts/*.xml."""
+    """report.json (as built), report.html (rendered from it), records.csv.gz and alerts/*.xml.
+
+    ``staff``: each recipient's staffed attempts, for the records' staff columns.
+    """
     from dispatcher.wire.capxml import encode_cap
     from simulation.report.html import render_html
     from simulation.report.records import write_records
@@ -64,7 +69,7 @@ def write_run_folder(
     out_dir.mkdir(parents=True, exist_ok=True)
     folder.report_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     folder.report_html.write_text(render_html(report), encoding="utf-8")
-    write_records(records, folder.records_csv)
+    write_records(records, folder.records_csv, staff)
     for alert in cap_alerts:
         folder.alerts_dir.mkdir(exist_ok=True)
         (folder.alerts_dir / f"{alert.identifier}.xml").write_bytes(encode_cap(alert))
@@ -98,7 +103,9 @@ def finish_run(
             report, result.loaded, replications, workers=workers, console=console
         )
     with _status(console, "writing report.html, records.csv.gz and alerts/*.xml"):
-        folder = write_run_folder(out_dir, report, result.records, result.cap_alerts)
+        folder = write_run_folder(
+            out_dir, report, result.records, result.staff_stamps, result.cap_alerts
+        )
     return report, folder
 
 

@@ -132,5 +132,7 @@ def run_virtual(
             host=machine.host(),
             versions=machine.versions(),
             protocol=dict(world.tracker.counters),
+            centers=world.queue_figures(),
+            staff_stamps=world.staff_stamps,
             cap_alerts=cap_alerts(world, loaded, started_at),
         )

@@ -13,6 +13,7 @@ from typing import Any
 from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
 from dispatcher.wire.messages import Alert
 from simulation import metrics
+from simulation.report.queues import queues
 from simulation.scenario import LoadedScenario
 
 SCHEMA_VERSION = 1
@@ -40,6 +41,10 @@ class RunResult:
     # what the dispatch protocol counted: relays sent, resent, duplicated, confirmed; centers
     # phoned; acknowledgements duplicated or late (dispatcher.core.tracker's counters)
     protocol: dict[str, int] = field(default_factory=dict)
+    # each center's staff tally (simulation.model.centers.CenterModel.queue_figures)
+    centers: list[dict[str, Any]] = field(default_factory=list)
+    # (alert, recipient) -> [channel, staff requested at, granted at] per staffed attempt
+    staff_stamps: dict[tuple[str, str], list[list[Any]]] = field(default_factory=dict)
     # the CAP alerts the run issued, as written into the run folder (alerts/<identifier>.xml)
     cap_alerts: tuple[Alert, ...] = ()
 
@@ -160,6 +165,7 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "channels": result.channels,
         "transport": result.transport,
         "protocol": {key: result.protocol.get(key, 0) for key in PROTOCOL_KEYS},
+        "queues": queues(result.centers, result.sim_end_s),
         "cdf": metrics.cdfs(records, points),
         "ack_share_over_time": metrics.ack_share_over_time(records),
         "budget": metrics.budget(records),
