@@ -26,9 +26,25 @@ from dispatcher.errors import AlertsimError
 from dispatcher.wire.capvocab import CAP_NAMESPACE, WARNING_LEVEL_PARAMETER
 from dispatcher.wire.capxml_read import alert_fields, model_path
 from dispatcher.wire.codec import schema_problems
-from dispatcher.wire.messages import CPEAS_GEOCODE, Alert, Area, Info
+from dispatcher.wire.messages import (
+    CPEAS_GEOCODE,
+    MAX_PAYLOAD_BYTES,
+    Alert,
+    Area,
+    Info,
+    MessageError,
+    decode_alert,
+)
 
-__all__ = ["MAX_XML_BYTES", "CapError", "decode_cap", "encode_cap", "is_xml", "validate_cap"]
+__all__ = [
+    "MAX_XML_BYTES",
+    "CapError",
+    "decode_cap",
+    "decode_payload",
+    "encode_cap",
+    "is_xml",
+    "validate_cap",
+]
 
 MAX_XML_BYTES: Final = 1024 * 1024
 _NS: Final = "{" + CAP_NAMESPACE + "}"
@@ -159,6 +175,23 @@ def decode_cap(data: bytes) -> Alert:
         raise CapError(schema_problems(exc, Alert, model_path)) from None
 
 
+def decode_payload(payload: bytes) -> Alert:
+    """An alert from an MQTT payload, CAP XML or CAP JSON by its content; MessageError only.
+
+    XML is held to the JSON payload's size limit; any problem with it is a ``schema`` error.
+    """
+    if not is_xml(payload):
+        return decode_alert(payload)
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise MessageError(
+            "oversize", f"payload: expected at most {MAX_PAYLOAD_BYTES} bytes, got {len(payload)}"
+        )
+    try:
+        return decode_cap(bytes(payload))
+    except CapError as exc:
+        raise MessageError("schema", str(exc)) from None
+
+
 # --- writing -------------------------------------------------------------------------------------
 
 
@@ -253,8 +286,8 @@ def _write_info(parent: etree._Element, info: Info) -> None:
         _write_area(element, area)
 
 
-def encode_cap(alert: Alert) -> bytes:
-    """The alert as CAP 1.2 XML (UTF-8, indented); CapError if the result would not validate."""
+def encode_cap(alert: Alert, *, pretty: bool = True) -> bytes:
+    """The alert as CAP 1.2 XML (UTF-8, indented unless not ``pretty``); CapError if invalid."""
     root = etree.Element(_NS + "alert", nsmap={None: CAP_NAMESPACE})
     _leaf(root, "identifier", alert.identifier, optional=False)
     _leaf(root, "sender", alert.sender, optional=False)
@@ -276,5 +309,7 @@ def encode_cap(alert: Alert) -> bytes:
     problems = _schema_problems(root)
     if problems:
         raise CapError(problems)
-    payload: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    payload: bytes = etree.tostring(
+        root, xml_declaration=True, encoding="UTF-8", pretty_print=pretty
+    )
     return payload

@@ -100,6 +100,7 @@ def run_live(
     credentials: Path | None,
     console: Console | None,
     run_id: str | None = None,
+    payload: str = "json",
 ) -> tuple[RunResult, dict[str, Any]]:
     """One live replication and its report's `live` section; exits 2 or 3 when it cannot run."""
     from dispatcher.transport import TransportError
@@ -110,6 +111,8 @@ def run_live(
     from simulation.live.run import DRIVER_SESSION_EXPIRY_S, mqtt_factory
     from simulation.live.run import run_live as run_live_replication
 
+    if payload not in ("json", "xml"):
+        fail(f"--payload: expected json or xml, got {payload!r}")
     if run_id is not None:
         try:
             check_run_id(run_id)
@@ -147,6 +150,7 @@ def run_live(
                 ),
                 driver_client_id=DISPATCHER_USER if passwords is not None else None,
                 run_id=run_id,
+                payload=payload,
             )
         except (TransportError, LiveLagError, SigningError, ValueError) as exc:
             fail(f"live run failed: {exc}", EXIT_LIVE_FAILED)

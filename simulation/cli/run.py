@@ -67,6 +67,9 @@ Credentials = Annotated[
     Path | None,
     typer.Option(help="live: credentials.json of alertsim broker-config (locked-down broker)"),
 ]
+Payload = Annotated[
+    str, typer.Option(help="live: alerts on MQTT as CAP json (the default) or CAP xml")
+]
 CapFiles = Annotated[
     list[Path] | None,
     typer.Option(
@@ -101,6 +104,7 @@ def run(
     credentials: Credentials = None,
     run_id: RunId = None,
     cap: CapFiles = None,
+    payload: Payload = "json",
 ) -> None:
     """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
     from simulation.experiment.folder import finish_run
@@ -133,6 +137,7 @@ def run(
             sign=sign,
             credentials=credentials,
             console=shown,
+            payload=payload,
             run_id=run_id,
         )
     else:

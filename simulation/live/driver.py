@@ -11,6 +11,7 @@ import asyncio
 
 from dispatcher.transport import Message, Transport
 from dispatcher.trust.inbox import Inbox
+from dispatcher.wire.envelopes import PayloadFormat
 from dispatcher.wire.topics import ACK_FILTER, CENTER_FILTERS
 from simulation.live.inbound import Inbound
 from simulation.live.keys import AlertSigners
@@ -34,6 +35,7 @@ class LiveDriver:
         grace_s: float = 0.5,
         signers: AlertSigners | None = None,
         relay_inbox: Inbox | None = None,
+        payload: PayloadFormat = "json",
     ) -> None:
         self.transport = transport
         self.grace_s = grace_s
@@ -41,7 +43,7 @@ class LiveDriver:
         self.counters = LiveCounters()
         self.pacer = Pacer(speed, strict=strict, max_lag_s=max_lag_s)
         self.outbox = Outbox(transport, self.counters)
-        self.reach = LiveReach(self.outbox, self.pacer, self.counters, signers)
+        self.reach = LiveReach(self.outbox, self.pacer, self.counters, signers, payload)
         self.inbound = Inbound(self.reach, self.pacer, self.counters, relay_inbox)
 
     def receive(self, message: Message) -> None:

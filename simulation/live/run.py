@@ -28,6 +28,7 @@ from dispatcher.transport.mqtt import MqttTransport
 from dispatcher.transport.threaded import ThreadedTransport
 from dispatcher.trust.inbox import Inbox
 from dispatcher.trust.signing import Keyring, Verifier, load_keyring
+from dispatcher.wire.envelopes import PayloadFormat
 from dispatcher.wire.runs import check_run_id, fresh_run_id
 from simulation.experiment import machine
 from simulation.experiment.virtual import alert_summaries, build_city, cap_alerts
@@ -104,6 +105,7 @@ async def run_live_async(
     driver_client_id: str | None = None,
     run_id: str | None = None,
     driver_transport_factory: TransportFactory | None = None,
+    payload: PayloadFormat = "json",
 ) -> LiveOutcome:
     factory = transport_factory or mqtt_factory(broker_url)
     # The driver's own connection: persistent, unless the caller chose the transports.
@@ -133,9 +135,7 @@ async def run_live_async(
         # The driver's connection runs on a thread of its own: on the driver's loop, bursts of
         # acknowledgements held due model events back by up to 250 ms at speed 60.
         transport = ThreadedTransport(lambda: driver_factory(client_id), name=client_id)
-        driver = _driver(
-            loaded, transport, keys_folder, keyring, speed=speed, strict=strict, max_lag_s=max_lag_s
-        )
+        driver = _driver(loaded, transport, keys_folder, keyring, speed, strict, max_lag_s, payload)
         world = World(
             loaded.scenario, city, replication=replication, reach=driver.reach, run_id=run_id
         )
@@ -230,10 +230,10 @@ def _driver(
     transport: Transport,
     keys_folder: Path | None,
     keyring: Keyring | None,
-    *,
     speed: float,
     strict: bool,
     max_lag_s: float,
+    payload: PayloadFormat = "json",
 ) -> LiveDriver:
     """The run's driver: signing what it sends with `keys_folder`, checking relays on `keyring`."""
     signers = (
@@ -248,6 +248,7 @@ def _driver(
         max_lag_s=max_lag_s,
         signers=signers,
         relay_inbox=relay_inbox,
+        payload=payload,
     )
 
 

@@ -34,8 +34,9 @@ from dispatcher.transport import Message, Transport, TransportError
 from dispatcher.trust.inbox import Inbox
 from dispatcher.trust.signing import Keyring, Verifier
 from dispatcher.wire import properties as prop
+from dispatcher.wire.capxml import decode_payload
 from dispatcher.wire.envelopes import ABSENT_NOTE, ack_message
-from dispatcher.wire.messages import MessageError, decode_alert
+from dispatcher.wire.messages import MessageError
 from dispatcher.wire.topics import TopicError, parse_topic, topic_for
 from simulation.behaviour import ResponderBehaviour
 from simulation.model.alert_ids import behaviour_key
@@ -217,7 +218,7 @@ class _Connection:
             alert = verdict.alert
         else:
             try:
-                alert = decode_alert(message.payload)
+                alert = decode_payload(message.payload)
             except MessageError as exc:
                 self._reject(f"payload_{exc.reason}", message, str(exc))
                 return None

@@ -13,11 +13,19 @@ from dispatcher.wire.capxml import (
     MAX_XML_BYTES,
     CapError,
     decode_cap,
+    decode_payload,
     encode_cap,
     is_xml,
     validate_cap,
 )
-from dispatcher.wire.messages import Alert, MsgType, decode_alert, encode_alert
+from dispatcher.wire.messages import (
+    MAX_PAYLOAD_BYTES,
+    Alert,
+    MessageError,
+    MsgType,
+    decode_alert,
+    encode_alert,
+)
 from tests.support.cap_messages import alerts, make_alert
 from tests.test_structure import ROOT
 
@@ -201,3 +209,17 @@ def test_payloads_are_told_apart_by_content() -> None:
     assert is_xml(encode_cap(alert))
     assert is_xml(b"\xef\xbb\xbf  <alert/>")
     assert not is_xml(encode_alert(alert))
+
+
+def test_a_payload_is_decoded_as_xml_or_json_by_its_content() -> None:
+    alert = make_alert()
+    compact = encode_cap(alert, pretty=False)
+    assert b"\n  <" not in compact
+    assert decode_payload(compact) == decode_payload(encode_alert(alert)) == alert
+    with pytest.raises(MessageError) as caught:
+        decode_payload(compact.replace(b"<status>Actual", b"<status>Real"))
+    assert caught.value.reason == "schema"
+    assert caught.value.detail.startswith("alert/status (line 2): [facet 'enumeration']")
+    with pytest.raises(MessageError) as caught:
+        decode_payload(b"<" + b" " * MAX_PAYLOAD_BYTES)
+    assert caught.value.reason == "oversize"
