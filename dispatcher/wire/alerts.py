@@ -2,13 +2,15 @@
 
 ``flood_alert`` is the alert one recipient gets, one builder for every sender (the live
 dispatcher's plans, the broker load test), so what a responder receives has one shape whoever
-sent it. ``warning_alert`` is the alert a warning issues as a whole, with a ``zh-CN`` and an
-``en-US`` info block, as a run writes it into its folder (``alerts/*.xml``).
+sent it. ``warning_alert`` is the alert a warning issues as a whole, one info block per language
+(a scenario's ``alert.text``: ``zh-CN`` and ``en-US`` by default), as a run writes it into its
+folder (``alerts/*.xml``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
@@ -26,7 +28,14 @@ from dispatcher.wire.messages import (
     urgency_for_level,
 )
 
-__all__ = ["DEFAULT_INSTRUCTION", "DEFAULT_INSTRUCTION_ZH", "flood_alert", "warning_alert"]
+__all__ = [
+    "DEFAULT_INSTRUCTION",
+    "DEFAULT_INSTRUCTION_ZH",
+    "InfoText",
+    "colour_zh",
+    "flood_alert",
+    "warning_alert",
+]
 
 DEFAULT_INSTRUCTION: Final = "Acknowledge, then go to your risk points."
 DEFAULT_INSTRUCTION_ZH: Final = "请确认收到，然后前往你的风险点位。"
@@ -82,36 +91,52 @@ def flood_alert(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class InfoText:
+    """The words of one info block: its language, event, headline, instruction and area name."""
+
+    language: str
+    event: str
+    headline: str
+    instruction: str
+    area_desc: str
+
+
+def colour_zh(level: WarningLevel) -> str:
+    """The signal colour of a level as Chinese warnings name it (红色 for red)."""
+    return _COLOUR_ZH[level]
+
+
 def warning_alert(
     identifier: str,
     sender: str,
     level: WarningLevel,
     sent: datetime,
     expires: datetime,
-    districts: Sequence[tuple[str, str, str]],
+    districts: Sequence[str],
+    texts: Sequence[InfoText],
 ) -> Alert:
-    """An exercise flood alert for whole districts, given as (code, English name, Chinese name).
+    """An exercise flood alert for whole districts: one info block per text, in order.
 
-    Two info blocks: ``zh-CN`` (headline 暴雨{colour}预警) and ``en-US`` ("{level} rainstorm
-    warning"), with the same level, area codes and expiry.
+    Every block has the same level, area codes and expiry; ``texts`` must not be empty.
     """
-    codes = tuple(code for code, _, _ in districts)
 
-    def block(language: str, event: str, headline: str, instruction: str, desc: str) -> Info:
+    def block(text: InfoText) -> Info:
         return Info(
-            language=language,
+            language=text.language,
             category=(Category.MET,),
-            event=event,
+            event=text.event,
             urgency=urgency_for_level(level),
             severity=severity_for_level(level),
             certainty=Certainty.LIKELY,
             expires=expires,
-            headline=headline,
-            instruction=instruction,
+            headline=text.headline,
+            instruction=text.instruction,
             warning_level=level,
-            area=Area(area_desc=desc, districts=codes),
+            area=Area(area_desc=text.area_desc, districts=tuple(districts)),
         )
 
+    first, *others = texts
     return Alert(
         identifier=identifier,
         sender=sender,
@@ -119,20 +144,6 @@ def warning_alert(
         status=Status.EXERCISE,
         msg_type=MsgType.ALERT,
         scope=Scope.RESTRICTED,
-        info=block(
-            "zh-CN",
-            "暴雨",
-            f"暴雨{_COLOUR_ZH[level]}预警",
-            DEFAULT_INSTRUCTION_ZH,
-            "、".join(zh or code for code, _, zh in districts),
-        ),
-        more_info=(
-            block(
-                "en-US",
-                "Flood",
-                f"{level} rainstorm warning",
-                DEFAULT_INSTRUCTION,
-                ", ".join(en or code for code, en, _ in districts),
-            ),
-        ),
+        info=block(first),
+        more_info=tuple(block(text) for text in others),
     )
