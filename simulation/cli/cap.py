@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from simulation.cli.common import EXIT_INVALID, console, errors, fail
+from simulation.cli.common import EXIT_INVALID, console, errors
 
 if TYPE_CHECKING:
     from dispatcher.wire.messages import Alert, Area
@@ -107,13 +107,11 @@ def summary_lines(alert: Alert) -> list[str]:
     return lines
 
 
-def with_replay(loaded: LoadedScenario, files: list[Path], mode: str) -> LoadedScenario:
+def with_replay(loaded: LoadedScenario, files: list[Path]) -> LoadedScenario:
     """The scenario replaying the CAP messages of ``files``; exit 2 listing every problem."""
     from simulation.capreplay import ReplayError, replay_warnings
     from simulation.experiment.virtual import build_city
 
-    if mode != "virtual":
-        fail(f"--cap: expected --mode virtual, got --mode {mode} (live replay is not built yet)")
     alerts: list[Alert] = []
     problems: list[str] = []
     for path in files:

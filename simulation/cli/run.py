@@ -74,7 +74,7 @@ CapFiles = Annotated[
     list[Path] | None,
     typer.Option(
         "--cap",
-        help="virtual: replay this CAP 1.2 XML alert (repeat for updates) at its sent time, "
+        help="replay this CAP 1.2 XML alert (repeat for updates) at its sent time, "
         "instead of the hazard's warnings",
     ),
 ]
@@ -113,7 +113,7 @@ def run(
     if cap:
         from simulation.cli.cap import with_replay
 
-        loaded = with_replay(loaded, cap, mode)
+        loaded = with_replay(loaded, cap)
     out_dir = out if out is not None else Path("runs") / loaded.scenario.name
     _check_options(mode, replications, fault, run_id)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,12 @@ from dispatcher.trust.signing import Keyring, Verifier, load_keyring
 from dispatcher.wire.envelopes import PayloadFormat
 from dispatcher.wire.runs import check_run_id, fresh_run_id
 from simulation.experiment import machine
-from simulation.experiment.virtual import alert_summaries, build_city, cap_alerts
+from simulation.experiment.virtual import (
+    alert_summaries,
+    build_city,
+    cap_alerts,
+    replayed_warnings,
+)
 from simulation.faults import Fault
 from simulation.live.driver import LiveDriver
 from simulation.live.keys import AlertSigners, temporary_key_set
@@ -143,7 +148,7 @@ async def run_live_async(
             await transport.start()
             if on_started is not None:
                 on_started(driver)
-            await driver.run(world)
+            await driver.run(world, replayed_warnings(loaded, city))
         finally:
             await transport.close()
             if swarm is not None:
