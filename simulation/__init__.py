@@ -15,6 +15,7 @@ __all__ = [
     "live",
     "metrics",
     "model",
+    "prometheus",
     "rainfall",
     "report",
     "scenario",

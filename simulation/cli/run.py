@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from simulation.cli.common import ScenarioFile, console, fail, load_or_exit
+from simulation.cli.common import EXIT_FAILED, ScenarioFile, console, fail, load_or_exit
 
 if TYPE_CHECKING:
     from simulation.experiment.folder import RunFolder
@@ -63,6 +63,13 @@ Keys = Annotated[
 Sign = Annotated[
     bool, typer.Option("--sign/--unsigned", help="live: sign every alert (the default)")
 ]
+Area = Annotated[
+    list[Path] | None,
+    typer.Option(
+        help="alert only the towns inside this GeoJSON polygon file (repeatable; needs "
+        "topology.geometry: true)"
+    ),
+]
 Credentials = Annotated[
     Path | None,
     typer.Option(help="live: credentials.json of alertsim broker-config (locked-down broker)"),
@@ -84,6 +91,20 @@ RunId = Annotated[
 ]
 
 
+MetricsPort = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=65535,
+        help="live: serve Prometheus metrics on PORT at /metrics (the metrics extra)",
+    ),
+]
+
+MetricsHost = Annotated[
+    str, typer.Option(help="live --metrics-port: address to serve on (0.0.0.0 in a container)")
+]
+
+
 def run(
     scenario: ScenarioFile,
     out: Out = None,
@@ -102,6 +123,9 @@ def run(
     keys: Keys = None,
     sign: Sign = True,
     credentials: Credentials = None,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
+    area: Area = None,
     run_id: RunId = None,
     cap: CapFiles = None,
     payload: Payload = "json",
@@ -110,12 +134,16 @@ def run(
     from simulation.experiment.folder import finish_run
 
     loaded = load_or_exit(scenario, seed=seed)
+    if area:
+        loaded = _with_area(loaded, area)
+    if payload not in ("json", "xml"):
+        fail(f"--payload: expected json or xml, got {payload!r}")
     if cap:
         from simulation.cli.cap import with_replay
 
         loaded = with_replay(loaded, cap)
     out_dir = out if out is not None else Path("runs") / loaded.scenario.name
-    _check_options(mode, replications, fault, run_id)
+    _check_options(mode, replications, fault, run_id, metrics_port)
     out_dir.mkdir(parents=True, exist_ok=True)
     shown = None if quiet else console
     if shown is not None and loaded.rainfall is not None:
@@ -137,6 +165,8 @@ def run(
             sign=sign,
             credentials=credentials,
             console=shown,
+            metrics_port=metrics_port,
+            metrics_host=metrics_host,
             payload=payload,
             run_id=run_id,
         )
@@ -150,7 +180,11 @@ def run(
 
 
 def _check_options(
-    mode: str, replications: int, fault: list[str] | None, run_id: str | None
+    mode: str,
+    replications: int,
+    fault: list[str] | None,
+    run_id: str | None,
+    metrics_port: int | None = None,
 ) -> None:
     if mode not in ("virtual", "live"):
         fail(f"--mode: expected virtual or live, got {mode!r}")
@@ -159,8 +193,35 @@ def _check_options(
         fail(f"--replications: expected 1 with --mode {mode}, got {replications}")
     if fault and mode != "live":
         fail(f"--fault: expected --mode live, got --mode {mode}")
+    if metrics_port is not None and mode != "live":
+        fail(f"--metrics-port: expected --mode live, got --mode {mode}")
     if run_id is not None and mode != "live":
         fail(f"--run-id: expected --mode live (virtual runs derive theirs), got --mode {mode}")
+
+
+def _with_area(loaded: LoadedScenario, files: list[Path]) -> LoadedScenario:
+    """The scenario with its hazard's alert area drawn by `--area` files instead."""
+    from simulation.geo.extras import MissingExtra, require
+    from simulation.scenario import AlertArea
+    from simulation.scenario.geodata import check_area
+
+    scenario = loaded.scenario
+    if not scenario.topology.geometry:
+        fail(
+            f"--area: expected a scenario with topology.geometry: true (towns need places to "
+            f"be inside an area), got false in {loaded.path}"
+        )
+    try:
+        require("geo", "--area")
+    except MissingExtra as exc:
+        fail(str(exc), EXIT_FAILED)
+    select_by = scenario.hazard.areas.select_by if scenario.hazard.areas else "point"
+    area = AlertArea(files=[str(f.resolve()) for f in files], select_by=select_by)
+    problems = check_area(area, Path.cwd(), loaded.topology, scenario.topology)
+    if problems:
+        fail(f"--area: {problems[0]}")
+    hazard = scenario.hazard.model_copy(update={"areas": area})
+    return loaded.model_copy(update={"scenario": scenario.model_copy(update={"hazard": hazard})})
 
 
 def _run_virtual(loaded: LoadedScenario, *, quiet: bool) -> RunResult:

@@ -54,21 +54,26 @@ def write_run_folder(
     out_dir: Path,
     report: dict[str, Any],
     records: Iterable[RecipientRecord],
+    boundaries: Path | None = None,
     staff: StaffStamps | None = None,
     cap_alerts: Iterable[Alert] = (),
 ) -> RunFolder:
-    """report.json (as built), report.html (rendered from it), records.csv.gz and alerts/*.xml.
+    """report.json (as built), report.html (rendered from it, its maps drawn on `boundaries`,
+    by default the shipped district file) records.csv.gz and alerts/*.xml (the
+    CAP 1.2 XML of ``cap_alerts``), in ``out_dir``.
 
     ``staff``: each recipient's staffed attempts, for the records' staff columns.
     """
     from dispatcher.wire.capxml import encode_cap
+    from simulation.geo.shapes import map_shapes
     from simulation.report.html import render_html
     from simulation.report.records import write_records
 
     folder = RunFolder(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     folder.report_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    folder.report_html.write_text(render_html(report), encoding="utf-8")
+    html = render_html(report, map_shapes(boundaries))
+    folder.report_html.write_text(html, encoding="utf-8")
     write_records(records, folder.records_csv, staff)
     for alert in cap_alerts:
         folder.alerts_dir.mkdir(exist_ok=True)
@@ -103,8 +108,14 @@ def finish_run(
             report, result.loaded, replications, workers=workers, console=console
         )
     with _status(console, "writing report.html, records.csv.gz and alerts/*.xml"):
+        boundaries = result.loaded.topology.boundaries
         folder = write_run_folder(
-            out_dir, report, result.records, result.staff_stamps, result.cap_alerts
+            out_dir,
+            report,
+            result.records,
+            boundaries,
+            staff=result.staff_stamps,
+            cap_alerts=result.cap_alerts,
         )
     return report, folder
 
