@@ -2,9 +2,10 @@
 
 ``alertsim run SCENARIO --cap ALERT.xml [--cap UPDATE.xml ...]`` replays CAP messages instead of
 the hazard's warnings: each is issued at its ``sent`` time relative to the first message's, to
-the towns (or whole districts) its areas name by CPEAS geocode, at its warning level (the
-``alertsim:warningLevel`` parameter, else its severity). Pure: it reads nothing, it checks the
-messages against the city and lists every problem.
+the towns (or whole districts) its areas name by CPEAS geocode, and the towns its polygons and
+circles cover on a city placed on its boundaries (:mod:`simulation.geo.areas`), at its warning
+level (the ``alertsim:warningLevel`` parameter, else its severity). Pure: it reads nothing, it
+checks the messages against the city and lists every problem.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dispatcher.errors import AlertsimError
 from dispatcher.wire.messages import (
     CPEAS_GEOCODE,
     Alert,
+    Area,
     MsgType,
     Severity,
     WarningLevel,
@@ -59,6 +61,34 @@ def _level(alert: Alert, problems: list[str]) -> WarningLevel:
     return level
 
 
+def _shape_towns(area: Area, city: City, where: str, problems: list[str]) -> set[str]:
+    """The towns an area's polygons and circles cover, on a city placed on its boundaries."""
+    if not (area.polygons or area.circles):
+        return set()
+    from simulation.geo.placement import CityGeometry
+
+    if not isinstance(city.geometry, CityGeometry):
+        problems.append(
+            f"{where}: expected a city placed on its boundaries (topology.geometry: true) to "
+            f"resolve polygons and circles, got a city without geometry"
+        )
+        return set()
+    from simulation.geo.areas import AreaError, cap_polygon, towns_in_area
+    from simulation.geo.areas import Circle as GroundCircle
+
+    try:
+        return set(
+            towns_in_area(
+                city.geometry,
+                [cap_polygon(polygon) for polygon in area.polygons],
+                [GroundCircle(c.longitude, c.latitude, c.radius_km * 1000) for c in area.circles],
+            )
+        )
+    except AreaError as exc:
+        problems.append(f"{where}: {exc}")
+        return set()
+
+
 def _targets(alert: Alert, city: City, problems: list[str]) -> tuple[set[str], set[str]]:
     """(whole districts, towns) the alert's areas name, checked against the city."""
     districts = {d.code for d in city.districts}
@@ -72,14 +102,20 @@ def _targets(alert: Alert, city: City, problems: list[str]) -> tuple[set[str], s
             villages = [
                 g.value[:9] for g in area.geocodes if g.value_name == CPEAS_GEOCODE
             ]  # a village targets its town
-            area_towns = [*area.towns, *villages]
+            shaped = _shape_towns(area, city, alert.identifier, problems)
+            area_towns = [*area.towns, *villages, *sorted(shaped)]
             if area_towns:
                 named.update(area_towns)
                 unknown += [code for code in area_towns if code not in towns]
             else:
                 whole.update(area.districts)
                 unknown += [code for code in area.districts if code not in districts]
-            if not area.districts and not villages and (area.polygons or area.circles):
+            if (
+                not area.districts
+                and not villages
+                and not shaped
+                and (area.polygons or area.circles)
+            ):
                 shapes_only = True
     if unknown:
         problems.append(
@@ -87,7 +123,7 @@ def _targets(alert: Alert, city: City, problems: list[str]) -> tuple[set[str], s
             f"{', '.join(sorted(set(unknown)))}"
         )
     elif not whole and not named:
-        shape = " (polygons and circles are not yet resolved to towns)" if shapes_only else ""
+        shape = " (its polygons and circles cover no town)" if shapes_only else ""
         problems.append(
             f"{alert.identifier}: expected an area with CPEAS geocodes (6-digit districts, "
             f"9-digit towns, 12-digit codes), got none{shape}"
