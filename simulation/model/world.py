@@ -12,7 +12,7 @@ it learns through `handle`, `reply` and `stamp`, the methods a reach uses too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -212,9 +212,11 @@ class World:
 
     # -- running ------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Schedule the hazard's warnings; call once, then run the environment."""
-        warnings = [w for w in map(self._in_area, self.hazard.warnings()) if w is not None]
+    def start(self, replay: Sequence[WarningIssued] = ()) -> None:
+        """Schedule the hazard's warnings (or those replayed); call once, then run the model."""
+        warnings = list(replay) or [
+            w for w in map(self._in_area, self.hazard.warnings()) if w is not None
+        ]
         self._alerts_to_issue = len(warnings)
         self.first_alert_at_s = min((w.at_s for w in warnings), default=None)
         self.queues_since_s = start_all(
@@ -298,16 +300,28 @@ class World:
 
         self.env.timeout(every_s).callbacks.append(tick)
 
+    def _plan_of(self, district: str, towns: tuple[str, ...]) -> DistrictPlan:
+        """The district's plan, narrowed to ``towns`` when any of them is in it."""
+        plan = self._district_plans[district]
+        if not any(town.startswith(district) for town in towns):
+            return plan
+        return DistrictPlan(plan.code, plan.team, tuple(t for t in plan.towns if t.code in towns))
+
     def _issuer(self, warning: WarningIssued, seq: int) -> Callable[[simpy.Event], None]:
         return lambda _: self._issue(warning, seq)
 
     def _issue(self, warning: WarningIssued, seq: int) -> None:
-        alert_id = alert_identifier(self.scenario.name, self.run_id, seq, warning.level)
+        alert_id = warning.identifier or alert_identifier(
+            self.scenario.name, self.run_id, seq, warning.level
+        )
+        expires_s = (
+            self.scenario.alert.expires_s if warning.expires_s is None else warning.expires_s
+        )
         plan = AlertPlan(
             alert_id=alert_id,
             issued_at_s=self.env.now,
-            expires_at_s=self.env.now + self.scenario.alert.expires_s,
-            districts=tuple(self._district_plans[code] for code in warning.districts),
+            expires_at_s=self.env.now + expires_s,
+            districts=tuple(self._plan_of(code, warning.towns) for code in warning.districts),
         )
         recipients = plan.recipients()
         issued = IssuedAlert(
