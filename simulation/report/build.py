@@ -13,6 +13,7 @@ from typing import Any
 from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
 from simulation import metrics
 from simulation.hazards import HazardModel
+from simulation.report.provenance import provenance
 from simulation.report.queues import queues
 from simulation.scenario import LoadedScenario
 
@@ -195,6 +196,7 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "cdf": metrics.cdfs(records, points),
         "ack_share_over_time": metrics.ack_share_over_time(records),
         "budget": metrics.budget(records),
+        "provenance": provenance(result.loaded),
     }
     if result.loaded.rainfall is not None:  # read from station or grid data: from where
         report["rainfall_source"] = rainfall_source(result.loaded)

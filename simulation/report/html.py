@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from simulation.report import svg
 from simulation.report.headline import HEADLINES, LABELS, lookup
 from simulation.report.html_parts import fault_split, figure, section, share_class, table
+from simulation.report.html_provenance import assumptions_section
 from simulation.report.html_queues import queues
 from simulation.report.html_tables import channels, counts, districts, metadata, towns
 from simulation.report.map_sections import MAP_CSS, report_maps
@@ -58,6 +59,7 @@ SECTIONS = (
     ("queues", "Staff queues"),
     ("flagged", "Flagged"),
     ("transport", "Transport"),
+    ("assumptions", "What this answer assumes"),
     ("metadata", "Run"),
 )
 
@@ -345,6 +347,7 @@ def render_html(report: dict[str, Any], shapes: MapShapes | None = None) -> str:
             counts(report, "transport", ["counter", "messages"]),
         ),
         fault_split(report),
+        assumptions_section(report),
         metadata(report),
     ]
     return (
