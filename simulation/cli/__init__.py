@@ -12,9 +12,12 @@ compare        ``compare``
 live           ``swarm``
 loadtest       ``loadtest`` (the load tester's own group, mounted lazily)
 sweep          ``sweep``
+sensitivity    ``sensitivity``
+optimize       ``optimize``
 serve          ``serve``
 trust          ``keys init``, ``broker-config``
 calibrate      ``calibrate``
+cap            ``cap validate``, ``cap show``
 (dispatcher)   ``dispatch``: :mod:`dispatcher.service.cli`'s own command
 =============  ====================================================================
 """
@@ -28,10 +31,13 @@ import typer
 from dispatcher.service.cli import dispatch
 from simulation.cli import (
     calibrate,
+    cap,
     compare,
     live,
     loadtest,
+    optimize,
     run,
+    sensitivity,
     serve,
     sweep,
     trust,
@@ -56,9 +62,12 @@ app.command()(compare.compare)
 app.command()(live.swarm)
 app.command("loadtest", context_settings=_FORWARD_ALL, add_help_option=False)(loadtest.loadtest)
 app.command()(sweep.sweep)
+app.command()(sensitivity.sensitivity)
+app.command()(optimize.optimize)
 app.command()(serve.serve)
 app.command()(calibrate.calibrate)
 app.add_typer(trust.keys_app, name="keys")
+app.add_typer(cap.cap_app, name="cap")
 app.command("broker-config")(trust.broker_config)
 app.command("dispatch")(dispatch)
 

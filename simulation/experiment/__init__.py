@@ -1,10 +1,17 @@
-"""Experiments: one virtual run, independent replications, and sweeps of overrides."""
+"""Experiments: one run, replications, sweeps, sensitivity (one at a time, Morris), optimize."""
 
 __all__ = [
     "folder",
     "gcpause",
+    "levers",
     "machine",
+    "morris",
+    "optimize",
+    "optimize_results",
     "replications",
+    "sensitivity",
+    "sensitivity_params",
     "sweep",
+    "variants",
     "virtual",
 ]

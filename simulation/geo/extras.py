@@ -1,8 +1,12 @@
 """Optional extras: check one is installed, or say which to install, before its code is imported.
 
 The geometry needs shapely (`pip install 'alertsim[geo]'`), gridded rainfall xarray and a NetCDF
-engine (`pip install 'alertsim[netcdf]'`). Callers check before they import the modules that
-need them, so a missing extra is one line naming the feature and the extra, never a traceback.
+engine (`pip install 'alertsim[netcdf]'`), Prometheus metrics prometheus-client (`pip install
+'alertsim[metrics]'`), `alertsim calibrate` scipy (`pip install
+'alertsim[calibrate]'`), `alertsim optimize` optuna (`pip install 'alertsim[optimize]'`), and
+Morris screening (`alertsim sensitivity --morris`) SALib (`pip install 'alertsim[sensitivity]'`).
+Callers check before they import the modules that need them, so a missing extra is one line
+naming the feature and the extra, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,13 +18,15 @@ from dispatcher.errors import AlertsimError
 
 __all__ = ["EXTRAS", "Extra", "MissingExtra", "require"]
 
-Extra = Literal["geo", "netcdf", "calibrate", "metrics"]
+Extra = Literal["geo", "netcdf", "calibrate", "metrics", "optimize", "sensitivity"]
 # extra -> the importable modules it brings
 EXTRAS: Final[dict[Extra, tuple[str, ...]]] = {
     "geo": ("shapely",),
     "netcdf": ("shapely", "xarray", "netCDF4"),
     "calibrate": ("scipy", "numpy"),
     "metrics": ("prometheus_client",),
+    "optimize": ("optuna",),
+    "sensitivity": ("SALib", "numpy"),
 }
 
 
