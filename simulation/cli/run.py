@@ -73,6 +73,20 @@ RunId = Annotated[
 ]
 
 
+MetricsPort = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=65535,
+        help="live: serve Prometheus metrics on PORT at /metrics (the metrics extra)",
+    ),
+]
+
+MetricsHost = Annotated[
+    str, typer.Option(help="live --metrics-port: address to serve on (0.0.0.0 in a container)")
+]
+
+
 def run(
     scenario: ScenarioFile,
     out: Out = None,
@@ -91,6 +105,8 @@ def run(
     keys: Keys = None,
     sign: Sign = True,
     credentials: Credentials = None,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
     run_id: RunId = None,
 ) -> None:
     """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
@@ -98,7 +114,7 @@ def run(
 
     loaded = load_or_exit(scenario, seed=seed)
     out_dir = out if out is not None else Path("runs") / loaded.scenario.name
-    _check_options(mode, replications, fault, run_id)
+    _check_options(mode, replications, fault, run_id, metrics_port)
     out_dir.mkdir(parents=True, exist_ok=True)
     shown = None if quiet else console
     if shown is not None and loaded.rainfall is not None:
@@ -120,6 +136,8 @@ def run(
             sign=sign,
             credentials=credentials,
             console=shown,
+            metrics_port=metrics_port,
+            metrics_host=metrics_host,
             run_id=run_id,
         )
     else:
@@ -132,7 +150,11 @@ def run(
 
 
 def _check_options(
-    mode: str, replications: int, fault: list[str] | None, run_id: str | None
+    mode: str,
+    replications: int,
+    fault: list[str] | None,
+    run_id: str | None,
+    metrics_port: int | None = None,
 ) -> None:
     if mode not in ("virtual", "live"):
         fail(f"--mode: expected virtual or live, got {mode!r}")
@@ -141,6 +163,8 @@ def _check_options(
         fail(f"--replications: expected 1 with --mode {mode}, got {replications}")
     if fault and mode != "live":
         fail(f"--fault: expected --mode live, got --mode {mode}")
+    if metrics_port is not None and mode != "live":
+        fail(f"--metrics-port: expected --mode live, got --mode {mode}")
     if run_id is not None and mode != "live":
         fail(f"--run-id: expected --mode live (virtual runs derive theirs), got --mode {mode}")
 

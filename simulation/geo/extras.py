@@ -17,12 +17,13 @@ from dispatcher.errors import AlertsimError
 
 __all__ = ["EXTRAS", "Extra", "MissingExtra", "require"]
 
-Extra = Literal["geo", "netcdf", "calibrate", "optimize", "sensitivity"]
+Extra = Literal["geo", "netcdf", "calibrate", "metrics", "optimize", "sensitivity"]
 # extra -> the importable modules it brings
 EXTRAS: Final[dict[Extra, tuple[str, ...]]] = {
     "geo": ("shapely",),
     "netcdf": ("shapely", "xarray", "netCDF4"),
     "calibrate": ("scipy", "numpy"),
+    "metrics": ("prometheus_client",),
     "optimize": ("optuna",),
     "sensitivity": ("SALib", "numpy"),
 }
