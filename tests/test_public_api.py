@@ -38,6 +38,7 @@ REEXPORTS = {
         "MAX_EXPANDED_NODES",
         "MAX_SCENARIO_BYTES",
         "WARNING_LEVELS",
+        "AlertArea",
         "AlertSettings",
         "BackgroundStream",
         "Behaviour",

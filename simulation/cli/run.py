@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from simulation.cli.common import ScenarioFile, console, fail, load_or_exit
+from simulation.cli.common import EXIT_FAILED, ScenarioFile, console, fail, load_or_exit
 
 if TYPE_CHECKING:
     from simulation.experiment.folder import RunFolder
@@ -63,6 +63,13 @@ Keys = Annotated[
 Sign = Annotated[
     bool, typer.Option("--sign/--unsigned", help="live: sign every alert (the default)")
 ]
+Area = Annotated[
+    list[Path] | None,
+    typer.Option(
+        help="alert only the towns inside this GeoJSON polygon file (repeatable; needs "
+        "topology.geometry: true)"
+    ),
+]
 Credentials = Annotated[
     Path | None,
     typer.Option(help="live: credentials.json of alertsim broker-config (locked-down broker)"),
@@ -107,12 +114,15 @@ def run(
     credentials: Credentials = None,
     metrics_port: MetricsPort = None,
     metrics_host: MetricsHost = "127.0.0.1",
+    area: Area = None,
     run_id: RunId = None,
 ) -> None:
     """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
     from simulation.experiment.folder import finish_run
 
     loaded = load_or_exit(scenario, seed=seed)
+    if area:
+        loaded = _with_area(loaded, area)
     out_dir = out if out is not None else Path("runs") / loaded.scenario.name
     _check_options(mode, replications, fault, run_id, metrics_port)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -167,6 +177,31 @@ def _check_options(
         fail(f"--metrics-port: expected --mode live, got --mode {mode}")
     if run_id is not None and mode != "live":
         fail(f"--run-id: expected --mode live (virtual runs derive theirs), got --mode {mode}")
+
+
+def _with_area(loaded: LoadedScenario, files: list[Path]) -> LoadedScenario:
+    """The scenario with its hazard's alert area drawn by `--area` files instead."""
+    from simulation.geo.extras import MissingExtra, require
+    from simulation.scenario import AlertArea
+    from simulation.scenario.geodata import check_area
+
+    scenario = loaded.scenario
+    if not scenario.topology.geometry:
+        fail(
+            f"--area: expected a scenario with topology.geometry: true (towns need places to "
+            f"be inside an area), got false in {loaded.path}"
+        )
+    try:
+        require("geo", "--area")
+    except MissingExtra as exc:
+        fail(str(exc), EXIT_FAILED)
+    select_by = scenario.hazard.areas.select_by if scenario.hazard.areas else "point"
+    area = AlertArea(files=[str(f.resolve()) for f in files], select_by=select_by)
+    problems = check_area(area, Path.cwd(), loaded.topology, scenario.topology)
+    if problems:
+        fail(f"--area: {problems[0]}")
+    hazard = scenario.hazard.model_copy(update={"areas": area})
+    return loaded.model_copy(update={"scenario": scenario.model_copy(update={"hazard": hazard})})
 
 
 def _run_virtual(loaded: LoadedScenario, *, quiet: bool) -> RunResult:

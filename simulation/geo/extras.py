@@ -1,7 +1,8 @@
 """Optional extras: check one is installed, or say which to install, before its code is imported.
 
 The geometry needs shapely (`pip install 'alertsim[geo]'`), gridded rainfall xarray and a NetCDF
-engine (`pip install 'alertsim[netcdf]'`), `alertsim calibrate` scipy (`pip install
+engine (`pip install 'alertsim[netcdf]'`), Prometheus metrics prometheus-client (`pip install
+'alertsim[metrics]'`), `alertsim calibrate` scipy (`pip install
 'alertsim[calibrate]'`), `alertsim optimize` optuna (`pip install 'alertsim[optimize]'`), and
 Morris screening (`alertsim sensitivity --morris`) SALib (`pip install 'alertsim[sensitivity]'`).
 Callers check before they import the modules that need them, so a missing extra is one line

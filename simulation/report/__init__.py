@@ -11,6 +11,8 @@ __all__ = [
     "html_queues",
     "html_tables",
     "intervals",
+    "map_sections",
+    "maps",
     "optimize",
     "provenance",
     "queues",

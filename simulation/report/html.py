@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulation.report import svg
 from simulation.report.headline import HEADLINES, LABELS, lookup
@@ -19,7 +19,11 @@ from simulation.report.html_parts import fault_split, figure, section, share_cla
 from simulation.report.html_provenance import assumptions_section
 from simulation.report.html_queues import queues
 from simulation.report.html_tables import channels, counts, districts, metadata, towns
+from simulation.report.map_sections import MAP_CSS, report_maps
 from simulation.report.style import CSS
+
+if TYPE_CHECKING:
+    from simulation.geo.shapes import MapShapes
 
 TIER_COLOURS = {"all": "#111827", "district": "#2563eb", "town": "#0d9488", "grid": "#d97706"}
 HOP_COLOURS = {
@@ -48,6 +52,7 @@ SECTIONS = (
     ("over-time", "Acknowledged over time"),
     ("response", "Response"),
     ("budget", "Latency budget"),
+    ("maps", "Maps"),
     ("districts", "Districts"),
     ("towns", "Worst towns"),
     ("channels", "Channels"),
@@ -300,8 +305,8 @@ def _embedded(report: dict[str, Any]) -> str:
     return f'<script type="application/json" id="report-data">{data}</script>'
 
 
-def render_html(report: dict[str, Any]) -> str:
-    """The whole page as one string."""
+def render_html(report: dict[str, Any], shapes: MapShapes | None = None) -> str:
+    """The whole page as one string; its maps are drawn on `shapes` (none without them)."""
     nav = "".join(f'<a href="#{a}">{escape(t)}</a>' for a, t in SECTIONS)
     flagged = report["notification"]["flagged"]
     title = f"{report['scenario']}: alertsim report"
@@ -318,6 +323,7 @@ def render_html(report: dict[str, Any]) -> str:
         _charted(_over_time, report, "ack_share_over_time", "over-time", "Acknowledged share"),
         _charted(_response, report, "cdf", "response", "Response latency of risk points"),
         _charted(_budget, report, "budget", "budget", "Latency budget per hop"),
+        report_maps(report, shapes),
         districts(report),
         towns(report),
         channels(report),
@@ -347,6 +353,6 @@ def render_html(report: dict[str, Any]) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head>"
+        f"<title>{escape(title)}</title><style>{CSS}{MAP_CSS}</style></head>"
         f"<body><main>{''.join(body)}</main>{_embedded(report)}</body></html>\n"
     )

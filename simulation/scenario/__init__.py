@@ -38,6 +38,7 @@ from simulation.scenario.loading import (
 )
 from simulation.scenario.provenance import Entry, ParameterProvenance, Source
 from simulation.scenario.schema import (
+    AlertArea,
     AlertSettings,
     Behaviour,
     ChannelSettings,
@@ -60,6 +61,7 @@ __all__ = [
     "MAX_EXPANDED_NODES",
     "MAX_SCENARIO_BYTES",
     "WARNING_LEVELS",
+    "AlertArea",
     "AlertSettings",
     "BackgroundStream",
     "Behaviour",

@@ -236,10 +236,12 @@ def _topology(path: Path, written: str, roots: Sequence[Path] | None) -> Topolog
 def _confined_data(
     where: str, path: Path, scenario: Scenario, roots: Sequence[Path] | None
 ) -> list[str]:
-    """The rainfall source: a regular file (never a device), inside `roots` when given."""
+    """The rainfall source and alert area files: regular files (never a device), inside
+    `roots` when given."""
+    problems = _confined_areas(where, path, scenario, roots)
     source = scenario.hazard.rainfall_source
     if source is None:
-        return []
+        return problems
     field = f"{where}: scenario.hazard.rainfall_source.path"
     try:
         resolved = confine(path.parent / source.path, roots, shown=str(source.path))
@@ -247,7 +249,20 @@ def _confined_data(
         return [f"{field}: {exc}"]
     if resolved.exists() and not resolved.is_file():
         return [f"{field}: expected a regular file, got {str(source.path)!r} (a device or folder)"]
-    return []
+    return problems
+
+
+def _confined_areas(
+    where: str, path: Path, scenario: Scenario, roots: Sequence[Path] | None
+) -> list[str]:
+    area = scenario.hazard.areas
+    problems = []
+    for i, name in enumerate(area.files if area is not None else []):
+        try:
+            confine(path.parent / name, roots, shown=name)
+        except InputError as exc:
+            problems.append(f"{where}: scenario.hazard.areas.files[{i}]: {exc}")
+    return problems
 
 
 def _with_interarrivals(

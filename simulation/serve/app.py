@@ -156,10 +156,12 @@ async def show_run(request: web.Request) -> web.Response:
             text=(path / "report.html").read_text(encoding="utf-8"), content_type="text/html"
         )
     if (path / "report.json").is_file():
+        from simulation.geo.shapes import map_shapes
         from simulation.report.html import render_html
 
         report = json.loads((path / "report.json").read_text(encoding="utf-8"))
-        return web.Response(text=render_html(report), content_type="text/html")
+        html = render_html(report, map_shapes())
+        return web.Response(text=html, content_type="text/html")
     raise web.HTTPNotFound(
         text=json.dumps({"error": f"run {name!r}: expected report.json, found none"}),
         content_type="application/json",
