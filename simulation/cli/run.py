@@ -74,6 +74,17 @@ Credentials = Annotated[
     Path | None,
     typer.Option(help="live: credentials.json of alertsim broker-config (locked-down broker)"),
 ]
+Payload = Annotated[
+    str, typer.Option(help="live: alerts on MQTT as CAP json (the default) or CAP xml")
+]
+CapFiles = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--cap",
+        help="replay this CAP 1.2 XML alert (repeat for updates) at its sent time, "
+        "instead of the hazard's warnings",
+    ),
+]
 RunId = Annotated[
     str | None,
     typer.Option(help="live: the run's id in every alert id (1-10 of a-z 0-9; default: fresh)"),
@@ -116,6 +127,8 @@ def run(
     metrics_host: MetricsHost = "127.0.0.1",
     area: Area = None,
     run_id: RunId = None,
+    cap: CapFiles = None,
+    payload: Payload = "json",
 ) -> None:
     """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
     from simulation.experiment.folder import finish_run
@@ -123,6 +136,12 @@ def run(
     loaded = load_or_exit(scenario, seed=seed)
     if area:
         loaded = _with_area(loaded, area)
+    if payload not in ("json", "xml"):
+        fail(f"--payload: expected json or xml, got {payload!r}")
+    if cap:
+        from simulation.cli.cap import with_replay
+
+        loaded = with_replay(loaded, cap)
     out_dir = out if out is not None else Path("runs") / loaded.scenario.name
     _check_options(mode, replications, fault, run_id, metrics_port)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -148,6 +167,7 @@ def run(
             console=shown,
             metrics_port=metrics_port,
             metrics_host=metrics_host,
+            payload=payload,
             run_id=run_id,
         )
     else:
