@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from simulation.cli.common import ScenarioFile, console, fail, load_or_exit
+from simulation.cli.common import (
+    ExecutorOption,
+    ScenarioFile,
+    WorkersOption,
+    console,
+    executor_failures,
+    executor_or_exit,
+    fail,
+    load_or_exit,
+)
 
 if TYPE_CHECKING:
     from simulation.experiment.folder import RunFolder
@@ -26,9 +35,6 @@ Seed = Annotated[int | None, typer.Option(help="override the scenario's seed")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or summary")]
 Replications = Annotated[
     int, typer.Option(min=1, help="independent replications; >1 adds mean and 95% CI per figure")
-]
-Workers = Annotated[
-    int, typer.Option(min=1, help="processes for replications (figures do not depend on it)")
 ]
 Mode = Annotated[str, typer.Option(help="virtual (SimPy time) or live (over a real MQTT broker)")]
 Broker = Annotated[str, typer.Option(help="live: broker as mqtt://host:port")]
@@ -75,7 +81,8 @@ def run(
     seed: Seed = None,
     quiet: Quiet = False,
     replications: Replications = 1,
-    workers: Workers = 1,
+    workers: WorkersOption = 1,
+    executor: ExecutorOption = "local",
     mode: Mode = "virtual",
     broker: Broker = "mqtt://127.0.0.1:1883",
     speed: Speed = 20.0,
@@ -91,6 +98,7 @@ def run(
     """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
     from simulation.experiment.folder import finish_run
 
+    spec = executor_or_exit(executor, workers)
     loaded = load_or_exit(scenario, seed=seed)
     out_dir = out if out is not None else Path("runs") / loaded.scenario.name
     _check_options(mode, replications, fault)
@@ -118,9 +126,10 @@ def run(
         )
     else:
         result = _run_virtual(loaded, quiet=quiet)
-    report, folder = finish_run(
-        result, out_dir, live=live, replications=replications, workers=workers, console=shown
-    )
+    with executor_failures():
+        report, folder = finish_run(
+            result, out_dir, live=live, replications=replications, executor=spec, console=shown
+        )
     if not quiet:
         _print_outcome(report, folder)
 

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from simulation.cli.common import EXIT_INVALID, ScenarioFile, console, errors, load_or_exit
+from simulation.cli.common import (
+    EXIT_INVALID,
+    ExecutorOption,
+    ScenarioFile,
+    WorkersOption,
+    console,
+    errors,
+    executor_failures,
+    executor_or_exit,
+    load_or_exit,
+)
 
 __all__ = ["sweep"]
 
@@ -21,9 +31,8 @@ def sweep(
         ),
     ],
     replications: Annotated[int, typer.Option(min=1, help="replications per grid point")] = 1,
-    workers: Annotated[
-        int, typer.Option(min=1, help="processes (figures do not depend on it)")
-    ] = 1,
+    workers: WorkersOption = 1,
+    executor: ExecutorOption = "local",
     out: Annotated[
         Path | None, typer.Option(help="output folder (default runs/<scenario name>-sweep)")
     ] = None,
@@ -34,6 +43,7 @@ def sweep(
     from simulation.report.sweep import print_sweep
     from simulation.scenario import ScenarioError
 
+    spec = executor_or_exit(executor, workers)
     loaded = load_or_exit(scenario)
     try:
         overrides, grid = build_grid(loaded, set_)
@@ -44,9 +54,10 @@ def sweep(
             errors.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INVALID) from None
     out_dir = out if out is not None else Path("runs") / f"{loaded.scenario.name}-sweep"
-    rows = run_sweep_with_progress(
-        grid, replications, workers=workers, console=None if quiet else console
-    )
+    with executor_failures():
+        rows = run_sweep_with_progress(
+            grid, replications, executor=spec, console=None if quiet else console
+        )
     meta = {
         "scenario": loaded.scenario.name,
         "scenario_file": str(loaded.path),

@@ -1,6 +1,8 @@
-"""Experiments: one virtual run, independent replications, and sweeps of overrides."""
+"""Experiments: one virtual run, independent replications, sweeps, and where they run."""
 
 __all__ = [
+    "executors",
+    "executors_dask",
     "folder",
     "gcpause",
     "machine",

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from dispatcher.core.tracker import RecipientRecord
+    from simulation.experiment.executors import ExecutorSpec
     from simulation.report.build import RunResult
 
 __all__ = ["RunFolder", "finish_run", "write_run_folder"]
@@ -64,13 +65,13 @@ def finish_run(
     *,
     live: dict[str, Any] | None = None,
     replications: int = 1,
-    workers: int = 1,
+    executor: ExecutorSpec | None = None,
     console: Console | None = None,
 ) -> tuple[dict[str, Any], RunFolder]:
     """Build the report of ``result`` and write its folder; progress shown on ``console``.
 
-    With ``replications`` > 1, ``result`` is replication 0 and the others run here (over
-    ``workers`` processes) for the report's `replications` block.
+    With ``replications`` > 1, ``result`` is replication 0 and the others run here (on
+    ``executor``) for the report's `replications` block.
     """
     from simulation.report.build import build_report
 
@@ -82,7 +83,7 @@ def finish_run(
         from simulation.experiment.replications import add_replications
 
         report = add_replications(
-            report, result.loaded, replications, workers=workers, console=console
+            report, result.loaded, replications, executor=executor, console=console
         )
     with _status(console, "writing report.html and records.csv.gz"):
         folder = write_run_folder(out_dir, report, result.records)

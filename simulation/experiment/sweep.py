@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import ValidationError
 
+from simulation.experiment.executors import ExecutorSpec
 from simulation.experiment.replications import Figures, aggregate, count_progress, run_tasks
 from simulation.report.sweep import SHARE, TABLE_FIGURES, answers, render_html
 from simulation.scenario import LoadedScenario, Scenario, ScenarioError, format_validation_error
@@ -163,12 +164,12 @@ def run_sweep(
     grid: Sequence[GridPoint],
     replications: int,
     *,
-    workers: int = 1,
+    executor: ExecutorSpec | None = None,
     done: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per grid point: its parameter values, headline means and the replication block."""
     tasks = [(point.loaded, r) for point in grid for r in range(replications)]
-    figures = run_tasks(tasks, workers=workers, done=done)
+    figures = run_tasks(tasks, executor=executor, done=done)
     rows = []
     for index, point in enumerate(grid):
         mine: list[Figures] = figures[index * replications : (index + 1) * replications]
@@ -217,15 +218,15 @@ def run_sweep_with_progress(
     grid: Sequence[GridPoint],
     replications: int,
     *,
-    workers: int = 1,
+    executor: ExecutorSpec | None = None,
     console: Console | None = None,
 ) -> list[dict[str, Any]]:
     """run_sweep with a progress bar over (grid point, replication) tasks when given a console."""
     if console is None:
-        return run_sweep(grid, replications, workers=workers)
+        return run_sweep(grid, replications, executor=executor)
     with count_progress(console) as bar:
         task = bar.add_task(
             f"{len(grid)} grid point(s) x {replications} replication(s)",
             total=len(grid) * replications,
         )
-        return run_sweep(grid, replications, workers=workers, done=lambda _i: bar.advance(task))
+        return run_sweep(grid, replications, executor=executor, done=lambda _i: bar.advance(task))

@@ -1,7 +1,8 @@
 """Optional extras: check one is installed, or say which to install, before its code is imported.
 
 The geometry needs shapely (`pip install 'alertsim[geo]'`), gridded rainfall xarray and a NetCDF
-engine (`pip install 'alertsim[netcdf]'`). Callers check before they import the modules that
+engine (`pip install 'alertsim[netcdf]'`), a Dask executor distributed (`pip install
+'alertsim[dask]'`). Callers check before they import the modules that
 need them, so a missing extra is one line naming the feature and the extra, never a traceback.
 """
 
@@ -14,9 +15,10 @@ from dispatcher.errors import AlertsimError
 
 __all__ = ["EXTRAS", "Extra", "MissingExtra", "require"]
 
-Extra = Literal["geo", "netcdf"]
+Extra = Literal["dask", "geo", "netcdf"]
 # extra -> the importable modules it brings
 EXTRAS: Final[dict[Extra, tuple[str, ...]]] = {
+    "dask": ("distributed",),
     "geo": ("shapely",),
     "netcdf": ("shapely", "xarray", "netCDF4"),
 }
