@@ -50,8 +50,12 @@ ExecutorOption = Annotated[
     ),
 ]
 WorkersOption = Annotated[
-    int,
-    typer.Option(min=1, help="local / dask-local: worker processes (figures do not depend on it)"),
+    int | None,
+    typer.Option(
+        min=1,
+        help="local / dask-local: worker processes (default: one per core; figures do not "
+        "depend on it)",
+    ),
 ]
 
 
@@ -80,12 +84,14 @@ def load_or_exit(path: Path, *, seed: int | None = None) -> LoadedScenario:
     return loaded.model_copy(update={"scenario": loaded.scenario.model_copy(update={"seed": seed})})
 
 
-def executor_or_exit(text: str, workers: int) -> ExecutorSpec:
-    """The executor `--executor TEXT --workers N` names, or exit 2 with one line."""
+def executor_or_exit(text: str, workers: int | None) -> ExecutorSpec:
+    """The executor `--executor TEXT --workers N` names (N default: the cores), or exit 2."""
+    import os
+
     from simulation.experiment.executors import ExecutorError, parse_executor
 
     try:
-        return parse_executor(text, workers)
+        return parse_executor(text, workers if workers is not None else os.cpu_count() or 1)
     except ExecutorError as exc:
         fail(str(exc))
 

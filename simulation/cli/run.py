@@ -34,7 +34,23 @@ Out = Annotated[Path | None, typer.Option(help="output folder (default runs/<sce
 Seed = Annotated[int | None, typer.Option(help="override the scenario's seed")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or summary")]
 Replications = Annotated[
-    int, typer.Option(min=1, help="independent replications; >1 adds mean and 95% CI per figure")
+    int | None,
+    typer.Option(
+        min=1,
+        help="independent replications (default 4 in virtual mode, 1 live); >1 gives each "
+        "figure's mean and 95% CI; with --precision, the least run",
+    ),
+]
+Precision = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0,
+        help="run replications in batches until the 95% CI half-width of the share acknowledged "
+        "within the target is at most this (e.g. 0.01), up to --max-replications",
+    ),
+]
+MaxReplications = Annotated[
+    int, typer.Option(min=2, help="--precision: the most replications it may run")
 ]
 Mode = Annotated[str, typer.Option(help="virtual (SimPy time) or live (over a real MQTT broker)")]
 Broker = Annotated[str, typer.Option(help="live: broker as mqtt://host:port")]
@@ -80,8 +96,10 @@ def run(
     out: Out = None,
     seed: Seed = None,
     quiet: Quiet = False,
-    replications: Replications = 1,
-    workers: WorkersOption = 1,
+    replications: Replications = None,
+    precision: Precision = None,
+    max_replications: MaxReplications = 100,
+    workers: WorkersOption = None,
     executor: ExecutorOption = "local",
     mode: Mode = "virtual",
     broker: Broker = "mqtt://127.0.0.1:1883",
@@ -101,12 +119,11 @@ def run(
     spec = executor_or_exit(executor, workers)
     loaded = load_or_exit(scenario, seed=seed)
     out_dir = out if out is not None else Path("runs") / loaded.scenario.name
-    _check_options(mode, replications, fault)
+    _check_options(mode, replications, precision, fault)
     out_dir.mkdir(parents=True, exist_ok=True)
     shown = None if quiet else console
     if shown is not None and loaded.rainfall is not None:
         shown.print(loaded.rainfall.summary(), markup=False, highlight=False)
-    live: dict[str, Any] | None = None
     if mode == "live":
         from simulation.cli.live import run_live
 
@@ -124,22 +141,36 @@ def run(
             credentials=credentials,
             console=shown,
         )
+        report, folder = finish_run(result, out_dir, live=live, console=shown)
     else:
-        result = _run_virtual(loaded, quiet=quiet)
-    with executor_failures():
-        report, folder = finish_run(
-            result, out_dir, live=live, replications=replications, executor=spec, console=shown
-        )
+        from simulation.experiment.replicate import DEFAULT_REPLICATIONS, Plan, run_replicated
+
+        plan = Plan(replications or DEFAULT_REPLICATIONS, precision, max_replications)
+        with executor_failures():
+            result, built = run_replicated(
+                loaded,
+                plan,
+                run_first=lambda: _run_virtual(loaded, quiet=quiet),
+                executor=spec,
+                console=shown,
+            )
+        report, folder = finish_run(result, out_dir, report=built, console=shown)
     if not quiet:
         _print_outcome(report, folder)
 
 
-def _check_options(mode: str, replications: int, fault: list[str] | None) -> None:
+def _check_options(
+    mode: str, replications: int | None, precision: float | None, fault: list[str] | None
+) -> None:
     if mode not in ("virtual", "live"):
         fail(f"--mode: expected virtual or live, got {mode!r}")
     # a live run is one pass against a real broker; its replications would not be independent
-    if replications > 1 and mode != "virtual":
+    if replications is not None and replications > 1 and mode != "virtual":
         fail(f"--replications: expected 1 with --mode {mode}, got {replications}")
+    if precision is not None and mode != "virtual":
+        fail(f"--precision: expected --mode virtual, got --mode {mode}")
+    if precision is not None and precision <= 0:
+        fail(f"--precision: expected a half-width above 0 (e.g. 0.01), got {precision:g}")
     if fault and mode != "live":
         fail(f"--fault: expected --mode live, got --mode {mode}")
 
@@ -179,7 +210,8 @@ def _print_outcome(report: dict[str, Any], folder: RunFolder) -> None:
 
     print_summary(report, console)
     if "replications" in report:
-        from simulation.report.intervals import print_intervals
+        from simulation.report.intervals import print_intervals, print_ranking
 
         print_intervals(report["replications"], console)
+        print_ranking(report, console)
     console.print(f"report: {folder.report_json} and {folder.report_html}")

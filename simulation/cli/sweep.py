@@ -31,7 +31,7 @@ def sweep(
         ),
     ],
     replications: Annotated[int, typer.Option(min=1, help="replications per grid point")] = 1,
-    workers: WorkersOption = 1,
+    workers: WorkersOption = None,
     executor: ExecutorOption = "local",
     out: Annotated[
         Path | None, typer.Option(help="output folder (default runs/<scenario name>-sweep)")

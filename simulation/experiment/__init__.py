@@ -6,6 +6,7 @@ __all__ = [
     "folder",
     "gcpause",
     "machine",
+    "replicate",
     "replications",
     "sweep",
     "virtual",

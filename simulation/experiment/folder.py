@@ -1,8 +1,8 @@
 """A run folder: report.json, report.html and records.csv.gz, written alike by every command.
 
 `alertsim run` (virtual or live) and the runs `alertsim serve` starts end the same way: the
-finished run's report is built (with the live section of a live run and, for more than one
-replication, the replications block), then the folder is written. ``finish_run`` is that ending;
+finished run's report is built (with the live section of a live run; a replicated run brings its
+own, with the replications added), then the folder is written. ``finish_run`` is that ending;
 ``write_run_folder`` writes a report that is already built.
 """
 
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from dispatcher.core.tracker import RecipientRecord
-    from simulation.experiment.executors import ExecutorSpec
     from simulation.report.build import RunResult
 
 __all__ = ["RunFolder", "finish_run", "write_run_folder"]
@@ -64,27 +63,21 @@ def finish_run(
     out_dir: Path,
     *,
     live: dict[str, Any] | None = None,
-    replications: int = 1,
-    executor: ExecutorSpec | None = None,
+    report: dict[str, Any] | None = None,
     console: Console | None = None,
 ) -> tuple[dict[str, Any], RunFolder]:
-    """Build the report of ``result`` and write its folder; progress shown on ``console``.
+    """Build the report of ``result`` (unless given, built) and write its folder.
 
-    With ``replications`` > 1, ``result`` is replication 0 and the others run here (on
-    ``executor``) for the report's `replications` block.
+    Progress is shown on ``console``. A replicated run passes the report
+    `simulation.experiment.replicate.run_replicated` built, with its replications added.
     """
     from simulation.report.build import build_report
 
-    with _status(console, "building the report"):
-        report = build_report(result)
+    if report is None:
+        with _status(console, "building the report"):
+            report = build_report(result)
     if live is not None:
         report["live"] = live
-    if replications > 1:
-        from simulation.experiment.replications import add_replications
-
-        report = add_replications(
-            report, result.loaded, replications, executor=executor, console=console
-        )
     with _status(console, "writing report.html and records.csv.gz"):
         folder = write_run_folder(out_dir, report, result.records)
     return report, folder

@@ -172,28 +172,6 @@ def run_replications(
     return dict(zip(numbers, figures, strict=True))
 
 
-def replications_block(
-    loaded: LoadedScenario,
-    count: int,
-    *,
-    executor: ExecutorSpec | None = None,
-    first: Figures | None = None,
-    done: Callable[[int], None] | None = None,
-) -> dict[str, Interval]:
-    """The report's `replications` block: replications 0..count-1 aggregated.
-
-    `first` is replication 0's figures when the caller already ran it (the CLI does, to write its
-    full report), so it is not run twice.
-    """
-    if count < 1:
-        raise ValueError(f"replications: expected a positive integer, got {count}")
-    todo = range(1 if first is not None else 0, count)
-    figures = run_replications(loaded, todo, executor=executor, done=done)
-    if first is not None:
-        figures[0] = first
-    return aggregate(figures[r] for r in range(count))
-
-
 def count_progress(console: Console) -> Progress:
     """A transient "done of total" bar on ``console``, for runs counted in replications."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -206,29 +184,3 @@ def count_progress(console: Console) -> Progress:
         console=console,
         transient=True,
     )
-
-
-def add_replications(
-    report: dict[str, Any],
-    loaded: LoadedScenario,
-    count: int,
-    *,
-    executor: ExecutorSpec | None = None,
-    console: Console | None = None,
-) -> dict[str, Any]:
-    """Replication 0's report with the `replications` block added (progress shown on `console`)."""
-    first = headline_figures(report)
-    if console is None:
-        block = replications_block(loaded, count, executor=executor, first=first)
-        return {**report, "replications": block}
-    label = (executor or ExecutorSpec()).label
-    with count_progress(console) as bar:
-        task = bar.add_task(f"replications ({label})", total=count, completed=1)
-        block = replications_block(
-            loaded,
-            count,
-            executor=executor,
-            first=first,
-            done=lambda _r: bar.advance(task),
-        )
-    return {**report, "replications": block}

@@ -7,6 +7,7 @@ __all__ = [
     "headline",
     "html",
     "html_parts",
+    "html_ranking",
     "html_tables",
     "intervals",
     "records",
@@ -14,4 +15,5 @@ __all__ = [
     "svg",
     "sweep",
     "terminal",
+    "verdict",
 ]

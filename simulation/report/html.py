@@ -16,6 +16,7 @@ from typing import Any
 from simulation.report import svg
 from simulation.report.headline import HEADLINES, LABELS, lookup
 from simulation.report.html_parts import fault_split, figure, section, share_class, table
+from simulation.report.html_ranking import ranking
 from simulation.report.html_tables import channels, counts, districts, metadata, towns
 from simulation.report.style import CSS
 
@@ -58,10 +59,10 @@ SECTIONS = (
 def _verdict(report: dict[str, Any]) -> str:
     out = []
     for i, sentence in enumerate(report["verdict"]):
-        met = sentence.startswith("MET")
         word, _, rest = sentence.partition(":")
+        kind = {"MET": "met", "MISSED": "missed"}.get(word, "unsure")  # "cannot tell"
         out.append(
-            f'<p class="verdict {"met" if met else "missed"}" data-key="verdict.{i}">'
+            f'<p class="verdict {kind}" data-key="verdict.{i}">'
             f"<b>{escape(word)}</b>:{escape(rest)}</p>"
         )
     out.extend(f'<p class="why">{escape(sentence)}</p>' for sentence in report.get("why", []))
@@ -315,6 +316,7 @@ def render_html(report: dict[str, Any]) -> str:
         _charted(_response, report, "cdf", "response", "Response latency of risk points"),
         _charted(_budget, report, "budget", "budget", "Latency budget per hop"),
         districts(report),
+        ranking(report),
         towns(report),
         channels(report),
         section(
