@@ -1,12 +1,16 @@
-"""The world around the dispatcher: scenarios, topology, geography, hazards, model, reports."""
+"""The world around the dispatcher: scenarios, topology, geography, hazards, model, reports.
+
+Also the experiments on it and what is fitted to drills (``calibrate``)."""
 
 __all__ = [
     "behaviour",
+    "calibrate",
     "cli",
     "experiment",
     "faults",
     "geo",
     "hazards",
+    "inputs",
     "live",
     "metrics",
     "model",

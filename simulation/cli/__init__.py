@@ -14,6 +14,7 @@ loadtest       ``loadtest`` (the load tester's own group, mounted lazily)
 sweep          ``sweep``
 serve          ``serve``
 trust          ``keys init``, ``broker-config``
+calibrate      ``calibrate``
 (dispatcher)   ``dispatch``: :mod:`dispatcher.service.cli`'s own command
 =============  ====================================================================
 """
@@ -25,7 +26,17 @@ import sys
 import typer
 
 from dispatcher.service.cli import dispatch
-from simulation.cli import compare, live, loadtest, run, serve, sweep, trust, validate
+from simulation.cli import (
+    calibrate,
+    compare,
+    live,
+    loadtest,
+    run,
+    serve,
+    sweep,
+    trust,
+    validate,
+)
 from simulation.cli.common import errors
 
 __all__ = ["app", "main"]
@@ -46,6 +57,7 @@ app.command()(live.swarm)
 app.command("loadtest", context_settings=_FORWARD_ALL, add_help_option=False)(loadtest.loadtest)
 app.command()(sweep.sweep)
 app.command()(serve.serve)
+app.command()(calibrate.calibrate)
 app.add_typer(trust.keys_app, name="keys")
 app.command("broker-config")(trust.broker_config)
 app.command("dispatch")(dispatch)

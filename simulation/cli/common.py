@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from simulation.experiment.executors import ExecutorSpec
@@ -33,8 +34,11 @@ __all__ = [
     "load_or_exit",
 ]
 
-console = Console()
-errors = Console(stderr=True)
+# No markup and no :emoji: codes by default: what is printed quotes file names and scenario
+# fields (`a:x:b.yaml` must print as written); a line that wants markup asks for it and
+# escapes what it quotes (`rich.markup.escape`).
+console = Console(markup=False, emoji=False)
+errors = Console(stderr=True, markup=False, emoji=False)
 
 EXIT_FAILED = 1  # could not do its job (a missing extra, say)
 EXIT_INVALID = 2  # bad input: nothing ran
@@ -75,9 +79,12 @@ def load_or_exit(path: Path, *, seed: int | None = None) -> LoadedScenario:
     except MissingExtra as exc:  # geometry or rainfall data without shapely or xarray
         fail(f"{path}: {exc}", EXIT_FAILED)
     except ScenarioError as exc:
-        errors.print(f"[bold red]{len(exc.errors)} problem(s) in {path}:[/]")
+        shown = escape(str(path))
+        errors.print(
+            f"[bold red]{len(exc.errors)} problem(s) in {shown}:[/]", markup=True, soft_wrap=True
+        )
         for line in exc.errors:
-            errors.print(f"  {line}", markup=False, highlight=False)
+            errors.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INVALID) from None
     if seed is None:
         return loaded

@@ -48,7 +48,9 @@ def sweep(
     try:
         overrides, grid = build_grid(loaded, set_)
     except ScenarioError as exc:
-        errors.print(f"[bold red]{len(exc.errors)} problem(s) in the --set options:[/]")
+        errors.print(
+            f"[bold red]{len(exc.errors)} problem(s) in the --set options:[/]", markup=True
+        )
         for line in exc.errors:
             # one line per problem, unwrapped, so it can be grepped and pasted
             errors.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from simulation.cli.common import console, load_or_exit
+from simulation.cli.common import console, errors, load_or_exit
 
 __all__ = ["broker_config", "keys_app"]
 
@@ -49,3 +49,13 @@ def broker_config(
         load_or_exit(scenario), out, port=port, tls_port=tls_port, host=host
     )
     console.print(f"{files.conf}: {users} responders + dispatcher; secrets in {files.credentials}")
+    from dispatcher.trust.brokerauth import blocked_ancestor, conf_user
+
+    user = conf_user(files.conf)
+    blocked = blocked_ancestor(files.conf.parent, user) if user else None
+    if blocked is not None:
+        errors.print(
+            f"warning: mosquitto started as root runs as {user}, which cannot enter {blocked}; "
+            "write the files elsewhere (--out) or let it through (chmod o+x)",
+            soft_wrap=True,
+        )

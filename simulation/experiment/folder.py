@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from dispatcher.core.tracker import RecipientRecord
     from simulation.report.build import RunResult
+    from simulation.report.records import StaffStamps
 
 __all__ = ["RunFolder", "finish_run", "write_run_folder"]
 
@@ -44,9 +45,15 @@ class RunFolder:
 
 
 def write_run_folder(
-    out_dir: Path, report: dict[str, Any], records: Iterable[RecipientRecord]
+    out_dir: Path,
+    report: dict[str, Any],
+    records: Iterable[RecipientRecord],
+    staff: StaffStamps | None = None,
 ) -> RunFolder:
-    """report.json (as built), report.html (rendered from it) and records.csv.gz, in ``out_dir``."""
+    """report.json (as built), report.html (rendered from it) and records.csv.gz, in ``out_dir``.
+
+    ``staff``: each recipient's staffed attempts, for the records' staff columns.
+    """
     from simulation.report.html import render_html
     from simulation.report.records import write_records
 
@@ -54,7 +61,7 @@ def write_run_folder(
     out_dir.mkdir(parents=True, exist_ok=True)
     folder.report_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     folder.report_html.write_text(render_html(report), encoding="utf-8")
-    write_records(records, folder.records_csv)
+    write_records(records, folder.records_csv, staff)
     return folder
 
 
@@ -79,7 +86,7 @@ def finish_run(
     if live is not None:
         report["live"] = live
     with _status(console, "writing report.html and records.csv.gz"):
-        folder = write_run_folder(out_dir, report, result.records)
+        folder = write_run_folder(out_dir, report, result.records, result.staff_stamps)
     return report, folder
 
 

@@ -100,4 +100,6 @@ def run_virtual(
             host=machine.host(),
             versions=machine.versions(),
             protocol=dict(world.tracker.counters),
+            centers=world.queue_figures(),
+            staff_stamps=world.staff_stamps,
         )

@@ -15,12 +15,13 @@ from dispatcher.errors import AlertsimError
 
 __all__ = ["EXTRAS", "Extra", "MissingExtra", "require"]
 
-Extra = Literal["dask", "geo", "netcdf"]
+Extra = Literal["calibrate", "dask", "geo", "netcdf"]
 # extra -> the importable modules it brings
 EXTRAS: Final[dict[Extra, tuple[str, ...]]] = {
     "dask": ("distributed",),
     "geo": ("shapely",),
     "netcdf": ("shapely", "xarray", "netCDF4"),
+    "calibrate": ("scipy", "numpy"),
 }
 
 

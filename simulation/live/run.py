@@ -161,6 +161,8 @@ def _result(
         host=machine.host(),
         versions=machine.versions(),
         protocol=dict(world.tracker.counters),
+        centers=world.queue_figures(),
+        staff_stamps=world.staff_stamps,
     )
 
 

@@ -2,6 +2,7 @@
 
 __all__ = [
     "alert_ids",
+    "background",
     "centers",
     "channels",
     "network",

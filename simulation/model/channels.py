@@ -15,6 +15,7 @@ import simpy
 
 from simulation.behaviour import Streams, bernoulli, sampler
 from simulation.hazards import HazardModel
+from simulation.model.centers import ALERT, CenterModel, OnGranted
 from simulation.model.network import Network
 from simulation.scenario import ChannelSettings
 
@@ -56,17 +57,26 @@ class ChannelModel:
             replies_resent=0,
         )
         # Replies travel back the same way, except to staff, who hear them on the spot.
-        self.reply_direct = settings.staff_s is not None
+        self.staffed = settings.staff_s is not None
+        self.reply_direct = self.staffed
         self._resend_s = resend_s
 
     def send(
-        self, district: str, staff: simpy.Resource | None, on_delivered: Callable[[], None]
+        self,
+        district: str,
+        center: CenterModel | None,
+        on_delivered: Callable[[], None],
+        on_granted: OnGranted | None = None,
     ) -> None:
-        """Attempt delivery to one recipient; `on_delivered` runs if (and when) it arrives."""
+        """Attempt delivery to one recipient; `on_delivered` runs if (and when) it arrives.
+
+        A staffed channel first holds one of `center`'s staff, telling `on_granted` when it
+        asked for one and when one was free.
+        """
         self.counters["sent"] += 1
         self.counters["in_flight"] += 1
-        if self._staff_s is not None and staff is not None:
-            self._staffed(district, staff, on_delivered)
+        if self._staff_s is not None and center is not None:
+            self._staffed(district, center, on_delivered, on_granted)
         else:
             self._dispatch(district, on_delivered)
 
@@ -86,22 +96,16 @@ class ChannelModel:
             self.env.timeout(self._delay()).callbacks.append(lambda _: on_arrival())
 
     def _staffed(
-        self, district: str, staff: simpy.Resource, on_delivered: Callable[[], None]
+        self,
+        district: str,
+        center: CenterModel,
+        on_delivered: Callable[[], None],
+        on_granted: OnGranted | None,
     ) -> None:
-        # Callbacks rather than a generator process: the same Request/Release semantics of the
-        # staff Resource in three events instead of five, for the tens of thousands of calls a
-        # city run makes.
-        request = staff.request()
-
-        def granted(_: simpy.Event) -> None:
-            assert self._staff_s is not None
-            self.env.timeout(self._staff_s()).callbacks.append(finished)
-
-        def finished(_: simpy.Event) -> None:
-            staff.release(request)
-            self._dispatch(district, on_delivered)
-
-        request.callbacks.append(granted)
+        assert self._staff_s is not None
+        center.hold(
+            self._staff_s, lambda: self._dispatch(district, on_delivered), ALERT, on_granted
+        )
 
     def _dispatch(self, district: str, on_delivered: Callable[[], None]) -> None:
         counters = self.counters

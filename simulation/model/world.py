@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import simpy
 from simpy.core import EmptySchedule
@@ -59,6 +60,7 @@ from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
 from simulation.behaviour import Streams, bernoulli, sampler
 from simulation.hazards import HazardModel, WarningIssued
 from simulation.model.alert_ids import alert_identifier
+from simulation.model.background import start_background
 from simulation.model.centers import CenterModel
 from simulation.model.channels import ChannelModel
 from simulation.model.reach import IssuedAlert, Reach, VirtualReach
@@ -130,7 +132,9 @@ class World:
         self._call_failed = bernoulli(relay.call_failure, self.streams.get("relay.call.failure"))
         self.centers = self._build_centers()
         # Staffed channels use the staff of the recipient's own town (or district) center.
-        self._staff = {c.code: m.staff for c, m in self.centers.items() if c.code}
+        self._staff = {c.code: m for c, m in self.centers.items() if c.code}
+        # (alert, recipient) -> [channel, staff requested at, granted at] per staffed attempt
+        self.staff_stamps: dict[tuple[str, str], list[list[object]]] = {}
         self._district_plans = {d.code: self._district_plan(d) for d in city.districts}
         self._timers: dict[float, simpy.Timeout] = {}
         self._on_command = on_command
@@ -203,10 +207,28 @@ class World:
         """Schedule the hazard's warnings; call once, then run the environment."""
         warnings = self.hazard.warnings()
         self._alerts_to_issue = len(warnings)
+        self._start_background(max((w.at_s for w in warnings), default=0.0))
         for seq, warning in enumerate(warnings, start=1):
             self.env.timeout(warning.at_s).callbacks.append(self._issuer(warning, seq))
         if not warnings:
             self.done.succeed()
+
+    def _start_background(self, last_alert_s: float) -> None:
+        """Start every center's background work; it stops with the run.
+
+        Past the last alert's expiry and a day more it stops anyway, so a model that stalls
+        still runs out of events instead of queueing citizens' calls for ever.
+        """
+        horizon_s = last_alert_s + self.scenario.alert.expires_s + 86_400.0
+        tiers, done = self.scenario.tiers, self.done
+        for center, model in self.centers.items():
+            streams = getattr(tiers, center.tier).background
+            if streams:
+                start_background(model, streams, self.streams, lambda: done.triggered, horizon_s)
+
+    def queue_figures(self) -> list[dict[str, Any]]:
+        """Each center's staff tally so far, municipal first, then in plan order."""
+        return [model.queue_figures() for model in self.centers.values()]
 
     def run(
         self, progress_every_s: float = 0.0, on_progress: Callable[[], None] | None = None
@@ -359,11 +381,18 @@ class World:
 
     def _notify(self, command: Notify) -> None:
         recipient = command.recipient
-        staff = self._staff[recipient.town or recipient.district]
+        center = self._staff[recipient.town or recipient.district]
         channel = command.channel
+        model = self.channels[channel]
         # A partial, not a lambda: one Python frame fewer on every delivery of a city run.
         delivered = partial(self._deliver, command.alert_id, recipient, channel, command.rung)
-        self.channels[channel].send(recipient.district, staff, delivered)
+        if not model.staffed:
+            model.send(recipient.district, center, delivered)
+            return
+        stamp: list[object] = [channel, self.env.now, None]
+        key = (command.alert_id, recipient.id)
+        self.staff_stamps.setdefault(key, []).append(stamp)
+        model.send(recipient.district, center, delivered, partial(_granted_at, stamp))
 
     # -- what comes back ------------------------------------------------------------------------
 
@@ -431,3 +460,7 @@ class World:
         pending = sum(self.tracker.pending(a.alert_id) for a in self.alerts)
         flagged = sum(v for k, v in self.tracker.counters.items() if k.startswith("flagged_"))
         return (targeted - pending - flagged) / targeted
+
+
+def _granted_at(stamp: list[object], requested_s: float, granted_s: float) -> None:
+    stamp[2] = granted_s

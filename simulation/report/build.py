@@ -12,6 +12,7 @@ from typing import Any
 
 from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
 from simulation import metrics
+from simulation.report.queues import queues
 from simulation.report.verdict import verdict
 from simulation.scenario import LoadedScenario
 
@@ -40,6 +41,10 @@ class RunResult:
     # what the dispatch protocol counted: relays sent, resent, duplicated, confirmed; centers
     # phoned; acknowledgements duplicated or late (dispatcher.core.tracker's counters)
     protocol: dict[str, int] = field(default_factory=dict)
+    # each center's staff tally (simulation.model.centers.CenterModel.queue_figures)
+    centers: list[dict[str, Any]] = field(default_factory=list)
+    # (alert, recipient) -> [channel, staff requested at, granted at] per staffed attempt
+    staff_stamps: dict[tuple[str, str], list[list[Any]]] = field(default_factory=dict)
 
 
 PROTOCOL_KEYS = (
@@ -126,6 +131,7 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "channels": result.channels,
         "transport": result.transport,
         "protocol": {key: result.protocol.get(key, 0) for key in PROTOCOL_KEYS},
+        "queues": queues(result.centers, result.sim_end_s),
         "cdf": metrics.cdfs(records, points),
         "ack_share_over_time": metrics.ack_share_over_time(records),
         "budget": metrics.budget(records),

@@ -16,6 +16,7 @@ from typing import Any
 from simulation.report import svg
 from simulation.report.headline import HEADLINES, LABELS, lookup
 from simulation.report.html_parts import fault_split, figure, section, share_class, table
+from simulation.report.html_queues import queues
 from simulation.report.html_ranking import ranking
 from simulation.report.html_tables import channels, counts, districts, metadata, towns
 from simulation.report.style import CSS
@@ -50,6 +51,7 @@ SECTIONS = (
     ("districts", "Districts"),
     ("towns", "Worst towns"),
     ("channels", "Channels"),
+    ("queues", "Staff queues"),
     ("flagged", "Flagged"),
     ("transport", "Transport"),
     ("metadata", "Run"),
@@ -319,6 +321,7 @@ def render_html(report: dict[str, Any]) -> str:
         ranking(report),
         towns(report),
         channels(report),
+        queues(report),
         section(
             "flagged",
             "Flagged recipients by cause",

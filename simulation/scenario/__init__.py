@@ -7,6 +7,7 @@ problem. docs/scenarios.md describes every field.
 
 from __future__ import annotations
 
+from simulation.scenario.background import BackgroundStream
 from simulation.scenario.distributions import (
     CHANNELS,
     WARNING_LEVELS,
@@ -58,6 +59,7 @@ __all__ = [
     "MAX_SCENARIO_BYTES",
     "WARNING_LEVELS",
     "AlertSettings",
+    "BackgroundStream",
     "Behaviour",
     "ChannelName",
     "ChannelSettings",
@@ -87,6 +89,7 @@ __all__ = [
     "TrustSettings",
     "Uniform",
     "WarningLevel",
+    "background",
     "distribution_mean",
     "distributions",
     "format_validation_error",

@@ -17,6 +17,20 @@ Strategy = Literal["cascade", "direct", "hybrid"]
 WarningLevel = Literal["blue", "yellow", "orange", "red"]
 WARNING_LEVELS: tuple[WarningLevel, ...] = ("blue", "yellow", "orange", "red")
 
+# Every draw and mean must stay finite and below this (about 32 million years in seconds), so
+# that parameters such as `median: 1e300` are refused here rather than overflowing in a run.
+MAX_DRAW = 1e15
+# The largest standard normal the samplers can produce is about 8.6 (Box-Muller and inv_cdf on
+# 53-bit uniforms); a lognormal's largest draw is median * exp(sigma * this).
+_Z_MAX = 9.0
+_Z_P90 = 1.2815515655446004
+
+
+def _at_most(value: float, what: str) -> None:
+    if not value <= MAX_DRAW:  # also refuses NaN
+        raise ValueError(f"expected {what} of at most {MAX_DRAW:g}, got {value:g}")
+
+
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
@@ -35,6 +49,11 @@ class Constant(Frozen):
     kind: Literal["constant"]
     value: NonNegative
 
+    @model_validator(mode="after")
+    def _bounded(self) -> Constant:
+        _at_most(self.value, "a value")
+        return self
+
 
 class Uniform(Frozen):
     kind: Literal["uniform"]
@@ -45,12 +64,19 @@ class Uniform(Frozen):
     def _ordered(self) -> Uniform:
         if self.high < self.low:
             raise ValueError(f"expected high >= low, got low={self.low} high={self.high}")
+        _at_most(self.high, "high")
         return self
 
 
 class Exponential(Frozen):
     kind: Literal["exponential"]
     mean: Positive
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Exponential:
+        # expovariate draws up to about 37 means (-log of the smallest uniform)
+        _at_most(self.mean * 40, "40 times the mean (the largest draw)")
+        return self
 
 
 class LogNormal(Frozen):
@@ -64,6 +90,14 @@ class LogNormal(Frozen):
     def _ordered(self) -> LogNormal:
         if self.p90 < self.median:
             raise ValueError(f"expected p90 >= median, got median={self.median} p90={self.p90}")
+        # in logs, so that the check itself cannot overflow
+        sigma = math.log(self.p90 / self.median) / _Z_P90
+        log_top = math.log(self.median) + max(_Z_MAX * sigma, sigma * sigma / 2)
+        if log_top > math.log(MAX_DRAW):
+            raise ValueError(
+                f"expected median and p90 whose largest draw and mean stay at most {MAX_DRAW:g}, "
+                f"got median={self.median:g} p90={self.p90:g}"
+            )
         return self
 
 
@@ -72,6 +106,11 @@ class Empirical(Frozen):
 
     kind: Literal["empirical"]
     values: Annotated[list[NonNegative], Field(min_length=1, max_length=100_000)]
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Empirical:
+        _at_most(max(self.values), "values")
+        return self
 
 
 Distribution = Annotated[

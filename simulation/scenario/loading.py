@@ -15,6 +15,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dispatcher.errors import AlertsimError
+from simulation.inputs import (
+    MAX_DEPTH,
+    InputError,
+    StrictLoader,
+    confine,
+    decode_text,
+    load_yaml,
+    read_bounded,
+    yaml_problem,
+)
 from simulation.rainfall.readings import Provenance
 from simulation.scenario.schema import Scenario
 from simulation.topology.source import TopologyError, TopologySource, load_topology
@@ -61,21 +71,40 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
 
 
 def parse_yaml(text: str, where: str) -> Any:
-    """Safe-load YAML, refusing alias bombs; raises ScenarioError naming `where`."""
+    """Strictly load YAML, refusing alias bombs; raises ScenarioError naming `where`.
+
+    Duplicate keys, unknown tags and nesting deeper than `MAX_DEPTH` are refused too
+    (`simulation.inputs.StrictLoader`), each as one line naming the YAML position.
+    """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = StrictLoader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
-        raise ScenarioError([f"{where}: expected valid YAML, got a parse error: {exc}"]) from exc
+        raise ScenarioError([f"{where}: expected valid YAML, got {yaml_problem(exc)}"]) from None
     if node is None:
         raise ScenarioError([f"{where}: expected a mapping of scenario fields, got an empty file"])
-    if _expanded_size(node, {}) > MAX_EXPANDED_NODES:
+    try:
+        expanded = _expanded_size(node, {})
+    except RecursionError:
+        expanded = MAX_EXPANDED_NODES + 1  # aliases nested past the interpreter's limit
+    if expanded > MAX_EXPANDED_NODES:
         raise ScenarioError(
             [
                 f"{where}: expected at most {MAX_EXPANDED_NODES:,} YAML nodes once aliases are "
                 "expanded, got more (an alias bomb?)"
             ]
         )
-    return yaml.SafeLoader(text).get_single_data()
+    try:
+        return load_yaml(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError([f"{where}: expected valid YAML, got {yaml_problem(exc)}"]) from None
+    except RecursionError:
+        raise ScenarioError(
+            [f"{where}: expected YAML nested at most {MAX_DEPTH} levels, got deeper (aliases)"]
+        ) from None
 
 
 def format_validation_error(where: str, exc: ValidationError) -> list[str]:
@@ -120,25 +149,21 @@ def _lower_first(message: str) -> str:
     return message[:1].lower() + message[1:]
 
 
-def load_scenario(path: str | Path) -> LoadedScenario:
-    """Read, parse and validate a scenario file; raise ScenarioError with every problem found."""
+def load_scenario(path: str | Path, *, roots: Sequence[Path] | None = None) -> LoadedScenario:
+    """Read, parse and validate a scenario file; raise ScenarioError with every problem found.
+
+    With `roots` (what `alertsim serve` passes), every file the scenario names (topology,
+    boundaries, rainfall) must resolve inside one of them; without, any path is read.
+    """
     import hashlib
 
     path = Path(path)
     where = str(path)
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ScenarioError([f"{where}: expected a readable scenario file, got {exc}"]) from exc
-    if size > MAX_SCENARIO_BYTES:
-        raise ScenarioError(
-            [f"{where}: expected a file of at most {MAX_SCENARIO_BYTES:,} bytes, got {size:,}"]
-        )
-    raw_bytes = path.read_bytes()
-    try:
-        text = raw_bytes.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError([f"{where}: expected UTF-8 text, got {exc}"]) from exc
+        raw_bytes = read_bounded(path, MAX_SCENARIO_BYTES)
+        text = decode_text(raw_bytes, where)
+    except InputError as exc:
+        raise ScenarioError([f"{where}: {exc}"]) from None
     data = parse_yaml(text, where)
     if not isinstance(data, dict):
         raise ScenarioError(
@@ -150,17 +175,11 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     context: dict[str, Any] = {}
     topo_field = data.get("topology")
     if isinstance(topo_field, dict) and isinstance(topo_field.get("path"), str):
-        topo_path = (path.parent / topo_field["path"]).resolve()
         try:
-            topology = load_topology(topo_path)
+            topology = _topology(path, topo_field["path"], roots)
             context["district_codes"] = {d.code for d in topology.districts}
-        except TopologyError as exc:
+        except (TopologyError, InputError) as exc:
             errors.append(f"{where}: scenario.topology.path: {exc}")
-        except OSError as exc:
-            errors.append(
-                f"{where}: scenario.topology.path: expected a readable topology file, "
-                f"got {topo_field['path']!r} ({exc.strerror})"
-            )
     scenario: Scenario | None = None
     try:
         scenario = Scenario.model_validate(data, context=context)
@@ -168,11 +187,13 @@ def load_scenario(path: str | Path) -> LoadedScenario:
         errors.extend(format_validation_error(where, exc))
     if scenario is not None and topology is not None:
         errors.extend(_cross_checks(where, scenario))
+        errors.extend(_confined_data(where, path, scenario, roots))
     if errors or scenario is None or topology is None:
         raise ScenarioError(errors or [f"{where}: expected a valid scenario"])
     from simulation.scenario.geodata import load_geodata
 
     scenario, rainfall, problems = load_geodata(where, path, scenario, topology)
+    scenario = _with_interarrivals(where, path, scenario, problems, roots)
     if problems:
         raise ScenarioError(problems)
     return LoadedScenario(
@@ -182,6 +203,67 @@ def load_scenario(path: str | Path) -> LoadedScenario:
         topology=topology,
         rainfall=rainfall,
     )
+
+
+def _topology(path: Path, written: str, roots: Sequence[Path] | None) -> TopologySource:
+    """The topology a scenario names, confined to `roots`; its boundaries file too."""
+    topo_path = confine(path.parent / written, roots, shown=written)
+    topology = load_topology(topo_path)
+    if topology.boundaries is not None:
+        try:
+            confine(topology.boundaries, roots, shown=topology.boundaries.name)
+        except InputError as exc:
+            raise InputError(f"boundaries: {exc}") from None
+    return topology
+
+
+def _confined_data(
+    where: str, path: Path, scenario: Scenario, roots: Sequence[Path] | None
+) -> list[str]:
+    """The rainfall source: a regular file (never a device), inside `roots` when given."""
+    source = scenario.hazard.rainfall_source
+    if source is None:
+        return []
+    field = f"{where}: scenario.hazard.rainfall_source.path"
+    try:
+        resolved = confine(path.parent / source.path, roots, shown=str(source.path))
+    except InputError as exc:
+        return [f"{field}: {exc}"]
+    if resolved.exists() and not resolved.is_file():
+        return [f"{field}: expected a regular file, got {str(source.path)!r} (a device or folder)"]
+    return []
+
+
+def _with_interarrivals(
+    where: str, path: Path, scenario: Scenario, problems: list[str], roots: Sequence[Path] | None
+) -> Scenario:
+    """Read each background stream's `interarrival_csv` into its `interarrival_s`."""
+    from simulation.scenario.background import read_interarrivals
+
+    tiers: dict[str, Any] = {}
+    for tier in ("municipal", "district", "town"):
+        settings = getattr(scenario.tiers, tier)
+        streams = list(settings.background)
+        if all(stream.interarrival_csv is None for stream in streams):
+            continue
+        for i, stream in enumerate(streams):
+            if stream.interarrival_csv is None:
+                continue
+            try:
+                shown = str(stream.interarrival_csv)
+                csv_path = confine(path.parent / stream.interarrival_csv, roots, shown=shown)
+                values = read_interarrivals(csv_path)
+            except ValueError as exc:  # InputError is a ValueError too
+                problems.append(
+                    f"{where}: scenario.tiers.{tier}.background[{i}].interarrival_csv: "
+                    f"{stream.interarrival_csv}: {exc}"
+                )
+                continue
+            streams[i] = stream.model_copy(update={"interarrival_s": values})
+        tiers[tier] = settings.model_copy(update={"background": streams})
+    if not tiers:
+        return scenario
+    return scenario.model_copy(update={"tiers": scenario.tiers.model_copy(update=tiers)})
 
 
 def _cross_checks(where: str, scenario: Scenario) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from simulation.scenario.background import BackgroundStream, check_names
 from simulation.scenario.distributions import (
     ChannelName,
     Distribution,
@@ -64,6 +65,15 @@ class Targets(Frozen):
 class TierSettings(Frozen):
     processing_s: Distribution
     staff: Annotated[int, Field(ge=1, le=1000)]
+    background: list[BackgroundStream] = Field(
+        default_factory=list,
+        description="other work each center of the tier takes on, sharing its staff",
+    )
+
+    @field_validator("background")
+    @classmethod
+    def _unique_streams(cls, streams: list[BackgroundStream]) -> list[BackgroundStream]:
+        return check_names(streams)
 
 
 class Tiers(Frozen):

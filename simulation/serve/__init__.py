@@ -2,4 +2,6 @@
 
 __all__ = [
     "app",
+    "guard",
+    "jobs",
 ]

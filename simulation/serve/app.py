@@ -1,10 +1,11 @@
 """`alertsim serve`: an aiohttp app that lists runs, shows reports, and starts and watches runs.
 
 It lives in simulation/ rather than dispatcher/api because it runs the SimPy model
-(`run_virtual`), and dispatcher never imports simulation. Each started run gets its own spawned
-process, so a city-scale model never blocks the event loop; the process reports progress over a
-multiprocessing queue, which one task per run drains into the run's history and its Server-Sent
-Events subscribers. A late subscriber first gets the history, so every viewer sees the whole curve.
+(`run_virtual`), and dispatcher never imports simulation. Who may use it is `guard` (token, Host,
+Origin); how many runs at once and how each runs is `jobs`. An upload is read, parsed and
+validated on a worker thread, never on the event loop, and the paths it names resolve only
+inside the scenario and topology roots. A late subscriber to a run's progress first gets the
+history, so every viewer sees the whole curve.
 """
 
 from __future__ import annotations
@@ -12,94 +13,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import multiprocessing
-import queue as queue_module
 import re
 import secrets
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from dispatcher.errors import AlertsimError
 from simulation.scenario import MAX_SCENARIO_BYTES, LoadedScenario, ScenarioError, load_scenario
+from simulation.serve.guard import HEADER, guard_middleware, page_token
+from simulation.serve.jobs import Job, RunQueue
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,120}$")
-QUEUE_POLL_S = 0.2
-
-
-@dataclass
-class Job:
-    """One run started from the server, and everything a viewer needs to follow it."""
-
-    name: str
-    scenario: str
-    status: str = "running"  # running | done | failed
-    points: list[dict[str, Any]] = field(default_factory=list)
-    result: dict[str, Any] = field(default_factory=dict)
-    subscribers: set[asyncio.Queue[tuple[str, dict[str, Any]]]] = field(default_factory=set)
-    process: Any = None
-    task: asyncio.Task[None] | None = None
-
-    def publish(self, event: str, data: dict[str, Any]) -> None:
-        for subscriber in self.subscribers:
-            subscriber.put_nowait((event, data))
-
+UPLOAD_GLOB = ".upload-*.tmp"
 
 RUNS_ROOT = web.AppKey("runs_root", Path)
 SCENARIO_DIR = web.AppKey("scenario_dir", Path)
+ROOTS = web.AppKey("roots", tuple[Path, ...])
+TOKEN = web.AppKey("token", str)
+RUN_QUEUE = web.AppKey("run_queue", RunQueue)
+RETRY_AFTER_S = web.AppKey("retry_after_s", int)
 JOBS = web.AppKey("jobs", dict[str, Job])
-
-
-# --- the worker process ------------------------------------------------------------------------
-
-
-def _job_main(loaded: LoadedScenario, out_dir: str, events: Any) -> None:
-    """Run one replication in a spawned process, sending progress and the outcome on `events`."""
-    try:
-        from simulation.experiment.folder import finish_run
-        from simulation.experiment.virtual import Progress, run_virtual
-
-        def progress(p: Progress) -> None:
-            events.put(
-                (
-                    "progress",
-                    {
-                        "now_s": p.now_s,
-                        "acknowledged_share": p.acknowledged_share,
-                        "alerts_issued": p.alerts_issued,
-                    },
-                )
-            )
-
-        # the same folder as `alertsim run` writes: report.json, report.html, records.csv.gz
-        report, _ = finish_run(run_virtual(loaded, progress=progress), Path(out_dir))
-        events.put(("done", {"verdict": report["verdict"]}))
-    except Exception as exc:  # the viewer must hear about any failure, whatever it is
-        events.put(("failed", {"error": f"{type(exc).__name__}: {exc}"}))
-
-
-async def _drain(job: Job, events: Any) -> None:
-    """Move the worker's messages into the job until it reports an outcome or dies."""
-    loop = asyncio.get_running_loop()
-    while True:
-        try:
-            event, data = await loop.run_in_executor(None, events.get, True, QUEUE_POLL_S)
-        except queue_module.Empty:
-            if job.process is not None and not job.process.is_alive():
-                event, data = "failed", {"error": f"worker exited with {job.process.exitcode}"}
-            else:
-                continue
-        if event == "progress":
-            job.points.append(data)
-        else:
-            job.status = event
-            job.result = data
-        job.publish(event, data)
-        if event != "progress":
-            return
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -169,23 +106,34 @@ async def index(request: web.Request) -> web.Response:
         f"<td>{escape(' '.join(r.get('verdict', [])) or '-')}</td></tr>"
         for r in _runs(request.app)
     )
+    # The page carries the token only for a viewer who showed it (the printed address, then a
+    # cookie); its script sends it as a header, which no other site's page can make it send.
+    token = page_token(request, request.app[TOKEN])
     body = (
         '<section id="runs"><h2>Runs</h2><table><thead><tr><th>run</th><th>status</th>'
         f"<th>verdict</th></tr></thead><tbody>{rows}</tbody></table></section>"
         '<section id="start"><h2>Start a virtual run</h2>'
-        '<form id="upload"><input type="file" name="scenario" accept=".yaml,.yml" required> '
+        + (
+            ""
+            if token
+            else '<p class="sub">Starting runs needs the token: open the address the server '
+            "printed when it started (it ends in <code>?token=</code>).</p>"
+        )
+        + '<form id="upload"><input type="file" name="scenario" accept=".yaml,.yml" required> '
         '<button type="submit">run</button></form><pre id="problems"></pre></section>'
     )
-    script = """
-document.getElementById('upload').addEventListener('submit', async (event) => {
+    script = f"""
+const token = {json.dumps(token or "")};
+document.getElementById('upload').addEventListener('submit', async (event) => {{
   event.preventDefault();
-  const reply = await fetch('/api/runs', {method: 'POST', body: new FormData(event.target)});
+  const reply = await fetch('/api/runs', {{method: 'POST', body: new FormData(event.target),
+                                          headers: {{{json.dumps(HEADER)}: token}}}});
   const data = await reply.json();
-  if (reply.ok) { window.location = data.page; }
-  else {
+  if (reply.ok) {{ window.location = data.page; }}
+  else {{
     document.getElementById('problems').textContent = (data.errors || [data.error]).join('\\n');
-  }
-});"""
+  }}
+}});"""
     return web.Response(text=_page("alertsim runs", body, script), content_type="text/html")
 
 
@@ -197,7 +145,7 @@ async def show_run(request: web.Request) -> web.Response:
     path = _run_dir(request)
     name = path.name
     job = request.app[JOBS].get(name)
-    if job is not None and job.status == "running":
+    if job is not None and job.active:
         raise web.HTTPFound(f"/jobs/{name}")
     if (path / "report.html").is_file():
         return web.Response(
@@ -235,35 +183,59 @@ async def _read_upload(request: web.Request) -> tuple[str, bytes]:
     return "scenario.yaml", await request.read()
 
 
+def _load_upload(
+    scenario_dir: Path, roots: tuple[Path, ...], filename: str, data: bytes
+) -> LoadedScenario:
+    """Write, load and delete an upload (on a worker thread); ScenarioError names `filename`."""
+    # Written beside the bundled scenarios so relative topology paths resolve as they would
+    # for a file kept there; hidden and not *.yaml, so nothing globbing scenarios/ sees it.
+    temp = scenario_dir / f".upload-{secrets.token_hex(8)}.tmp"
+    try:
+        temp.write_bytes(data)
+        return load_scenario(temp, roots=roots)
+    except ScenarioError as exc:
+        raise ScenarioError([e.replace(str(temp), filename) for e in exc.errors]) from None
+    except AlertsimError as exc:  # a missing extra, say: still the uploader's to fix
+        raise ScenarioError([f"{filename}: {exc}"]) from None
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _too_many(app: web.Application) -> web.Response:
+    queue = app[RUN_QUEUE]
+    return web.json_response(
+        {
+            "error": f"runs: expected at most {queue.max_running} running and "
+            f"{queue.max_waiting} waiting, got one more; retry later"
+        },
+        status=429,
+        headers={"Retry-After": str(app[RETRY_AFTER_S])},
+    )
+
+
 async def start_run(request: web.Request) -> web.Response:
-    scenario_dir = request.app[SCENARIO_DIR]
+    app = request.app
+    queue = app[RUN_QUEUE]
+    if not queue.admit():  # before reading the body: a full server spends nothing on it
+        return _too_many(app)
     try:
         filename, data = await _read_upload(request)
-        # Written beside the bundled scenarios so relative topology paths resolve as they would
-        # for a file kept there; hidden and not *.yaml, so nothing globbing scenarios/ sees it.
-        temp = scenario_dir / f".upload-{secrets.token_hex(8)}.tmp"
-        temp.write_bytes(data)
-        try:
-            loaded = load_scenario(temp)
-        except ScenarioError as exc:
-            raise ScenarioError([e.replace(str(temp), filename) for e in exc.errors]) from None
-        finally:
-            temp.unlink(missing_ok=True)
+        loaded = await asyncio.to_thread(
+            _load_upload, app[SCENARIO_DIR], app[ROOTS], filename, data
+        )
     except ScenarioError as exc:
+        queue.release()
         return web.json_response({"errors": exc.errors}, status=400)
+    except BaseException:
+        queue.release()
+        raise
     loaded = loaded.model_copy(update={"path": Path(filename)})
-    name = _new_run_name(request.app, loaded.scenario.name)
-    out_dir = request.app[RUNS_ROOT] / name
+    name = _new_run_name(app, loaded.scenario.name)
+    out_dir = app[RUNS_ROOT] / name
     out_dir.mkdir(parents=True)
-    job = Job(name=name, scenario=loaded.scenario.name)
-    context = multiprocessing.get_context("spawn")
-    events = context.Queue()
-    job.process = context.Process(
-        target=_job_main, args=(loaded, str(out_dir), events), name=f"alertsim-{name}", daemon=True
-    )
-    job.process.start()
-    job.task = asyncio.create_task(_drain(job, events))
-    request.app[JOBS][name] = job
+    job = Job(name=name, scenario=loaded.scenario.name, out_dir=out_dir)
+    app[JOBS][name] = job
+    job.task = asyncio.create_task(queue.run(job, loaded))
     return web.json_response(
         {"name": name, "page": f"/jobs/{name}", "events": f"/api/runs/{name}/events"}, status=202
     )
@@ -300,7 +272,7 @@ async def progress_stream(request: web.Request) -> web.StreamResponse:
         ) from None
     backlog: list[tuple[str, dict[str, Any]]] = [("progress", p) for p in job.points[skip:]]
     subscriber: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
-    if job.status == "running":
+    if job.active:
         job.subscribers.add(subscriber)
     else:
         backlog.append((job.status, job.result))
@@ -385,7 +357,7 @@ function finish(outcome, data) {{
 }}
 draw();
 if (points.length) progress(points[points.length - 1]);
-if (known.status !== 'running') {{
+if (known.status !== 'running' && known.status !== 'queued') {{
   finish(known.status, known.result);
 }} else {{
   const source = new EventSource('/api/runs/' + name + '/events?from=' + points.length);
@@ -404,22 +376,49 @@ if (known.status !== 'running') {{
 
 
 async def _stop_jobs(app: web.Application) -> AsyncIterator[None]:
+    # An upload the server was killed while parsing left its temporary file: clear them.
+    for stale in app[SCENARIO_DIR].glob(UPLOAD_GLOB):
+        stale.unlink(missing_ok=True)
     yield
     for job in app[JOBS].values():
-        if job.process is not None and job.process.is_alive():
-            job.process.terminate()
-            job.process.join(5)
         if job.task is not None:
             job.task.cancel()
+        if job.process is not None and job.process.is_alive():
+            job.process.terminate()
+            await asyncio.to_thread(job.process.join, 5)
+        if job.task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await job.task
 
 
-def create_app(runs_root: Path, scenario_dir: Path) -> web.Application:
-    """The app: runs under `runs_root`; uploads resolve relative paths from `scenario_dir`."""
-    app = web.Application(client_max_size=MAX_SCENARIO_BYTES + 64 * 1024)
+def create_app(
+    runs_root: Path,
+    scenario_dir: Path,
+    *,
+    token: str,
+    topology_root: Path | None = None,
+    max_concurrent: int = 2,
+    max_waiting: int = 10,
+    hosts: Sequence[str] = (),
+    retry_after_s: int = 30,
+) -> web.Application:
+    """The app: runs under `runs_root`; uploads resolve relative paths from `scenario_dir`.
+
+    Files an upload names must lie in `scenario_dir` or `topology_root` (default: `config`
+    beside `scenario_dir`); state-changing requests need `token`; `hosts` are allowed in `Host`
+    and `Origin` besides the loopback names.
+    """
+    topology_root = topology_root if topology_root is not None else scenario_dir.parent / "config"
+    app = web.Application(
+        client_max_size=MAX_SCENARIO_BYTES + 64 * 1024,
+        middlewares=[guard_middleware(token, hosts)],
+    )
     app[RUNS_ROOT] = runs_root
     app[SCENARIO_DIR] = scenario_dir
+    app[ROOTS] = (scenario_dir.resolve(), topology_root.resolve())
+    app[TOKEN] = token
+    app[RUN_QUEUE] = RunQueue(max_concurrent, max_waiting)
+    app[RETRY_AFTER_S] = retry_after_s
     app[JOBS] = {}
     app.cleanup_ctx.append(_stop_jobs)
     app.add_routes(

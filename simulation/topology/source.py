@@ -17,9 +17,11 @@ from typing import Any, Final
 import yaml
 
 from dispatcher.errors import AlertsimError
+from simulation.inputs import InputError, decode_text, load_yaml, read_bounded, yaml_problem
 
 __all__ = [
     "DISTRICT_KINDS",
+    "MAX_TOPOLOGY_BYTES",
     "MAX_TOWNS_PER_DISTRICT",
     "DistrictSource",
     "TopologyError",
@@ -29,6 +31,7 @@ __all__ = [
 ]
 
 DISTRICT_KINDS: Final = ("district", "county", "autonomous_county")
+MAX_TOPOLOGY_BYTES: Final = 10 * 1024 * 1024
 # Town codes append a 3-digit index to the district code.
 MAX_TOWNS_PER_DISTRICT: Final = 999
 
@@ -70,13 +73,18 @@ class TopologySource:
 def load_topology(path: Path) -> TopologySource:
     """Read and validate a topology YAML file; problems raise ``TopologyError`` naming the field."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TopologyError(f"{path}: cannot read the topology file: {exc}") from exc
+        text = decode_text(read_bounded(Path(path), MAX_TOPOLOGY_BYTES), str(path))
+    except InputError as exc:
+        raise TopologyError(f"{path}: {exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
-        raise TopologyError(f"{path}: not valid YAML: {exc}") from exc
+        raise TopologyError(f"{path}: expected valid YAML, got {yaml_problem(exc)}") from None
+    if not isinstance(data, Mapping):
+        # only the type: a file that is not a topology (a key, say) must not be quoted
+        raise TopologyError(
+            f"{path}: expected a mapping of topology fields, got a {type(data).__name__}"
+        )
     source = _Reader(str(path)).source(data)
     if isinstance(data, Mapping) and "boundaries" in data:
         boundaries = data["boundaries"]

@@ -129,3 +129,44 @@ def test_run_exits_2_and_prints_every_error(tmp_path: Path) -> None:
         assert "scenario.seed" in result.output
         assert "scenario.channels.sms.failure" in result.output
     assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_background_stream_needs_exactly_one_way_of_arriving(tmp_path: Path) -> None:
+    service = {"kind": "constant", "value": 60}
+    streams = [
+        {"name": "calls", "rate_per_hour": 4, "interarrival_s": [60], "service_s": service},
+        {"name": "reports", "service_s": service},
+    ]
+    data = merged(base_scenario(), {"tiers": {"town": {"background": streams}}})
+    errors = errors_for(tmp_path, data)
+    assert len(errors) == 2
+    assert "scenario.tiers.town.background[0]: expected exactly one of" in errors[0]
+    assert "'rate_per_hour', 'interarrival_s'" in errors[0]
+    assert "scenario.tiers.town.background[1]" in errors[1]
+    assert "got none" in errors[1]
+    assert all("\n" not in e for e in errors)
+
+
+def test_background_stream_names_are_unique(tmp_path: Path) -> None:
+    stream = {"name": "calls", "rate_per_hour": 4, "service_s": {"kind": "constant", "value": 6}}
+    data = merged(base_scenario(), {"tiers": {"district": {"background": [stream, stream]}}})
+    [error] = errors_for(tmp_path, data)
+    assert "scenario.tiers.district.background" in error
+    assert "'calls'" in error
+
+
+def test_background_interarrivals_from_csv(tmp_path: Path) -> None:
+    (tmp_path / "gaps.csv").write_text("interarrival_s\n30\n90.5\n")
+    stream = {
+        "name": "calls",
+        "interarrival_csv": "gaps.csv",
+        "service_s": {"kind": "constant", "value": 60},
+    }
+    data = merged(base_scenario(), {"tiers": {"town": {"background": [stream]}}})
+    loaded = load_scenario(write_scenario(tmp_path, data))
+    [read] = loaded.scenario.tiers.town.background
+    assert read.interarrival_s == [30.0, 90.5]
+    (tmp_path / "gaps.csv").write_text("interarrival_s\n30\n-2\n")
+    [error] = errors_for(tmp_path, data)
+    assert "scenario.tiers.town.background[0].interarrival_csv: gaps.csv: line 3:" in error
+    assert "expected a positive number of seconds, got '-2'" in error

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,9 +27,13 @@ class SecureBroker(Broker):
                 self.workdir / "broker", self.responders, port=self.port, tls_port=self.tls_port
             )
         path = self.workdir / f"mosquitto-secure-{self.port}.conf"
-        # Started as root, mosquitto drops to user mosquitto, which cannot read the 0600 files.
-        stay = "user root\n" if os.geteuid() == 0 else ""
-        path.write_text(self.files.conf.read_text() + stay + self.extra_config)
+        # pytest's folders are 0700 root, so the user a root-generated conf names (mosquitto)
+        # could not reach the files: tests run it as root (test_trust_cli starts the conf as
+        # generated, from a folder it can reach).
+        conf = self.files.conf.read_text()
+        if os.geteuid() == 0:
+            conf = re.sub(r"(?m)^user .*$", "user root", conf)
+        path.write_text(conf + self.extra_config)
         return path
 
     def password(self, user: str) -> str:

@@ -319,10 +319,13 @@ class GeneratedBroker(Broker):
 
     def write_config(self) -> Path:
         assert self.conf is not None
-        # The image chowns the files to user mosquitto; here, as root, stay root to read them.
-        stay = "user root\n" if os.geteuid() == 0 else ""
+        # The image chowns the files to user mosquitto; here (pytest's 0700 folders), as root,
+        # stay root to read them.
+        conf = self.conf.read_text()
+        if os.geteuid() == 0:
+            conf = re.sub(r"(?m)^user .*$", "user root", conf)
         path = self.workdir / "mosquitto-generated.conf"
-        path.write_text(self.conf.read_text() + stay)
+        path.write_text(conf)
         return path
 
 

@@ -70,7 +70,10 @@ async def test_live_run_signs_and_swarm_rejects_forgeries(mosquitto: Broker) -> 
     )
     # one signature per alert body and issuer, not per delivery
     assert 0 < trust["signatures"] < outcome.result.transport["published"]
-    assert outcome.live["relays_received"] == 2
+    # the district and the town each took the alert; a relay resent under load arrives again
+    protocol = outcome.result.protocol
+    assert protocol["relays_sent"] == 2
+    assert outcome.live["relays_received"] >= 2
     for record in outcome.result.records:
         assert (record.acked_at_s is not None) != (record.flag is not None), record
 

@@ -100,6 +100,9 @@ def test_the_headline_and_chart_figures_are_all_shown(parsed: Parsed) -> None:
     } <= keys
     assert {f"notification.flagged.{cause}" for cause in report["notification"]["flagged"]} <= keys
     assert {f"transport.{name}" for name in report["transport"]} <= keys
+    for i, tier in enumerate(report["queues"]["by_tier"]):
+        assert {f"queues.by_tier.{i}.utilisation", f"queues.by_tier.{i}.alert.p_wait"} <= keys
+        assert {f"queues.by_tier.{i}.busiest.{j}.code" for j in range(len(tier["busiest"]))} <= keys
 
 
 def test_verdict_comes_first_then_the_charts_in_order(parsed: Parsed) -> None:
@@ -115,6 +118,7 @@ def test_verdict_comes_first_then_the_charts_in_order(parsed: Parsed) -> None:
         "ranking",  # the default run has replications
         "towns",
         "channels",
+        "queues",
         "flagged",
         "transport",
         "metadata",

@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[3]
 SCENARIOS = ROOT / "scenarios"
 SMOKE = SCENARIOS / "smoke-one-town.yaml"
 
+TOKEN = "test-token"
+AUTH = {"X-Alertsim-Token": TOKEN}
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[[web.Application], Awaitable[Client]]
 
@@ -47,7 +49,7 @@ def runs(tmp_path: Path, smoke_report: dict[str, Any]) -> Path:
 
 @pytest.fixture
 async def client(aiohttp_client: Any, runs: Path) -> Client:
-    made: Client = await aiohttp_client(create_app(runs, SCENARIOS))
+    made: Client = await aiohttp_client(create_app(runs, SCENARIOS, token=TOKEN))
     return made
 
 
@@ -121,7 +123,7 @@ async def test_unknown_runs_are_404_and_traversal_is_refused(
 async def test_a_bad_scenario_upload_is_answered_with_400_and_every_error(client: Client) -> None:
     form = FormData()
     form.add_field("scenario", b"name: bad one\nseed: -1\n", filename="mine.yaml")
-    response = await client.post("/api/runs", data=form)
+    response = await client.post("/api/runs", data=form, headers=AUTH)
     assert response.status == 400
     errors = (await response.json())["errors"]
     assert "mine.yaml: scenario.seed: expected greater than or equal to 0, got -1" in errors
@@ -129,7 +131,7 @@ async def test_a_bad_scenario_upload_is_answered_with_400_and_every_error(client
     assert "mine.yaml: scenario.strategy: expected this field, got nothing (field required)" in (
         errors
     )
-    garbage = await client.post("/api/runs", data=b"[unclosed")
+    garbage = await client.post("/api/runs", data=b"[unclosed", headers=AUTH)
     assert garbage.status == 400
     assert (await garbage.json())["errors"][0].startswith("scenario.yaml: expected valid YAML")
     # nothing was left behind in the scenarios folder
@@ -141,7 +143,7 @@ async def test_starts_a_run_and_streams_its_progress(
 ) -> None:
     form = FormData()
     form.add_field("scenario", SMOKE.read_bytes(), filename="smoke-one-town.yaml")
-    response = await client.post("/api/runs", data=form)
+    response = await client.post("/api/runs", data=form, headers=AUTH)
     assert response.status == 202
     started = await response.json()
     assert started["name"] == "smoke-one-town-1"
@@ -175,7 +177,7 @@ async def test_starts_a_run_and_streams_its_progress(
     assert listed["smoke-one-town-1"]["status"] == "done"
     live = await (await client.get(started["page"])).text()
     assert "EventSource" in live
-    second = await client.post("/api/runs", data=SMOKE.read_bytes())
+    second = await client.post("/api/runs", data=SMOKE.read_bytes(), headers=AUTH)
     assert (await second.json())["name"] == "smoke-one-town-2"
 
 
@@ -190,7 +192,7 @@ async def test_the_serve_pages_render_in_a_browser_without_console_errors(runs: 
     browser = pytest.importorskip("tests.support.browser")
     if shutil.which("chromium") is None and shutil.which("chromium-browser") is None:
         pytest.skip("chromium is not installed (make test installs it)")
-    app = create_app(runs, SCENARIOS)
+    app = create_app(runs, SCENARIOS, token=TOKEN)
     runner = web.AppRunner(app)
     await runner.setup()
     port = _free_port()
@@ -206,7 +208,7 @@ async def test_the_serve_pages_render_in_a_browser_without_console_errors(runs: 
         # the live page of a run: its script draws the curve from the stream and links the report
         async with ClientSession() as session:
             posted = await session.post(
-                f"http://127.0.0.1:{port}/api/runs", data=SMOKE.read_bytes()
+                f"http://127.0.0.1:{port}/api/runs", data=SMOKE.read_bytes(), headers=AUTH
             )
             started = await posted.json()
             async with session.get(f"http://127.0.0.1:{port}{started['events']}") as stream:

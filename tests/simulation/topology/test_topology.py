@@ -374,11 +374,11 @@ def test_negative_towns_message_shows_the_value(tmp_path: Path) -> None:
 
 def test_unreadable_or_invalid_yaml_names_the_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
-    with pytest.raises(TopologyError, match=re.escape(f"{missing}: cannot read")):
+    with pytest.raises(TopologyError, match=re.escape(f"{missing}: expected a readable file")):
         load_topology(missing)
     bad = tmp_path / "bad.yaml"
     bad.write_text("districts: [unclosed", encoding="utf-8")
-    with pytest.raises(TopologyError, match=re.escape(f"{bad}: not valid YAML")):
+    with pytest.raises(TopologyError, match=re.escape(f"{bad}: expected valid YAML")):
         load_topology(bad)
 
 

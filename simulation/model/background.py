@@ -1,0 +1,94 @@
+"""Background work arriving at a center: citizens' calls and incident reports, as seeded streams.
+
+Each stream of each center draws from two random streams of its own, named after the center and
+the stream (`background.<center>.<stream>.arrive` / `.service`), so a center's load depends on
+neither the order centers are built in nor the scenario's name. Arrivals are Poisson at a fixed
+rate, Poisson with a rate that changes every model hour (by thinning), or resampled observed
+gaps; each holds one of the center's staff for a `service_s` draw, in the same queue as the
+alert's own work. Arrivals stop once `stop()` says so (the run is over) or past `horizon_s`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import simpy
+
+from simulation.behaviour import Sampler, Streams, sampler
+from simulation.model.centers import BACKGROUND, CenterModel
+from simulation.scenario.background import BackgroundStream
+
+HOUR_S = 3600.0
+
+
+def gaps(stream: BackgroundStream, rng: random.Random) -> Callable[[float], float] | None:
+    """Seconds from an arrival at model time `t` to the next; None if the stream never arrives."""
+    expo = rng.expovariate
+    if stream.interarrival_s is not None:  # inline, or read from interarrival_csv
+        choice, values = rng.choice, tuple(stream.interarrival_s)
+        return lambda t: choice(values)
+    if stream.rate_per_hour is not None:
+        if stream.rate_per_hour == 0:
+            return None
+        rate = stream.rate_per_hour / HOUR_S
+        return lambda t: expo(rate)
+    profile = tuple(stream.rate_profile_per_hour or ())
+    peak = max(profile, default=0.0)
+    if peak == 0:
+        return None
+    peak_rate, uniform, hours = peak / HOUR_S, rng.random, len(profile)
+
+    def thinned(t: float) -> float:
+        # Lewis and Shedler's thinning: candidates at the peak rate, each kept with the share
+        # of the peak that the hour it falls in has.
+        at = t
+        while True:
+            at += expo(peak_rate)
+            if uniform() * peak < profile[int(at // HOUR_S) % hours]:
+                return at - t
+
+    return thinned
+
+
+def start_background(
+    center: CenterModel,
+    streams: list[BackgroundStream],
+    rngs: Streams,
+    stop: Callable[[], bool],
+    horizon_s: float,
+) -> None:
+    """Start each of `streams` at `center`, from model time now."""
+    key = center.center.code or "municipal"
+    for stream in streams:
+        gap = gaps(stream, rngs.get(f"background.{key}.{stream.name}.arrive"))
+        if gap is None:
+            continue
+        service = sampler(stream.service_s, rngs.get(f"background.{key}.{stream.name}.service"))
+        _arrivals(center, gap, service, stop, horizon_s)
+
+
+def _arrivals(
+    center: CenterModel,
+    gap: Callable[[float], float],
+    service_s: Sampler,
+    stop: Callable[[], bool],
+    horizon_s: float,
+) -> None:
+    env = center.env
+
+    def done() -> None:
+        pass
+
+    def arrive(_: simpy.Event) -> None:
+        if stop():
+            return
+        center.hold(service_s, done, BACKGROUND)
+        schedule()
+
+    def schedule() -> None:
+        wait_s = gap(env.now)
+        if env.now + wait_s <= horizon_s:
+            env.timeout(wait_s).callbacks.append(arrive)
+
+    schedule()
