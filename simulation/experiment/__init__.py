@@ -9,5 +9,6 @@ __all__ = [
     "replicate",
     "replications",
     "sweep",
+    "taskfile",
     "virtual",
 ]

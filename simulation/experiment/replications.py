@@ -130,12 +130,12 @@ def run_tasks(
     tasks: Sequence[tuple[LoadedScenario, int]],
     *,
     executor: ExecutorSpec | None = None,
-    done: Callable[[int], None] | None = None,
+    done: Callable[[int, Figures], None] | None = None,
 ) -> list[Figures]:
     """Headline figures of each (scenario, replication) task, in task order.
 
     The distinct scenarios go to each worker once (see `simulation.experiment.executors`);
-    `done(index)` is called in this process as each task finishes, in completion order; the
+    `done(index, figures)` is called in this process as each task finishes, in completion order; the
     result never depends on that order, the executor or its number of workers.
     """
     scenarios: list[LoadedScenario] = []
@@ -151,7 +151,7 @@ def run_tasks(
         tuple(scenarios),
         items,
         executor=executor,
-        done=None if done is None else (lambda index, _figures: done(index)),
+        done=done,
     )
 
 
@@ -167,7 +167,7 @@ def run_replications(
     figures = run_tasks(
         [(loaded, r) for r in numbers],
         executor=executor,
-        done=None if done is None else (lambda index: done(numbers[index])),
+        done=None if done is None else (lambda index, _figures: done(numbers[index])),
     )
     return dict(zip(numbers, figures, strict=True))
 

@@ -24,11 +24,16 @@ from pydantic import ValidationError
 
 from simulation.experiment.executors import ExecutorSpec
 from simulation.experiment.replications import Figures, aggregate, count_progress, run_tasks
+from simulation.experiment.taskfile import TaskFile
 from simulation.report.sweep import SHARE, TABLE_FIGURES, answers, render_html
 from simulation.scenario import LoadedScenario, Scenario, ScenarioError, format_validation_error
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+
+# Finished (grid point, replication) tasks of a sweep under way; removed once sweep.json is out.
+TASKS_FILE = "sweep-tasks.jsonl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,10 +171,26 @@ def run_sweep(
     *,
     executor: ExecutorSpec | None = None,
     done: Callable[[int], None] | None = None,
+    resume: TaskFile | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per grid point: its parameter values, headline means and the replication block."""
+    """One row per grid point: its parameter values, headline means and the replication block.
+
+    With ``resume``, tasks it holds are not run again and each task that finishes is recorded
+    there as it does, so a sweep cut off (a lost scheduler, say) resumes from it.
+    """
     tasks = [(point.loaded, r) for point in grid for r in range(replications)]
-    figures = run_tasks(tasks, executor=executor, done=done)
+    kept: dict[int, Figures] = dict(resume.done) if resume is not None else {}
+    todo = [i for i in range(len(tasks)) if i not in kept]
+
+    def finished(j: int, figures: Figures) -> None:
+        if resume is not None:
+            resume.record(todo[j], figures)
+        if done is not None:
+            done(todo[j])
+
+    results = run_tasks([tasks[i] for i in todo], executor=executor, done=finished)
+    ran = dict(zip(todo, results, strict=True))
+    figures = [kept[i] if i in kept else ran[i] for i in range(len(tasks))]
     rows = []
     for index, point in enumerate(grid):
         mine: list[Figures] = figures[index * replications : (index + 1) * replications]
@@ -220,13 +241,27 @@ def run_sweep_with_progress(
     *,
     executor: ExecutorSpec | None = None,
     console: Console | None = None,
+    resume: TaskFile | None = None,
 ) -> list[dict[str, Any]]:
     """run_sweep with a progress bar over (grid point, replication) tasks when given a console."""
     if console is None:
-        return run_sweep(grid, replications, executor=executor)
+        return run_sweep(grid, replications, executor=executor, resume=resume)
     with count_progress(console) as bar:
         task = bar.add_task(
             f"{len(grid)} grid point(s) x {replications} replication(s)",
             total=len(grid) * replications,
+            completed=0 if resume is None else len(resume.done),
         )
-        return run_sweep(grid, replications, executor=executor, done=lambda _i: bar.advance(task))
+        return run_sweep(
+            grid,
+            replications,
+            executor=executor,
+            done=lambda _i: bar.advance(task),
+            resume=resume,
+        )
+
+
+def task_file(out_dir: Path, grid: Sequence[GridPoint], meta: dict[str, Any]) -> TaskFile:
+    """The sweep's results file of finished tasks in ``out_dir`` (see `taskfile`)."""
+    header = {**meta, "grid": [point.values for point in grid]}
+    return TaskFile(out_dir / TASKS_FILE, header)
