@@ -28,7 +28,11 @@ def print_summary(report: dict[str, Any], console: Console) -> None:
     for sentence in report.get("why", []):
         console.print(sentence)
 
-    head = Table(title=f"{report['scenario']} - {report['strategy']}, seed {report['seed']}")
+    title = f"{report['scenario']} - {report['strategy']}, seed {report['seed']}"
+    if "replications" in report:
+        n = report["replications"]["notification.within_target_share"]["n"]
+        title += f", replication 0 of {n} (intervals below)"
+    head = Table(title=title)
     head.add_column("figure")
     head.add_column("value", justify="right")
     flagged = ", ".join(f"{k} {v:,}" for k, v in note["flagged"].items() if v) or "none"

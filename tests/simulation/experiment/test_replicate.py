@@ -63,10 +63,11 @@ def test_ranked_gives_intervals_and_what_overlaps_the_worst() -> None:
     assert [g["overlaps_worst"] for g in got[1:]] == [True, False]
 
 
-def test_run_gives_replications_by_default_whatever_the_workers(tmp_path: Path) -> None:
+def test_run_gives_replications_by_default_whatever_the_executor(tmp_path: Path) -> None:
     one = _run(tmp_path / "one", "--workers", "1")
     two = _run(tmp_path / "two", "--workers", "2")
-    assert _stable(one) == _stable(two)
+    dask = _run(tmp_path / "dask", "--executor", "dask-local", "--workers", "2")
+    assert _stable(one) == _stable(two) == _stable(dask)
     assert one["replications"][SHARE]["n"] == DEFAULT_REPLICATIONS
     figures = one["replication_figures"]
     assert [f["replication"] for f in figures] == list(range(DEFAULT_REPLICATIONS))
