@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_REPLICATIONS",
     "Plan",
     "group_figures",
+    "noise_note",
     "ranked",
     "run_replicated",
 ]
@@ -120,10 +121,11 @@ def ranked(rows: Sequence[Figures], prefix: str, names: dict[str, str]) -> list[
     return out
 
 
-def _noise(groups: Sequence[dict[str, Any]], what: str) -> str:
+def noise_note(groups: Sequence[dict[str, Any]], what: str) -> str:
+    """The sentence that says whether the ranking of ``groups`` (as `ranked` gives) is noise."""
     if len(groups) < 2:
         return f"One {what} only: nothing to rank."
-    if groups[0].get("overlaps_worst") is None:
+    if groups[1].get("overlaps_worst") is None:  # no interval: one replication
         return f"One replication: the {what} ranking is one draw, not a property of the {what}s."
     tied = sum(1 for g in groups[1:] if g["overlaps_worst"])
     if tied == 0:
@@ -141,7 +143,7 @@ def ranking_block(rows: Sequence[Figures], loaded: LoadedScenario) -> dict[str, 
     return {
         "districts": districts,
         "worst_towns": towns,
-        "notes": [_noise(districts, "district"), _noise(towns, "town")],
+        "notes": [noise_note(districts, "district"), noise_note(towns, "town")],
     }
 
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from simulation.cli import app
-from simulation.experiment.replicate import DEFAULT_REPLICATIONS, Plan, ranked
+from simulation.experiment.replicate import DEFAULT_REPLICATIONS, Plan, noise_note, ranked
 from simulation.experiment.replications import mean_ci95
 from simulation.report.build import VOLATILE_KEYS
 
@@ -61,6 +61,17 @@ def test_ranked_gives_intervals_and_what_overlaps_the_worst() -> None:
     assert got[0]["mean"] == pytest.approx(0.15)
     assert "overlaps_worst" not in got[0]
     assert [g["overlaps_worst"] for g in got[1:]] == [True, False]
+    assert noise_note(got, "district") == (
+        "The district ranking is within noise at the bottom: 1 of 2 other districts have 95% "
+        "intervals overlapping the worst one's, so their order is not settled."
+    )
+    apart = ranked([rows[0], rows[0]], "district:", {})  # no spread: every interval a point
+    assert noise_note(apart, "district") == (
+        "The worst district is worse than every other beyond the noise (95% intervals)."
+    )
+    one = ranked(rows[:1], "district:", {})
+    assert noise_note(one, "district").startswith("One replication: the district ranking")
+    assert noise_note(one[:1], "district") == "One district only: nothing to rank."
 
 
 def test_run_gives_replications_by_default_whatever_the_executor(tmp_path: Path) -> None:
