@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NamedTuple, NoReturn
 
 import typer
 
@@ -73,6 +73,10 @@ def dispatch(
         float,
         typer.Option(min=0.1, help="wall seconds to reach the broker before giving up (exit 3)"),
     ] = 10.0,
+    run_id: Annotated[
+        str | None,
+        typer.Option(help="the run's id in the alert id (1-10 of a-z 0-9; default: resume or new)"),
+    ] = None,
     crash_at: Annotated[
         str | None,
         typer.Option(envvar=CRASH_ENV, help="tests: end the process at a step, e.g. after_ack:4"),
@@ -84,18 +88,24 @@ def dispatch(
 
     from dispatcher.service.plan_file import DispatchPlan, PlanFileError
     from dispatcher.transport.base import TransportError
+    from dispatcher.wire.runs import RunIdError, check_run_id
 
     rungs = _ladder(ladder)
     timeouts = _timeouts(timeout_s, len(rungs))
     try:
         dispatch_plan = DispatchPlan.load(plan)
-    except PlanFileError as exc:
-        _fail(f"--plan {exc}")
+        if run_id is not None:
+            check_run_id(run_id)
+    except (PlanFileError, RunIdError) as exc:
+        _fail(str(exc) if isinstance(exc, RunIdError) else f"--plan {exc}")
     password = os.environ.get(password_env, "")
-    transport = _transport(broker, username, password, ca_file, connect_timeout_s)
+    # A persistent session under a client id stable for the plan: acknowledgements sent while
+    # the process is down are queued by the broker until it is back (or the alert expires).
+    session = _Session(f"dispatcher-{dispatch_plan.alert_id}"[:64], dispatch_plan.expires_in_s)
+    transport = _transport(broker, username, password, ca_file, connect_timeout_s, session)
     service = _service(transport, journal, keys, key_id, crash_at, rungs, timeouts, restamp_after_s)
     try:
-        summary = asyncio.run(service.run(dispatch_plan, deadline_s=deadline_s))
+        summary = asyncio.run(service.run(dispatch_plan, deadline_s=deadline_s, run_id=run_id))
     except TransportError as exc:
         _fail(f"dispatch failed: {exc}", EXIT_FAILED)
     finally:
@@ -127,18 +137,25 @@ def _timeouts(text: str, rungs: int) -> tuple[float, ...]:
     return timeouts
 
 
+class _Session(NamedTuple):
+    client_id: str
+    expiry_s: float
+
+
 def _transport(
     broker: str,
     username: str | None,
     password: str,
     ca_file: Path | None,
     connect_timeout_s: float,
+    session: _Session,
 ) -> Transport:
     """The broker connection, not yet started; exits 2 on a bad URL or CA file."""
     import ssl
 
     from dispatcher.transport.base import TransportError
 
+    expiry_s = max(60, math.ceil(session.expiry_s))
     try:
         if username:
             from dispatcher.transport.secure import SecureMqttTransport
@@ -150,11 +167,16 @@ def _transport(
                 password=password,
                 ca_file=ca_file,
                 connect_timeout_s=connect_timeout_s,
+                session_expiry_s=expiry_s,
             )
         from dispatcher.transport.mqtt import MqttTransport
 
-        client_id = f"dispatcher-{os.getpid()}"
-        return MqttTransport(broker, client_id=client_id, connect_timeout_s=connect_timeout_s)
+        return MqttTransport(
+            broker,
+            client_id=session.client_id,
+            connect_timeout_s=connect_timeout_s,
+            session_expiry_s=expiry_s,
+        )
     except TransportError:
         _fail(f"--broker: expected mqtt://host[:port] with a port in 1-65535, got {broker!r}")
     except (OSError, ssl.SSLError) as exc:

@@ -12,6 +12,11 @@ still open when the alert expires is flagged ``expired`` and escalated, and an e
 never published again. Past ``--deadline-s`` the service feeds the policy ``DeadlinePassed``
 and it flags the rest ``unacknowledged``.
 
+Run ids: the alert goes on the wire as ``{plan id}-{run id}`` (``dispatcher.wire.runs``), so
+receivers that deduplicate by identifier take a new run of the same plan as a new alert. The run
+id is given (``--run-id``), or the one the journal last held for the plan (a restart resumes
+that run), or fresh.
+
 Journal first: the whole alert is journaled before anything is published. If the journal
 already holds the alert, nothing is re-planned: the run replays exactly the recipients the
 journal lists as unfinished, with the same identifier. Acknowledgements mark a recipient done
@@ -19,11 +24,11 @@ once; repeats are counted as duplicates.
 
 Replays and the replay window: receivers reject an alert whose ``sent`` lies more than their
 tolerance (30 s) from their clock, which is what stops an attacker replaying a captured alert.
-A journaled alert whose ``sent`` is older than ``restamp_after_s`` (10 s) is therefore re-signed
+A journaled alert whose ``sent`` is older than ``restamp_after_s`` (10 s) is therefore restamped
 before it is published again, with a fresh ``sent`` and the same identifier and ``expires``:
 a receiver that never got it accepts it, one that did counts a duplicate (dedup by identifier),
 and the captured old bytes stay rejected as ``replayed``. Quicker replays send the journaled
-bytes unchanged (same signature).
+bytes unchanged (same payload).
 
 Tests end the process at a chosen step with ``ALERTSIM_CRASH_AT``
 (:mod:`dispatcher.service.crashpoints`). The command is :mod:`dispatcher.service.cli`.
@@ -67,7 +72,7 @@ from dispatcher.service.journal import Journal, JournalRow
 from dispatcher.service.ladder import DEFAULT_TIMEOUT_S, DIRECT_LADDER
 from dispatcher.service.plan_file import DispatchPlan, alert_for, alert_plan
 from dispatcher.transport.base import Message, Transport
-from dispatcher.trust.signing import Signer
+from dispatcher.trust.signing import Delivery, Signer
 from dispatcher.wire import properties as prop
 from dispatcher.wire.envelopes import escalation_message
 from dispatcher.wire.messages import (
@@ -76,6 +81,7 @@ from dispatcher.wire.messages import (
     decode_alert,
     encode_alert,
 )
+from dispatcher.wire.runs import fresh_run_id, plan_alert_id
 from dispatcher.wire.topics import TopicError, ack_filter, parse_topic, topic_for
 
 __all__ = ["DispatchPlan", "DispatchService", "RunSummary"]
@@ -85,6 +91,8 @@ log = structlog.get_logger(__name__)
 
 @dataclass
 class RunSummary:
+    alert_id: str = ""  # on the wire: the plan's id and the run's
+    run_id: str = ""
     replayed: list[str] = field(default_factory=list)  # recipients sent again after a restart
     published: int = 0
     acks: Counter[str] = field(default_factory=Counter)  # done, duplicate, unknown, bad, receipt
@@ -98,6 +106,8 @@ class RunSummary:
 
     def as_dict(self) -> dict[str, object]:
         return {
+            "alert_id": self.alert_id,
+            "run_id": self.run_id,
             "replayed": self.replayed,
             "published": self.published,
             "acks": dict(self.acks),
@@ -153,7 +163,24 @@ class DispatchService:
         """Policy time: wall seconds since this run issued (or replayed) the alert."""
         return asyncio.get_running_loop().time() - self._started_s
 
-    async def run(self, plan: DispatchPlan, *, deadline_s: float) -> RunSummary:
+    def wire_plan(self, plan: DispatchPlan, run_id: str | None = None) -> DispatchPlan:
+        """``plan`` under its alert id on the wire, ``{plan id}-{run id}``: of ``run_id`` when
+        given, else of the run the journal last held for this plan (a restart resumes it), else
+        of a fresh run."""
+        if run_id is None:
+            journaled = self.journal.alert_for_plan(plan.alert_id)
+            if journaled is not None:
+                self.summary.run_id = journaled.rsplit("-", 1)[1]
+                return replace(plan, alert_id=journaled)
+            run_id = fresh_run_id()
+        self.summary.run_id = run_id
+        return replace(plan, alert_id=plan_alert_id(plan.alert_id, run_id))
+
+    async def run(
+        self, plan: DispatchPlan, *, deadline_s: float, run_id: str | None = None
+    ) -> RunSummary:
+        plan_id, plan = plan.alert_id, self.wire_plan(plan, run_id)
+        self.summary.alert_id = plan.alert_id
         await self.transport.start()
         # Subscribe before publishing, so that no acknowledgement can arrive unheard.
         await self.transport.subscribe(ack_filter(plan.alert_id))
@@ -166,7 +193,7 @@ class DispatchService:
                 self.summary.replayed = [r.recipient_id for r in unfinished]
                 log.info("journal_replayed", alert_id=plan.alert_id, unfinished=len(unfinished))
             else:
-                self.journal_plan(plan)
+                self._journal(plan, plan_id)
             rows = self.journal.rows(plan.alert_id)
             self._rows = {r.recipient_id: r for r in rows}
             self._expires = _expires_of(rows[0].payload) if rows else None
@@ -190,16 +217,23 @@ class DispatchService:
             await self.transport.close()
         return self.summary
 
-    def journal_plan(self, plan: DispatchPlan) -> None:
-        """Journal the alert for every recipient, publishing nothing (run() does this first)."""
+    def journal_plan(self, plan: DispatchPlan, run_id: str | None = None) -> str:
+        """Journal the alert of a new run of ``plan`` for every recipient, publishing nothing
+        (run() does this first); returns its alert id on the wire."""
+        wired = self.wire_plan(plan, run_id or fresh_run_id())
+        self._journal(wired, plan.alert_id)
+        return wired.alert_id
+
+    def _journal(self, plan: DispatchPlan, plan_id: str) -> None:
         self._crash.reached("before_journal")
         sent = self.clock()
-        rows = []
+        rows: list[tuple[str, str, bytes, tuple[tuple[str, str], ...]]] = []
         for r in plan.recipients:
             payload = alert_for(plan, r, sent)
-            props = ((prop.RECIPIENT_ID, r.id), *self.signer.properties(payload))
-            rows.append((r.id, topic_for(r), payload, props))
-        self.journal.record_alert(plan.alert_id, rows)
+            # Unsigned: the signature binds the channel and rung, known only when it is sent.
+            rows.append((r.id, topic_for(r), payload, ((prop.RECIPIENT_ID, r.id),)))
+        run_id = plan.alert_id.rsplit("-", 1)[1]
+        self.journal.record_alert(plan.alert_id, rows, plan_id=plan_id, run_id=run_id)
         log.info("alert_journaled", alert_id=plan.alert_id, recipients=len(rows))
         self._crash.reached("after_journal")
 
@@ -284,6 +318,7 @@ class DispatchService:
             self._feed_expiry(command.alert_id)
             return
         row = self._fresh(self._rows[command.recipient.id])
+        delivery = Delivery(row.recipient_id, command.channel, command.rung)
         await self.transport.publish(
             Message(
                 row.topic,
@@ -292,6 +327,7 @@ class DispatchService:
                     *row.properties,
                     (prop.CHANNEL, command.channel),
                     (prop.RUNG, str(command.rung)),
+                    *self.signer.properties(row.payload, delivery),
                 ),
             )
         )
@@ -312,9 +348,8 @@ class DispatchService:
         if (now - alert.sent).total_seconds() <= self.restamp_after_s:
             return row
         payload = encode_alert(alert.model_copy(update={"sent": now}))
-        props = ((prop.RECIPIENT_ID, row.recipient_id), *self.signer.properties(payload))
-        self.journal.restamp(row.alert_id, row.recipient_id, payload, props)
-        fresh = replace(row, payload=payload, properties=props)
+        self.journal.restamp(row.alert_id, row.recipient_id, payload)
+        fresh = replace(row, payload=payload)
         self._rows[row.recipient_id] = fresh
         self.summary.restamped += 1
         log.info("alert_restamped", alert_id=row.alert_id, recipient=row.recipient_id)

@@ -1,10 +1,12 @@
 """The dispatcher's durable journal: each alert and each recipient's state, in SQLite (WAL).
 
-Written before anything is published: a recipient row holds the exact signed bytes it is sent
-(topic, payload, signature properties), so a replay after a crash sends the same identifier and
-the same signature, and receivers recognise it as a duplicate. A recipient is ``done`` only when
+Written before anything is published: a recipient row holds the exact bytes it is sent (topic,
+payload, unsigned user properties), so a replay after a crash sends the same identifier and
+receivers recognise it as a duplicate. Signatures are made when a row is sent, since they bind
+the channel and rung of that attempt. A recipient is ``done`` only when
 its application-level acknowledgement arrived (or it was flagged with a cause); the broker's
-PUBACK only moves it to ``published``, which still counts as unfinished.
+PUBACK only moves it to ``published``, which still counts as unfinished. Each alert row names the
+plan and the run it belongs to (``plan_id``, ``run_id``), so a restart finds the run it resumes.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ DONE_STATES: Final = ("acked", "flagged")
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS alerts (
     alert_id TEXT PRIMARY KEY,
-    journaled_at_ns INTEGER NOT NULL
+    journaled_at_ns INTEGER NOT NULL,
+    plan_id TEXT NOT NULL DEFAULT '',
+    run_id TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS recipients (
     alert_id TEXT NOT NULL REFERENCES alerts(alert_id),
@@ -68,6 +72,11 @@ class Journal:
         # process, goes down right after.
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        # A journal written before run ids: its alerts table gains the two columns.
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(alerts)")}
+        for column in ("plan_id", "run_id"):
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE alerts ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         self._db.close()
@@ -76,16 +85,29 @@ class Journal:
         row = self._db.execute("SELECT 1 FROM alerts WHERE alert_id = ?", (alert_id,)).fetchone()
         return row is not None
 
+    def alert_for_plan(self, plan_id: str) -> str | None:
+        """The alert id the latest run of plan ``plan_id`` journaled (None: never run here)."""
+        row = self._db.execute(
+            "SELECT alert_id FROM alerts WHERE plan_id = ? ORDER BY rowid DESC LIMIT 1",
+            (plan_id,),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     def record_alert(
         self,
         alert_id: str,
         rows: list[tuple[str, str, bytes, tuple[tuple[str, str], ...]]],
+        *,
+        plan_id: str = "",
+        run_id: str = "",
     ) -> None:
-        """Journal an alert and its recipients (recipient_id, topic, payload, properties)."""
+        """Journal an alert (of plan ``plan_id``, run ``run_id``) and its recipients
+        (recipient_id, topic, payload, properties)."""
         with self._transaction():
             self._db.execute(
-                "INSERT INTO alerts (alert_id, journaled_at_ns) VALUES (?, ?)",
-                (alert_id, time.time_ns()),
+                "INSERT INTO alerts (alert_id, journaled_at_ns, plan_id, run_id) "
+                "VALUES (?, ?, ?, ?)",
+                (alert_id, time.time_ns(), plan_id, run_id),
             )
             self._db.executemany(
                 "INSERT INTO recipients (alert_id, recipient_id, topic, payload, properties, "
@@ -102,18 +124,11 @@ class Journal:
             (alert_id, recipient_id),
         )
 
-    def restamp(
-        self,
-        alert_id: str,
-        recipient_id: str,
-        payload: bytes,
-        properties: tuple[tuple[str, str], ...],
-    ) -> None:
-        """Replace a recipient's bytes with a re-signed copy (same identifier, fresh ``sent``)."""
+    def restamp(self, alert_id: str, recipient_id: str, payload: bytes) -> None:
+        """Replace a recipient's bytes with a restamped copy (same identifier, fresh ``sent``)."""
         self._db.execute(
-            "UPDATE recipients SET payload = ?, properties = ? "
-            "WHERE alert_id = ? AND recipient_id = ?",
-            (payload, json.dumps(list(properties)), alert_id, recipient_id),
+            "UPDATE recipients SET payload = ? WHERE alert_id = ? AND recipient_id = ?",
+            (payload, alert_id, recipient_id),
         )
 
     def mark_done(

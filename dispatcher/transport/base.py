@@ -20,6 +20,7 @@ from dispatcher.wire.topics import TopicError, validate_filter
 
 __all__ = [
     "Message",
+    "Outage",
     "QueuedPublisher",
     "Transport",
     "TransportError",
@@ -43,6 +44,26 @@ class TransportError(AlertsimError):
 
 
 @dataclass(slots=True)
+class Outage:
+    """One time the broker connection was down: from when to when (UTC ISO 8601; ``down_to``
+    None while still down), the connection attempts it took to come back, and the publishes
+    that had not been acknowledged when it went and were sent again."""
+
+    down_from: str
+    down_to: str | None = None
+    reconnects: int = 0
+    resent: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "from": self.down_from,
+            "to": self.down_to,
+            "reconnects": self.reconnects,
+            "resent": self.resent,
+        }
+
+
+@dataclass(slots=True)
 class TransportStats:
     """What a transport counted; names follow the report's `transport` section."""
 
@@ -54,6 +75,8 @@ class TransportStats:
     # Publishes whose connection dropped before the broker acknowledged them; sent again.
     republished: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    # Every time an established connection was lost, in order.
+    outages: list[Outage] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
         out = {

@@ -7,6 +7,11 @@ publish whose connection dropped before the broker's PUBACK is kept (registered 
 released in `finally`) and sent again first on the next connection, so nothing queued is lost
 to a reconnect; the broker may see it twice, which QoS 1 allows. Every aiomqtt or paho error is
 turned into `TransportError` here and nowhere else.
+
+With ``session_expiry_s`` > 0 the session is persistent (MQTT 5 clean start off, Session Expiry
+Interval): under a stable client id, the broker keeps the subscriptions and queues QoS 1
+messages (acknowledgements) while the client is away, and hands them over when it is back.
+Every lost connection is recorded as an `Outage` (from, to, attempts, what was sent again).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import socket
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiomqtt
@@ -27,7 +34,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from dispatcher.transport import fast_properties
-from dispatcher.transport.base import Message, QueuedPublisher, TransportError, TransportStats
+from dispatcher.transport.base import (
+    Message,
+    Outage,
+    QueuedPublisher,
+    TransportError,
+    TransportStats,
+)
 
 log = structlog.get_logger(__name__)
 # aiomqtt warns on every publish past ten in flight; with eight senders that is every publish.
@@ -88,10 +101,12 @@ class MqttTransport(QueuedPublisher):
         backoff: Backoff | None = None,
         connect_timeout_s: float = 10.0,
         rng: random.Random | None = None,
+        session_expiry_s: int = 0,
     ) -> None:
         self.address = BrokerAddress.parse(url)
         self.client_id = client_id
         self.mqtt5 = mqtt5
+        self.session_expiry_s = session_expiry_s
         self.stats = TransportStats()
         self._backoff = backoff or Backoff()
         self._rng = rng or random.Random(client_id)
@@ -145,8 +160,12 @@ class MqttTransport(QueuedPublisher):
     async def _supervise(self) -> None:
         attempt = 0
         ever_connected = False
+        outage: Outage | None = None
+        republished_mark = 0
         while not self._closed:
             try:
+                if outage is not None:
+                    outage.reconnects += 1
                 async with self._new_client() as client:
                     self._client = client
                     _read_every_ready_packet(client)
@@ -154,6 +173,14 @@ class MqttTransport(QueuedPublisher):
                         await client.subscribe(topic_filter, qos=1)
                     if ever_connected:
                         self.stats.reconnects += 1
+                    if outage is not None:
+                        outage.down_to = _utc_now()
+                        outage.resent = self.stats.republished - republished_mark
+                        log.warning(
+                            "mqtt_outage_ended", client_id=self.client_id, **outage.as_dict()
+                        )
+                        outage = None
+                    republished_mark = self.stats.republished
                     ever_connected, attempt = True, 0
                     log.info("mqtt_connected", client_id=self.client_id, broker=self.address.url)
                     self._connected.set()
@@ -163,11 +190,22 @@ class MqttTransport(QueuedPublisher):
                     self.stats.connect_failures += 1
                 log.info("mqtt_disconnected", client_id=self.client_id, error=str(exc))
             finally:
+                if self._connected.is_set() and not self._closed:
+                    outage = Outage(_utc_now())
+                    self.stats.outages.append(outage)
                 self._connected.clear()
                 self._client = None
             delay_s = self._backoff.delay_s(attempt, self._rng)
             attempt += 1
             await asyncio.sleep(delay_s)
+
+    def _session(self) -> dict[str, Any]:
+        """aiomqtt's session arguments: a persistent MQTT 5 session with ``session_expiry_s``."""
+        if self.session_expiry_s <= 0 or not self.mqtt5:
+            return {}
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = int(self.session_expiry_s)
+        return {"clean_start": False, "properties": props}
 
     def _new_client(self) -> aiomqtt.Client:
         return aiomqtt.Client(
@@ -175,6 +213,7 @@ class MqttTransport(QueuedPublisher):
             self.address.port,
             identifier=self.client_id,
             logger=_AIOMQTT_LOG,
+            **self._session(),
             protocol=aiomqtt.ProtocolVersion.V5 if self.mqtt5 else aiomqtt.ProtocolVersion.V311,
             keepalive=10,
             timeout=5.0,
@@ -289,6 +328,10 @@ class MqttTransport(QueuedPublisher):
             correlation_data=bytes(correlation) if correlation is not None else None,
             user_properties=tuple((str(k), str(v)) for k, v in users) if users else (),
         )
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _read_every_ready_packet(client: aiomqtt.Client) -> None:

@@ -51,4 +51,5 @@ class SecureMqttTransport(MqttTransport):
             keepalive=self._keepalive_s,
             timeout=5.0,
             tls_context=self._tls,
+            **self._session(),
         )

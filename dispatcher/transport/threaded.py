@@ -85,6 +85,7 @@ class ThreadedTransport:
             inner,
             backpressure_waits=inner.backpressure_waits + self._handoff_waits,
             errors=dict(inner.errors),
+            outages=list(inner.outages),
         )
 
     async def start(self) -> None:

@@ -1,6 +1,7 @@
 """The receiving end of an alert topic: topic check, signature verification, counted verdicts.
 
 A responder or a relaying center hands every message it gets to :meth:`Inbox.receive`, which
+checks the signature for the delivery the topic and properties name (:func:`delivery_of`) and
 never raises: a bad topic, a bad payload or a failed verification comes back as a rejected
 :class:`~dispatcher.trust.signing.Verdict` whose reason (``topic_bad_id``, ``unsigned``,
 ``out_of_scope``, ...) is counted in :attr:`Inbox.counts`.
@@ -14,12 +15,12 @@ from datetime import datetime
 
 import structlog
 
-from dispatcher.trust.signing import Verdict, Verifier
+from dispatcher.trust.signing import Delivery, Verdict, Verifier, relay_delivery
 from dispatcher.wire import properties as prop
 from dispatcher.wire.message import Message
-from dispatcher.wire.topics import TopicError, parse_topic
+from dispatcher.wire.topics import ParsedTopic, TopicError, parse_topic
 
-__all__ = ["Inbox"]
+__all__ = ["Inbox", "delivery_of"]
 
 log = structlog.get_logger(__name__)
 
@@ -52,13 +53,26 @@ class Inbox:
         if parsed.kind not in ("alert", "district_center", "town_broadcast", "town_center"):
             detail = f"topic: expected an alert topic, got a {parsed.kind} topic"
             return "topic_kind", Verdict("rejected", "topic", None, detail)
-        receiver = parsed.recipient_id or message.user_property(prop.RECIPIENT_ID) or ""
         verdict = self.verifier.verify(
             message.payload,
             message.user_properties,
-            receiver=receiver,
+            delivery=delivery_of(message, parsed),
             district=parsed.district,
             town=parsed.town,
             now=now,
         )
         return verdict.reason or verdict.outcome, verdict
+
+
+def delivery_of(message: Message, parsed: ParsedTopic) -> Delivery:
+    """What ``message`` claims to be, as its signature must bind it: the recipient of the topic
+    it came on (on a district center topic, which a duty team shares, the ``recipient_id``
+    property), its ``channel`` and ``rung``; a relay, the center whose topic it came on."""
+    if message.user_property(prop.RELAY) is not None:
+        return relay_delivery(parsed.district or "", parsed.town or "")
+    receiver = parsed.recipient_id or message.user_property(prop.RECIPIENT_ID) or ""
+    # No rung: 0, as signed for a message without one; one that is not a number: -1.
+    rung_text = message.user_property(prop.RUNG) or "0"
+    ok = len(rung_text) <= 6 and rung_text.isascii() and rung_text.isdigit()
+    rung = int(rung_text) if ok else -1
+    return Delivery(receiver, message.user_property(prop.CHANNEL) or "", rung)

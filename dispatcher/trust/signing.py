@@ -7,8 +7,11 @@ for exercises (the default of ``alertsim keys init``) sign only ``Exercise`` and
 
 On the wire the alert payload stays plain CAP JSON; the signature travels with it as two MQTT 5
 user properties, ``sig_key`` (the key id) and ``sig`` (base64 of the Ed25519 signature over
-``b"alertsim/v1/alert\\0" + key_id + b"\\0" + payload``), so a receiver verifies the exact bytes it
-got and a signature cannot be moved to another key's name.
+``b"alertsim/v1/alert\\0" + key_id + b"\\0" + delivery + b"\\0" + payload``, where ``delivery`` is
+the JSON array ``[receiver, channel, rung]`` of :class:`Delivery`), so a receiver verifies the
+exact bytes it got, for the recipient of the topic it got them on, over the channel and on the
+rung they claim: a signature cannot be moved to another key's name, another member or another
+rung.
 
 :class:`Verifier` answers every message with a :class:`Verdict` and never raises: ``accepted``,
 ``duplicate`` (an identifier it already accepted: counted, not shown again) or one reason of
@@ -40,8 +43,10 @@ from dispatcher.wire.messages import Alert, MessageError, Status, decode_alert
 
 __all__ = [
     "REJECT_REASONS",
+    "RELAY_CHANNEL",
     "SIG_KEY_PROPERTY",
     "SIG_PROPERTY",
+    "Delivery",
     "KeyRecord",
     "KeyScope",
     "Keyring",
@@ -53,6 +58,7 @@ __all__ = [
     "key_id_for",
     "load_keyring",
     "load_signer",
+    "relay_delivery",
     "scope_covers",
     "write_key_set",
 ]
@@ -133,8 +139,30 @@ def _public_bytes(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def _message(key_id: str, payload: bytes) -> bytes:
-    return _DOMAIN + key_id.encode("utf-8") + b"\x00" + payload
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What a signature binds besides the payload: whom it is for, over which channel, on which
+    rung (a relay: the target center's code, channel ``relay``, rung 0; see relay_delivery)."""
+
+    receiver: str
+    channel: str
+    rung: int
+
+    def encoded(self) -> bytes:
+        # JSON, so no field can smuggle a separator into another.
+        return json.dumps([self.receiver, self.channel, self.rung], separators=(",", ":")).encode()
+
+
+RELAY_CHANNEL: Final = "relay"
+
+
+def relay_delivery(district: str, town: str = "") -> Delivery:
+    """The delivery a relay to a town center (``town``) or a district center is signed for."""
+    return Delivery(town or district, RELAY_CHANNEL, 0)
+
+
+def _message(key_id: str, delivery: Delivery, payload: bytes) -> bytes:
+    return _DOMAIN + key_id.encode("utf-8") + b"\x00" + delivery.encoded() + b"\x00" + payload
 
 
 class Signer:
@@ -144,12 +172,13 @@ class Signer:
         self.key_id = key_id
         self._key = private_key
 
-    def sign(self, payload: bytes) -> str:
-        return base64.b64encode(self._key.sign(_message(self.key_id, payload))).decode("ascii")
+    def sign(self, payload: bytes, delivery: Delivery) -> str:
+        signature = self._key.sign(_message(self.key_id, delivery, payload))
+        return base64.b64encode(signature).decode("ascii")
 
-    def properties(self, payload: bytes) -> tuple[tuple[str, str], ...]:
-        """The user properties that carry the signature of ``payload``."""
-        return ((SIG_KEY_PROPERTY, self.key_id), (SIG_PROPERTY, self.sign(payload)))
+    def properties(self, payload: bytes, delivery: Delivery) -> tuple[tuple[str, str], ...]:
+        """The user properties that carry the signature of ``payload`` for ``delivery``."""
+        return ((SIG_KEY_PROPERTY, self.key_id), (SIG_PROPERTY, self.sign(payload, delivery)))
 
 
 class Keyring:
@@ -192,26 +221,24 @@ class Verifier:
     seen_max: int = 100_000
     counts: Counter[str] = field(default_factory=Counter)
     _seen: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
-    # (key id, signature, payload) -> the alert those exact bytes decoded to, once their
-    # signature held: a town's members get the same signed bytes, and an Ed25519 check plus a
-    # decode cost ~0.5 ms an alert, which at speed 30 queued a swarm's bursts for a second. Only
-    # the signature and the decode are kept; scope, status, expiry, replay and duplicates are
-    # checked on every message.
-    checked_max: int = 4096
-    _checked: OrderedDict[tuple[str, str, bytes], Alert] = field(default_factory=OrderedDict)
+    # payload -> the alert it decoded to, once a trusted signature over it held: a town's
+    # members get the same bytes, so the decode is done once. The signature binds the delivery
+    # (recipient, channel, rung), so it is checked on every message, as is everything after.
+    decoded_max: int = 4096
+    _decoded: OrderedDict[bytes, Alert] = field(default_factory=OrderedDict)
 
     def verify(
         self,
         payload: bytes,
         properties: tuple[tuple[str, str], ...],
         *,
-        receiver: str = "",
+        delivery: Delivery,
         district: str | None = None,
         town: str | None = None,
         now: datetime | None = None,
     ) -> Verdict:
-        """Verify one alert delivered to ``receiver`` (of ``district``/``town`` when given)."""
-        verdict = self._verify(payload, properties, receiver, district, town, now)
+        """Verify one alert delivered as ``delivery`` (to a receiver of ``district``/``town``)."""
+        verdict = self._verify(payload, properties, delivery, district, town, now)
         self.counts[verdict.reason or verdict.outcome] += 1
         return verdict
 
@@ -219,7 +246,7 @@ class Verifier:
         self,
         payload: bytes,
         properties: tuple[tuple[str, str], ...],
-        receiver: str,
+        delivery: Delivery,
         district: str | None,
         town: str | None,
         now: datetime | None,
@@ -233,25 +260,26 @@ class Verifier:
             return _reject(
                 "unknown_key", f"sig_key: expected a trusted key id, got {key_id[:80]!r}"
             )
-        checked = (key_id, signature, payload)
-        alert = self._checked.get(checked)
+        try:
+            raw = base64.b64decode(signature.encode("ascii"), validate=True)
+            record.public_key.verify(raw, _message(key_id, delivery, payload))
+        except (InvalidSignature, binascii.Error, UnicodeEncodeError, ValueError):
+            return _reject(
+                "bad_signature",
+                f"sig: not a valid signature of {key_id} over the payload for "
+                f"{delivery.receiver[:64]!r} on {delivery.channel[:32]!r} rung {delivery.rung}",
+            )
+        alert = self._decoded.get(payload)
         if alert is None:
-            try:
-                raw = base64.b64decode(signature.encode("ascii"), validate=True)
-                record.public_key.verify(raw, _message(key_id, payload))
-            except (InvalidSignature, binascii.Error, UnicodeEncodeError, ValueError):
-                return _reject(
-                    "bad_signature", f"sig: not a valid signature of {key_id} over the payload"
-                )
             # Signed by a trusted key: the bytes are the center's own, so a schema error is
             # its bug.
             try:
                 alert = decode_alert(payload)
             except MessageError as exc:
                 return _reject("payload", str(exc))
-            self._checked[checked] = alert
-            if len(self._checked) > self.checked_max:
-                self._checked.popitem(last=False)
+            self._decoded[payload] = alert
+            if len(self._decoded) > self.decoded_max:
+                self._decoded.popitem(last=False)
         if not scope_covers(record.scope, alert):
             area = alert.info.area
             return _reject(
@@ -284,7 +312,7 @@ class Verifier:
                 f"got {alert.sent.isoformat()}",
                 alert,
             )
-        key = (receiver, alert.identifier)
+        key = (delivery.receiver, alert.identifier)
         if key in self._seen:
             return Verdict("duplicate", None, alert, f"identifier {alert.identifier} seen before")
         self._seen[key] = None

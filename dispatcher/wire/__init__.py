@@ -7,5 +7,6 @@ __all__ = [
     "message",
     "messages",
     "properties",
+    "runs",
     "topics",
 ]

@@ -99,15 +99,22 @@ def run_live(
     sign: bool,
     credentials: Path | None,
     console: Console | None,
+    run_id: str | None = None,
 ) -> tuple[RunResult, dict[str, Any]]:
     """One live replication and its report's `live` section; exits 2 or 3 when it cannot run."""
     from dispatcher.transport import TransportError
     from dispatcher.trust.brokerauth import DISPATCHER_USER
     from dispatcher.trust.signing import SigningError
+    from dispatcher.wire.runs import RunIdError, check_run_id
     from simulation.live.driver import LiveLagError
-    from simulation.live.run import mqtt_factory
+    from simulation.live.run import DRIVER_SESSION_EXPIRY_S, mqtt_factory
     from simulation.live.run import run_live as run_live_replication
 
+    if run_id is not None:
+        try:
+            check_run_id(run_id)
+        except RunIdError as exc:
+            fail(str(exc))
     if not local_swarm and sign and keys is None:
         fail(
             "--keys: expected the key folder the external swarm verifies with "
@@ -135,13 +142,18 @@ def run_live(
                 sign=sign,
                 faults=parsed,
                 transport_factory=mqtt_factory(proxied, passwords),
+                driver_transport_factory=mqtt_factory(
+                    proxied, passwords, session_expiry_s=DRIVER_SESSION_EXPIRY_S
+                ),
                 driver_client_id=DISPATCHER_USER if passwords is not None else None,
+                run_id=run_id,
             )
         except (TransportError, LiveLagError, SigningError, ValueError) as exc:
             fail(f"live run failed: {exc}", EXIT_LIVE_FAILED)
     if console is not None:
         live = outcome.live
         console.print(
+            f"run id {live['run_id']}; {len(live['outages'])} broker outage(s); "
             f"driver lag p99 {live['driver_lag_p99_ms']:.1f} ms, max "
             f"{live['driver_lag_max_ms']:.1f} ms; transport {outcome.result.transport}"
         )

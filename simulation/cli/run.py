@@ -89,6 +89,10 @@ Credentials = Annotated[
     Path | None,
     typer.Option(help="live: credentials.json of alertsim broker-config (locked-down broker)"),
 ]
+RunId = Annotated[
+    str | None,
+    typer.Option(help="live: the run's id in every alert id (1-10 of a-z 0-9; default: fresh)"),
+]
 
 
 def run(
@@ -112,6 +116,7 @@ def run(
     keys: Keys = None,
     sign: Sign = True,
     credentials: Credentials = None,
+    run_id: RunId = None,
 ) -> None:
     """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
     from simulation.experiment.folder import finish_run
@@ -119,7 +124,7 @@ def run(
     spec = executor_or_exit(executor, workers)
     loaded = load_or_exit(scenario, seed=seed)
     out_dir = out if out is not None else Path("runs") / loaded.scenario.name
-    _check_options(mode, replications, precision, fault)
+    _check_options(mode, replications, precision, fault, run_id)
     out_dir.mkdir(parents=True, exist_ok=True)
     shown = None if quiet else console
     if shown is not None and loaded.rainfall is not None:
@@ -140,6 +145,7 @@ def run(
             sign=sign,
             credentials=credentials,
             console=shown,
+            run_id=run_id,
         )
         report, folder = finish_run(result, out_dir, live=live, console=shown)
     else:
@@ -160,7 +166,11 @@ def run(
 
 
 def _check_options(
-    mode: str, replications: int | None, precision: float | None, fault: list[str] | None
+    mode: str,
+    replications: int | None,
+    precision: float | None,
+    fault: list[str] | None,
+    run_id: str | None,
 ) -> None:
     if mode not in ("virtual", "live"):
         fail(f"--mode: expected virtual or live, got {mode!r}")
@@ -173,6 +183,8 @@ def _check_options(
         fail(f"--precision: expected a half-width above 0 (e.g. 0.01), got {precision:g}")
     if fault and mode != "live":
         fail(f"--fault: expected --mode live, got --mode {mode}")
+    if run_id is not None and mode != "live":
+        fail(f"--run-id: expected --mode live (virtual runs derive theirs), got --mode {mode}")
 
 
 def _run_virtual(loaded: LoadedScenario, *, quiet: bool) -> RunResult:

@@ -1,8 +1,9 @@
 """Live mode's inbound side: receipts, acknowledgements and relays from the broker -> model events.
 
 Every incoming message is checked (topic, payload, that it answers something this run sent, a
-relay's signature) and then scheduled as what it means, at the model time that corresponds to
-now; anything else is rejected and counted by reason. Duplicates (QoS 1 redeliveries, a device
+relay's signature, that the device's stamps lie between the moment the alert was handed out and
+now) and then scheduled as what it means, at the model time that corresponds to now; anything
+else is rejected and counted by reason. Duplicates (QoS 1 redeliveries, a device
 that answers twice) are counted and dropped.
 """
 
@@ -25,6 +26,9 @@ from simulation.live.reach import LiveCounters, LiveReach
 from simulation.model.reach import Model
 
 log = structlog.get_logger(__name__)
+
+# Device stamps travel with three decimals: this much either side of the window is rounding.
+STAMP_SLACK_S = 0.002
 
 
 class Inbound:
@@ -83,10 +87,44 @@ class Inbound:
             return
         model = self.reach.model
         now_s = max(model.env.now, self.pacer.model_now_s())
+        if ack.status not in ("received", "acknowledged"):
+            return
+        handed_s = self.reach.handed_at_s(ack.alert_id, ack.recipient_id)
+        stamps = self._stamps(ack, message, handed_s or 0.0, now_s)
+        if stamps is None:
+            return
         if ack.status == "received":
-            self._on_receipt(model, ack, message, rung, now_s)
-        elif ack.status == "acknowledged":
-            self._on_acknowledged(model, ack, message, rung, now_s)
+            self._on_receipt(model, ack, rung, now_s, stamps[0])
+        else:
+            self._on_acknowledged(model, ack, rung, now_s, stamps[1], stamps[2])
+
+    def _stamps(
+        self, ack: Ack, message: Message, handed_s: float, now_s: float
+    ) -> tuple[float | None, float | None, float | None] | None:
+        """The device's received, read and acked stamps, each None when absent; None (rejected,
+        counted) when one lies outside [handed out, now] or the press comes before the read."""
+        names = (prop.RECEIVED_AT_S, prop.READ_AT_S, prop.ACKED_AT_S)
+        stamps = tuple(float_property(message, name) for name in names)
+        low, high = handed_s - STAMP_SLACK_S, now_s + STAMP_SLACK_S
+        read_at_s, acked_at_s = stamps[1], stamps[2]
+        outside = [
+            f"{name}={value:.3f}"
+            for name, value in zip(names, stamps, strict=True)
+            if value is not None and not low <= value <= high
+        ]
+        if read_at_s is not None and acked_at_s is not None and acked_at_s < read_at_s:
+            outside.append(f"{prop.ACKED_AT_S} before {prop.READ_AT_S}")
+        if outside:
+            self._reject(
+                "stamp_out_of_window",
+                message,
+                f"expected device stamps within [{handed_s:.3f}, {now_s:.3f}] (handed out, now), "
+                f"got {', '.join(outside)}",
+            )
+            return None
+        # Rounding may put a stamp just outside: bring it inside.
+        inside = tuple(None if v is None else min(max(v, handed_s), now_s) for v in stamps)
+        return inside[0], inside[1], inside[2]
 
     def _reject(self, reason: str, message: Message, detail: str) -> None:
         self.counters.rejected[reason] += 1
@@ -120,7 +158,7 @@ class Inbound:
             _at(model, max(model.env.now, self.pacer.model_now_s()), on_arrival)
 
     def _on_receipt(
-        self, model: Model, ack: Ack, message: Message, rung: int, now_s: float
+        self, model: Model, ack: Ack, rung: int, now_s: float, received_at_s: float | None
     ) -> None:
         receipt = (ack.alert_id, ack.recipient_id, ack.channel, rung)
         if receipt in self._receipts:
@@ -137,13 +175,18 @@ class Inbound:
             _at(model, now_s, lambda: model.handle(found_absent))
             return
         # Stamped when the device got it, as virtual mode stamps it: the receipt's own model
-        # time (never later than now).
-        received_at_s = float_property(message, prop.RECEIVED_AT_S)
-        at_s = now_s if received_at_s is None else min(max(received_at_s, 0.0), now_s)
+        # time (within [handed out, now]).
+        at_s = now_s if received_at_s is None else received_at_s
         model.stamp(Delivered(ack.alert_id, ack.recipient_id, ack.channel, rung), at_s)
 
     def _on_acknowledged(
-        self, model: Model, ack: Ack, message: Message, rung: int, now_s: float
+        self,
+        model: Model,
+        ack: Ack,
+        rung: int,
+        now_s: float,
+        read_at_s: float | None,
+        acked_at_s: float | None,
     ) -> None:
         key = (ack.alert_id, ack.recipient_id)
         if key in self._acked:
@@ -153,13 +196,9 @@ class Inbound:
         self.counters.acknowledged += 1
         if model.done.triggered:
             return
-        read_at_s = float_property(message, prop.READ_AT_S)
-        if read_at_s is not None and not read_at_s <= now_s:
-            read_at_s = None
         # Pressed on the device a hop ago; the dispatcher has it only now (plus the reply's way
         # back over the channel), as in virtual mode.
-        acked_at_s = float_property(message, prop.ACKED_AT_S)
-        if acked_at_s is None or not (read_at_s or 0.0) <= acked_at_s <= now_s:
+        if acked_at_s is None:
             acked_at_s = now_s
         acked = Acknowledged(
             ack.alert_id, ack.recipient_id, ack.channel, rung, read_at_s, acked_at_s

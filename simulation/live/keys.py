@@ -10,8 +10,9 @@ first attempt and the responder's own center (town, or district for its duty tea
 rest. Relays are signed by the center that sends them: municipal -> district, district -> town.
 
 Private keys are read from a key set of ``alertsim keys init`` (``private/<key id>.pem``) the
-first time a center signs, and every signature is kept per payload, so a town's 100 members
-cost one signature per alert, not 100.
+first time a center signs. Every signature binds its delivery (recipient, channel, rung), so
+each delivery is signed on its own: the same bytes cannot be replayed to another member or on
+another rung.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dispatcher.core.plan import Center, Recipient
-from dispatcher.trust.signing import KeyScope, Signer, key_id_for, load_signer, write_key_set
+from dispatcher.trust.signing import (
+    Delivery,
+    KeyScope,
+    Signer,
+    key_id_for,
+    load_signer,
+    write_key_set,
+)
 from simulation.topology.city import City
 
 if TYPE_CHECKING:
@@ -41,8 +49,7 @@ class AlertSigners:
         self.folder = folder
         self.strategy = strategy
         self._signers: dict[str, Signer] = {}
-        self._signed: dict[tuple[str, bytes], _Props] = {}
-        self.signatures = 0  # made, not looked up: what signing cost the run
+        self.signatures = 0  # made: what signing cost the run
 
     def issuer(self, recipient: Recipient, rung: int) -> str:
         """The key id of the center that sends ``recipient`` its attempt at ``rung``."""
@@ -59,17 +66,13 @@ class AlertSigners:
             return key_id_for(KeyScope("district", target.code[:6]))
         return "municipal"
 
-    def properties(self, key_id: str, payload: bytes) -> _Props:
-        """The signature user properties of ``payload`` by ``key_id`` (made once per pair)."""
-        cache_key = (key_id, payload)
-        props = self._signed.get(cache_key)
-        if props is None:
-            signer = self._signers.get(key_id)
-            if signer is None:
-                signer = self._signers[key_id] = load_signer(self.folder, key_id)
-            props = self._signed[cache_key] = signer.properties(payload)
-            self.signatures += 1
-        return props
+    def properties(self, key_id: str, payload: bytes, delivery: Delivery) -> _Props:
+        """The signature user properties of ``payload`` for ``delivery``, by ``key_id``."""
+        signer = self._signers.get(key_id)
+        if signer is None:
+            signer = self._signers[key_id] = load_signer(self.folder, key_id)
+        self.signatures += 1
+        return signer.properties(payload, delivery)
 
 
 def write_city_key_set(city: City, folder: Path, *, valid_days: int = 365) -> dict[str, int]:

@@ -22,6 +22,7 @@ import simpy
 
 from dispatcher.core.plan import Center, Recipient
 from dispatcher.transport import Message, Transport
+from dispatcher.trust.signing import Delivery, relay_delivery
 from dispatcher.wire.envelopes import (
     alert_message,
     flood_alert_bytes,
@@ -159,6 +160,8 @@ class LiveReach:
         self._model: Model | None = None
         # (alert, recipient) -> channel -> latest rung notified on it
         self._notified: dict[tuple[str, str], dict[str, int]] = {}
+        # (alert, recipient) -> model time it was first handed to the broker, on any channel
+        self._handed_at_s: dict[tuple[str, str], float] = {}
         # relay id -> what its arrival does in the model
         self._relays: dict[str, Callable[[], None]] = {}
         self._relay_copies: dict[tuple[str, Center], int] = {}
@@ -182,9 +185,13 @@ class LiveReach:
         alert = model.issued(alert_id)
         payload = self._payload(alert, recipient)
         self._notified.setdefault((alert_id, recipient.id), {})[channel] = rung
+        self._handed_at_s.setdefault((alert_id, recipient.id), model.env.now)
         signers = self.signers
+        delivery = Delivery(recipient.id, channel, rung)
         signature = (
-            () if signers is None else signers.properties(signers.issuer(recipient, rung), payload)
+            ()
+            if signers is None
+            else signers.properties(signers.issuer(recipient, rung), payload, delivery)
         )
         self.outbox.put(
             alert_message(
@@ -214,7 +221,11 @@ class LiveReach:
         payload = self._payload(alert, inbox)
         signers = self.signers
         signature = (
-            () if signers is None else signers.properties(signers.relay_issuer(target), payload)
+            ()
+            if signers is None
+            else signers.properties(
+                signers.relay_issuer(target), payload, relay_delivery(district, town)
+            )
         )
         expiry_s = wall_expiry_s(alert.expires_at_s, model.env.now, self.pacer.speed)
         self.outbox.put(
@@ -237,6 +248,11 @@ class LiveReach:
         rungs = self._notified.get((alert_id, recipient_id))
         return rungs.get(channel) if rungs is not None else None
 
+    def handed_at_s(self, alert_id: str, recipient_id: str) -> float | None:
+        """Model time the alert was first handed out to `recipient_id`, on any channel (None:
+        never). A person who read an earlier attempt answers a later one with those stamps."""
+        return self._handed_at_s.get((alert_id, recipient_id))
+
     def take_relay(self, relay_id: str) -> Callable[[], None] | None:
         """What the arrival of relay `relay_id` does, once (None: not sent, or already back)."""
         return self._relays.pop(relay_id, None)
@@ -245,7 +261,7 @@ class LiveReach:
         """The alert's CAP bytes for ``recipient``'s area, made once per alert and area.
 
         Only the district and town enter them, so a town's members and its center's relay
-        share the same bytes (and signatures, cached by payload).
+        share the same bytes (each signed for its own delivery).
         """
         key = (alert.alert_id, recipient.district, recipient.town)
         payload = self._payloads.get(key)

@@ -3,6 +3,12 @@
 Signed by default: every alert carries the signature of the center that issues it, from the key
 set in ``keys`` (``alertsim keys init``) or, when none is given, a temporary one made for the
 city (which only an in-process swarm can verify: an external one needs the same folder).
+
+Each run has its own run id (fresh unless given), part of every alert id it sends, so a
+long-running swarm takes a second run's alerts as new. The driver's connection keeps a
+persistent session under a client id stable for the run (``live-{scenario}-{run id}``), so
+acknowledgements sent while it is away are queued by the broker; the report names every outage
+of it (``live.outages``).
 """
 
 from __future__ import annotations
@@ -22,11 +28,13 @@ from dispatcher.transport.mqtt import MqttTransport
 from dispatcher.transport.threaded import ThreadedTransport
 from dispatcher.trust.inbox import Inbox
 from dispatcher.trust.signing import Keyring, Verifier, load_keyring
+from dispatcher.wire.runs import check_run_id, fresh_run_id
 from simulation.experiment import machine
 from simulation.experiment.virtual import alert_summaries, build_city
 from simulation.faults import Fault
 from simulation.live.driver import LiveDriver
 from simulation.live.keys import AlertSigners, temporary_key_set
+from simulation.live.reach import LiveCounters
 from simulation.live.swarm import Swarm, SwarmCounters, connection_client_id, connection_groups
 from simulation.model.world import World
 from simulation.report.build import RunResult, build_report
@@ -36,6 +44,10 @@ from simulation.topology.city import City
 
 TransportFactory = Callable[[str], Transport]
 
+# How long the broker keeps the driver's session (and queues its acknowledgements) while it is
+# away: longer than any outage a run survives.
+DRIVER_SESSION_EXPIRY_S = 600
+
 
 @dataclass(frozen=True, slots=True)
 class LiveOutcome:
@@ -44,11 +56,16 @@ class LiveOutcome:
     swarm: SwarmCounters | None
 
 
-def mqtt_factory(broker_url: str, credentials: dict[str, str] | None = None) -> TransportFactory:
+def mqtt_factory(
+    broker_url: str, credentials: dict[str, str] | None = None, *, session_expiry_s: int = 0
+) -> TransportFactory:
     """Plain MQTT clients, or with ``credentials`` (user -> password, the credentials.json of
-    ``alertsim broker-config``) clients that log in with their client id as user name."""
+    ``alertsim broker-config``) clients that log in with their client id as user name; with
+    ``session_expiry_s``, persistent sessions."""
     if credentials is None:
-        return lambda client_id: MqttTransport(broker_url, client_id=client_id)
+        return lambda client_id: MqttTransport(
+            broker_url, client_id=client_id, session_expiry_s=session_expiry_s
+        )
     from dispatcher.transport.secure import SecureMqttTransport
 
     def secure(client_id: str) -> Transport:
@@ -59,7 +76,11 @@ def mqtt_factory(broker_url: str, credentials: dict[str, str] | None = None) -> 
                 "(a locked-down broker needs --responders-per-connection 1)"
             )
         return SecureMqttTransport(
-            broker_url, client_id=client_id, username=client_id, password=password
+            broker_url,
+            client_id=client_id,
+            username=client_id,
+            password=password,
+            session_expiry_s=session_expiry_s,
         )
 
     return secure
@@ -81,8 +102,15 @@ async def run_live_async(
     sign: bool = True,
     faults: Sequence[Fault] = (),
     driver_client_id: str | None = None,
+    run_id: str | None = None,
+    driver_transport_factory: TransportFactory | None = None,
 ) -> LiveOutcome:
     factory = transport_factory or mqtt_factory(broker_url)
+    # The driver's own connection: persistent, unless the caller chose the transports.
+    driver_factory = driver_transport_factory or (
+        transport_factory or mqtt_factory(broker_url, session_expiry_s=DRIVER_SESSION_EXPIRY_S)
+    )
+    run_id = check_run_id(run_id) if run_id is not None else fresh_run_id()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     wall_start_ns = time.monotonic_ns()
     city = build_city(loaded)
@@ -101,14 +129,16 @@ async def run_live_async(
                 keyring=keyring,
             )
             await swarm.start()
-        client_id = driver_client_id or f"live-{loaded.scenario.name}-{replication}"[:64]
+        client_id = driver_client_id or f"live-{loaded.scenario.name[:40]}-{run_id}"
         # The driver's connection runs on a thread of its own: on the driver's loop, bursts of
         # acknowledgements held due model events back by up to 250 ms at speed 60.
-        transport = ThreadedTransport(lambda: factory(client_id), name=client_id)
+        transport = ThreadedTransport(lambda: driver_factory(client_id), name=client_id)
         driver = _driver(
             loaded, transport, keys_folder, keyring, speed=speed, strict=strict, max_lag_s=max_lag_s
         )
-        world = World(loaded.scenario, city, replication=replication, reach=driver.reach)
+        world = World(
+            loaded.scenario, city, replication=replication, reach=driver.reach, run_id=run_id
+        )
         try:
             await transport.start()
             if on_started is not None:
@@ -125,16 +155,33 @@ async def run_live_async(
     scaled_s = (world.env.now - driver.pacer.clock.origin_s) / speed
     live = {
         "broker": broker_url,
+        "run_id": run_id,
         **driver.figures(),
         "scaled_duration_s": round(scaled_s, 3),
         "wall_over_scaled": round(wall_s / scaled_s, 3) if scaled_s > 0 else None,
-        "rejected_by_reason": dict(sorted(driver.counters.rejected.items())),
-        "swarm": swarm.counters.as_dict() if swarm is not None else None,
-        "trust": _trust_figures(keys, sign, driver.signers, swarm),
+        **_seen_by_driver(driver, transport, swarm, keys, sign),
     }
     if faults:
         live["faults"] = _fault_figures(loaded, city, result, faults, responders_per_connection)
     return LiveOutcome(result, live, swarm.counters if swarm is not None else None)
+
+
+def _seen_by_driver(
+    driver: LiveDriver,
+    transport: ThreadedTransport,
+    swarm: Swarm | None,
+    keys: Path | None,
+    sign: bool,
+) -> dict[str, Any]:
+    """The live section's rejections, swarm, trust and outages (of the driver's connection)."""
+    return {
+        "rejected_by_reason": dict(sorted(driver.counters.rejected.items())),
+        "swarm": (
+            swarm.counters.as_dict() if swarm is not None else _external_swarm(driver.counters)
+        ),
+        "trust": _trust_figures(keys, sign, driver.signers, swarm, driver.inbound.relay_inbox),
+        "outages": [outage.as_dict() for outage in transport.stats.outages],
+    }
 
 
 def _result(
@@ -246,24 +293,54 @@ def _fault_figures(
 
 
 def _trust_figures(
-    keys: Path | None, sign: bool, signers: AlertSigners | None, swarm: Swarm | None
+    keys: Path | None,
+    sign: bool,
+    signers: AlertSigners | None,
+    swarm: Swarm | None,
+    relay_inbox: Inbox | None,
 ) -> dict[str, Any]:
-    """Whether the run signed (with which keys) and what the swarm's verifiers decided."""
-    verdicts: Counter[str] = Counter()
-    if swarm is not None:
-        for connection in swarm.connections:
-            if connection.inbox is not None:
-                verdicts.update(connection.inbox.counts)
-    rejected = {k: v for k, v in verdicts.items() if k not in ("accepted", "duplicate")}
-    return {
+    """Whether the run signed (with which keys), what the driver verified itself (the relays its
+    center inboxes took) and what the in-process swarm's verifiers decided. An external swarm's
+    verdicts are its own: this run does not know them, so they are null, not zero or false."""
+    relays: Counter[str] = Counter(relay_inbox.counts) if relay_inbox is not None else Counter()
+    figures: dict[str, Any] = {
         "signed": sign,
         "keys": None if not sign else str(keys) if keys is not None else "temporary",
         "signatures": signers.signatures if signers is not None else 0,
-        "swarm_verified": bool(swarm is not None and swarm.keyring is not None),
+        "relays_verified": relay_inbox is not None,
+        "relays_accepted": relays["accepted"],
+        "relays_duplicates": relays["duplicate"],
+        "relays_rejected_by_reason": _rejected(relays),
+    }
+    if swarm is None:
+        none = dict.fromkeys(("swarm_accepted", "swarm_duplicates", "swarm_rejected"))
+        return {**figures, "swarm_verified": None, **none, "swarm_rejected_by_reason": None}
+    verdicts: Counter[str] = Counter()
+    for connection in swarm.connections:
+        if connection.inbox is not None:
+            verdicts.update(connection.inbox.counts)
+    rejected = _rejected(verdicts)
+    return {
+        **figures,
+        "swarm_verified": swarm.keyring is not None,
         "swarm_accepted": verdicts["accepted"],
         "swarm_duplicates": verdicts["duplicate"],
         "swarm_rejected": sum(rejected.values()),
-        "swarm_rejected_by_reason": dict(sorted(rejected.items())),
+        "swarm_rejected_by_reason": rejected,
+    }
+
+
+def _rejected(verdicts: Counter[str]) -> dict[str, int]:
+    return {k: v for k, v in sorted(verdicts.items()) if k not in ("accepted", "duplicate")}
+
+
+def _external_swarm(counters: LiveCounters) -> dict[str, Any]:
+    """What the driver saw of an external swarm: its receipts and acknowledgements."""
+    return {
+        "external": True,
+        "receipts": counters.delivered,
+        "acknowledged": counters.acknowledged,
+        "absent": counters.absent,
     }
 
 

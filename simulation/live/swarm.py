@@ -8,6 +8,13 @@ channel's (or the scenario's) read time and acknowledges after `ack_s`, all in m
 the alert's `speed` property turns into wall time. A delivery on a channel that would be noticed
 sooner reschedules the acknowledgement. Every alert is checked against the schema; bad payloads
 and topics are counted and logged, never raised.
+
+A repeat of an alert a responder already acknowledged (a dispatcher resending after an outage,
+or its broker redelivering) is answered again at once: the first acknowledgement may be what was
+lost. State is kept per alert id, which carries the run's id, so a swarm left running takes a
+later run's alerts as new; the state of alerts past their expiry is forgotten (``forgotten``).
+District duty teams share their district center's topic: a connection drops its teammates'
+alerts there (``teammates``) without verifying them.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
@@ -90,16 +98,23 @@ class SwarmCounters:
     duplicates: int = 0
     receipts: int = 0
     acknowledged: int = 0
-    reacknowledged: int = 0  # answers again to a later rung of an alert already acknowledged
+    reacknowledged: int = 0  # answers again to a repeat or a later rung of an acknowledged alert
     absent: int = 0
     missed: int = 0
     unavailable: int = 0
+    teammates: int = 0  # a duty teammate's alert on the shared district center topic
+    forgotten: int = 0  # alerts whose state a connection dropped once they had expired
     rejected: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, int]:
         out = {k: v for k, v in vars(self).items() if isinstance(v, int)}
         out.update({f"rejected_{k}": v for k, v in sorted(self.rejected.items())})
         return out
+
+
+# An expired alert's state is dropped this long after its expiry, checked at most this often.
+FORGET_AFTER = timedelta(seconds=60)
+SWEEP_EVERY_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +127,7 @@ class _Delivery:
     speed: float
     # Model time it reached this device: delivered_at_s plus the measured hop, scaled by speed.
     received_at_s: float
+    expires: datetime
 
 
 class _ResponderState:
@@ -136,6 +152,8 @@ class _Connection:
         self.behaviour = ResponderBehaviour(swarm.scenario, swarm.replication)
         self.states: dict[tuple[str, str], _ResponderState] = {}
         self.seen: set[tuple[str, str, str, int]] = set()
+        self.expires: dict[str, datetime] = {}  # alert id -> its expiry, to forget it after
+        self._next_sweep = time.monotonic() + SWEEP_EVERY_S
         self.sending: set[asyncio.Task[None]] = set()
         # Without a keyring (`alertsim swarm --accept-unsigned`, unit tests) nothing is verified.
         self.inbox = (
@@ -180,6 +198,12 @@ class _Connection:
         if parsed.kind not in ("alert", "district_center"):
             self._reject("topic_kind", message, f"expected an alert topic, got {parsed.kind}")
             return None
+        if parsed.kind == "district_center":
+            named = message.user_property(prop.RECIPIENT_ID)
+            if named is not None and named not in self.responders:
+                # The duty team shares the district center topic: a teammate's alert.
+                self.swarm.counters.teammates += 1
+                return None
         if self.inbox is not None:
             # The verifier decodes the alert once its signature holds: no second decode here.
             verdict = self.inbox.receive(message)
@@ -232,10 +256,18 @@ class _Connection:
             if 0.0 < hop_s < 60.0:
                 received_at_s += hop_s * speed
         return _Delivery(
-            alert.identifier, recipient.id, channel, rung, delivered_at_s, speed, received_at_s
+            alert.identifier,
+            recipient.id,
+            channel,
+            rung,
+            delivered_at_s,
+            speed,
+            received_at_s,
+            alert.info.expires,
         )
 
     def on_alert(self, message: Message) -> None:
+        self._forget_expired()
         d = self._delivery(message)
         if d is None:
             return
@@ -243,8 +275,13 @@ class _Connection:
         key = (d.alert_id, d.recipient_id, d.channel, d.rung)
         if key in self.seen:
             counters.duplicates += 1
+            state = self.states.get((d.alert_id, d.recipient_id))
+            if state is not None and state.acked:
+                # Sent again after they answered: the answer may be what was lost.
+                self._acknowledge(state, d.alert_id, d.recipient_id, d.channel, True)
             return
         self.seen.add(key)
+        self.expires.setdefault(d.alert_id, d.expires)
         counters.received += 1
         behaviour = self.behaviour
         if not behaviour.available(d.recipient_id):
@@ -281,6 +318,25 @@ class _Connection:
         state.handle = asyncio.get_running_loop().call_later(
             wait_s, self._acknowledge, state, d.alert_id, d.recipient_id, d.channel
         )
+
+    def _forget_expired(self) -> None:
+        """Drop what is kept of alerts expired a while ago (at most every SWEEP_EVERY_S)."""
+        now_mono = time.monotonic()
+        if now_mono < self._next_sweep:
+            return
+        self._next_sweep = now_mono + SWEEP_EVERY_S
+        cutoff = datetime.now(UTC) - FORGET_AFTER
+        gone = {alert_id for alert_id, expires in self.expires.items() if expires < cutoff}
+        if not gone:
+            return
+        for alert_id in gone:
+            del self.expires[alert_id]
+        self.seen = {key for key in self.seen if key[0] not in gone}
+        for key in [key for key in self.states if key[0] in gone]:
+            handle = self.states.pop(key).handle
+            if handle is not None:
+                handle.cancel()
+        self.swarm.counters.forgotten += len(gone)
 
     def _receipt(self, d: _Delivery, note: str) -> None:
         self.swarm.counters.receipts += 1

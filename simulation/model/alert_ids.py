@@ -1,8 +1,10 @@
 """Alert identifiers the world issues, and the stable key a responder's behaviour is drawn by.
 
-An identifier names the scenario for people reading records (`chongqing-record-rainfall-001-red`),
-but draws must not depend on a name: a renamed scenario, or two variants compared, would lose
-their common random numbers. Behaviour is therefore keyed on the alert's sequence number alone.
+An identifier names the scenario and the run for people reading records
+(`chongqing-record-rainfall-r0-001-red`; the run id, `dispatcher.wire.runs`, makes repeated live
+runs new alerts to a long-running swarm), but draws must not depend on a name or a run: a
+renamed scenario, two variants compared, or a live run beside its virtual twin would lose their
+common random numbers. Behaviour is therefore keyed on the alert's sequence number alone.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 __all__ = ["alert_identifier", "behaviour_key"]
 
 
-def alert_identifier(scenario_name: str, seq: int, level: str) -> str:
-    """The identifier of the `seq`-th alert (from 1) a scenario issues, at warning `level`."""
-    return f"{scenario_name}-{seq:03d}-{level}"
+def alert_identifier(scenario_name: str, run_id: str, seq: int, level: str) -> str:
+    """The identifier of the `seq`-th alert (from 1) run `run_id` of a scenario issues, at
+    warning `level`: at most 40 characters of the name, so it stays a valid alert id."""
+    return f"{scenario_name[:40]}-{run_id}-{seq:03d}-{level}"
 
 
 def behaviour_key(alert_id: str) -> str:

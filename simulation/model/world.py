@@ -57,6 +57,7 @@ from dispatcher.core.plan import (
 from dispatcher.core.policy import Policy, PolicySettings
 from dispatcher.core.relays import RelaySettings
 from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
+from dispatcher.wire.runs import virtual_run_id
 from simulation.behaviour import Streams, bernoulli, sampler
 from simulation.hazards import HazardModel, WarningIssued
 from simulation.model.alert_ids import alert_identifier
@@ -87,9 +88,12 @@ class World:
         replication: int = 0,
         on_command: Callable[[Command, float], None] | None = None,
         reach: Reach | None = None,
+        run_id: str | None = None,
     ) -> None:
         self.scenario = scenario
         self.city = city
+        # Part of every alert id: derived from the replication unless given (a live run's own).
+        self.run_id = run_id if run_id is not None else virtual_run_id(replication)
         self.env = simpy.Environment()
         self.done = self.env.event()
         self._events_processed = 0
@@ -288,7 +292,7 @@ class World:
         return lambda _: self._issue(warning, seq)
 
     def _issue(self, warning: WarningIssued, seq: int) -> None:
-        alert_id = alert_identifier(self.scenario.name, seq, warning.level)
+        alert_id = alert_identifier(self.scenario.name, self.run_id, seq, warning.level)
         plan = AlertPlan(
             alert_id=alert_id,
             issued_at_s=self.env.now,

@@ -4,6 +4,8 @@ All recipients share one MQTT 5 connection that comes back after the broker does
 app would). With ``persistent=True`` the session outlives a disconnect (clean start off, one hour
 session expiry), so a broker with persistence queues what it could not deliver meanwhile.
 A duplicate is acknowledged again: the dispatcher may have lost the first acknowledgement.
+With ``answer_delay_s`` each recipient answers after that many seconds (by recipient id), so
+that acknowledgements are spread out in time.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +38,7 @@ class MqttResponders:
         persistent: bool = False,
         client_id: str = "responders",
         keepalive_s: int = 5,
+        answer_delay_s: Callable[[str], float] | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.persistent = persistent
@@ -43,6 +47,10 @@ class MqttResponders:
         self.inbox = Inbox(Verifier(load_keyring(keys)))
         self.accepted: Counter[str] = Counter()  # recipient -> alerts shown
         self.received_at: dict[str, float] = {}  # recipient -> loop time of first acceptance
+        self.shown: Counter[tuple[str, str]] = Counter()  # (alert, recipient) -> times shown
+        self.answered: Counter[tuple[str, str]] = Counter()  # (alert, recipient) -> acks sent
+        self.answer_delay_s = answer_delay_s
+        self._answering: set[asyncio.Task[None]] = set()
         self.connects = 0
         self.topic_filter = "alertsim/v1/alert/#"
         self.ready = asyncio.Event()
@@ -55,6 +63,8 @@ class MqttResponders:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._task is not None
+        for answering in list(self._answering):
+            answering.cancel()
         # aiomqtt's exit may sit in a graceful disconnect over a connection a fault has
         # swallowed; cancel again rather than wait for it.
         for _ in range(5):
@@ -102,6 +112,7 @@ class MqttResponders:
         rid = m.topic.value.rsplit("/", 1)[1]
         if verdict.accepted:
             self.accepted[rid] += 1
+            self.shown[(verdict.alert.identifier, rid)] += 1
             self.received_at.setdefault(rid, asyncio.get_running_loop().time())
         ack = Ack(
             alert_id=verdict.alert.identifier,
@@ -109,4 +120,16 @@ class MqttResponders:
             sent=datetime.now(UTC),
             channel=message.user_property("channel") or "app_push",
         )
-        await client.publish(ack_topic(ack.alert_id, rid), encode_ack(ack), qos=1)
+        if self.answer_delay_s is None:
+            await self._answer(client, ack)
+            return
+        task = asyncio.create_task(self._answer(client, ack, self.answer_delay_s(rid)))
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
+
+    async def _answer(self, client: aiomqtt.Client, ack: Ack, after_s: float = 0.0) -> None:
+        if after_s > 0:
+            await asyncio.sleep(after_s)  # the person's own time to answer, not a wait
+        with contextlib.suppress(aiomqtt.MqttError):  # gone with its connection
+            await client.publish(ack_topic(ack.alert_id, ack.recipient_id), encode_ack(ack), qos=1)
+            self.answered[(ack.alert_id, ack.recipient_id)] += 1

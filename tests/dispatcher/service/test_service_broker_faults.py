@@ -101,7 +101,9 @@ async def run_with_fault(
 
 
 def assert_invariant(summary: RunSummary, journal: Journal, responders: MqttResponders) -> None:
-    rows = journal.rows("fanout-1")
+    assert summary.alert_id == f"fanout-1-{summary.run_id}"
+    assert journal.alert_for_plan("fanout-1") == summary.alert_id
+    rows = journal.rows(summary.alert_id)
     assert [r.recipient_id for r in rows] == RECIPIENTS
     # every targeted recipient ends exactly once: acknowledged, or flagged with its cause
     for row in rows:
@@ -147,6 +149,12 @@ async def test_broker_restarted_mid_fan_out(tmp_path: Path, persistent: bool) ->
     assert not summary.flagged
     assert responders.connects >= 2
     assert transport.stats.reconnects >= 1
+    # the outage is named: when the connection went, when it came back, what was sent again
+    (outage,) = transport.stats.outages
+    assert outage.down_to is not None
+    assert outage.down_from <= outage.down_to
+    assert outage.reconnects >= 1
+    assert outage.resent == transport.stats.republished
 
 
 async def test_broker_killed_mid_fan_out(tmp_path: Path) -> None:

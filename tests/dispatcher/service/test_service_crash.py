@@ -161,8 +161,9 @@ async def test_crash_then_exact_replay(
         code, _ = await dispatch(private_mosquitto, setup, crash_at)
         assert code == CRASH_EXIT_CODE
         journal = Journal(setup / "journal.db")
-        unfinished = [r.recipient_id for r in journal.rows("crash-1", unfinished=True)]
-        assert journal.has_alert("crash-1") is journaled
+        alert_id = journal.alert_for_plan("crash-1")
+        assert (alert_id is not None) is journaled
+        unfinished = [r.recipient_id for r in journal.rows(alert_id, unfinished=True)]
         if unfinished_max is not None:
             assert 1 <= len(unfinished) <= unfinished_max
         if crash_at.startswith("after_ack"):
@@ -170,6 +171,8 @@ async def test_crash_then_exact_replay(
             assert len(unfinished) == len(RECIPIENTS) - 3
         code, summary = await dispatch(private_mosquitto, setup, None)
         assert code == 0, summary
+        # the restart resumed the crashed run (same alert id), or began the first one
+        assert summary["alert_id"] == (alert_id or journal.alert_for_plan("crash-1"))
         # Late copies would be counted below as duplicates: wait until none can be on the way.
         await responders.drained()
     if journaled:
@@ -177,7 +180,7 @@ async def test_crash_then_exact_replay(
     else:
         assert summary["replayed"] == []
         assert summary["published"] == len(RECIPIENTS)
-    rows = journal.rows("crash-1")
+    rows = journal.rows(str(summary["alert_id"]))
     assert [r.recipient_id for r in rows] == RECIPIENTS
     assert {r.state for r in rows} == {"acked"}
     # every recipient accepted the alert exactly once; repeats were duplicates, not new alerts

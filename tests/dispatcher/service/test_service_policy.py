@@ -17,7 +17,7 @@ from dispatcher.service.journal import Journal
 from dispatcher.transport.base import Message
 from dispatcher.transport.memory import MemoryBroker, MemoryTransport
 from dispatcher.trust.inbox import Inbox
-from dispatcher.trust.signing import Verifier, load_keyring, load_signer, write_key_set
+from dispatcher.trust.signing import Delivery, Verifier, load_keyring, load_signer, write_key_set
 from dispatcher.wire.messages import Ack, encode_ack
 from dispatcher.wire.topics import ack_topic
 from tests.support.waiting import eventually
@@ -41,6 +41,7 @@ class Responders:
         self.accepted: Counter[str] = Counter()
         self.rungs: Counter[int] = Counter()
         self.escalations: list[dict[str, str]] = []
+        self.alerts: list[Message] = []  # every alert message as it came off the wire
         self.task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Responders:
@@ -60,6 +61,7 @@ class Responders:
             if message.user_property("kind") == "escalation":
                 self.escalations.append(json.loads(message.payload))
                 continue
+            self.alerts.append(message)
             verdict = self.inbox.receive(message)
             if verdict.alert is None or verdict.outcome == "rejected":
                 continue
@@ -175,8 +177,22 @@ async def test_replay_after_a_long_outage_is_re_signed_and_accepted_once(
     broker = MemoryBroker()
     past = datetime.now(UTC) - timedelta(minutes=2)  # beyond the receivers' 30 s window
     first = service(broker, tmp_path, keys, clock=lambda: past)
-    first.journal_plan(plan(expires_in_s=3600))
-    captured = Journal(tmp_path / "journal.db").rows("policy-1")
+    alert_id = first.journal_plan(plan(expires_in_s=3600))
+    # The first push as the center sent it two minutes ago, captured by an attacker.
+    signer = load_signer(keys, "municipal")
+    captured = [
+        Message(
+            row.topic,
+            row.payload,
+            user_properties=(
+                *row.properties,
+                ("channel", "app_push"),
+                ("rung", "0"),
+                *signer.properties(row.payload, Delivery(row.recipient_id, "app_push", 0)),
+            ),
+        )
+        for row in Journal(tmp_path / "journal.db").rows(alert_id)
+    ]
     first.journal.close()
     async with Responders(broker, keys, lambda _rid, _rung: True) as responders:
         summary = await service(broker, tmp_path, keys).run(plan(), deadline_s=5)
@@ -186,15 +202,14 @@ async def test_replay_after_a_long_outage_is_re_signed_and_accepted_once(
             state=lambda: responders.accepted,
         )
         received = sum(responders.inbox.counts.values())
-        # What the journal held before the replay, as an attacker who captured it would.
         attacker = MemoryTransport(broker)
         await attacker.start()
-        for row in captured:
-            await attacker.publish(Message(row.topic, row.payload, user_properties=row.properties))
-        # ...and the re-signed copy captured on the wire and sent again within the window.
-        fresh = Journal(tmp_path / "journal.db").rows("policy-1")
-        for row in fresh:
-            await attacker.publish(Message(row.topic, row.payload, user_properties=row.properties))
+        for message in captured:
+            await attacker.publish(message)
+        # ...and the re-signed copies captured on the wire and sent again within the window.
+        fresh = list(responders.alerts)
+        for message in fresh:
+            await attacker.publish(message)
         await attacker.flush()
         await eventually(
             lambda: sum(responders.inbox.counts.values()) == received + len(captured) + len(fresh),
@@ -209,18 +224,43 @@ async def test_replay_after_a_long_outage_is_re_signed_and_accepted_once(
     assert responders.inbox.counts["replayed"] == len(RECIPIENTS)  # the old captured bytes
     assert responders.inbox.counts["duplicate"] == len(RECIPIENTS)  # the re-sent fresh ones
     assert {r.payload for r in fresh}.isdisjoint({r.payload for r in captured})
-    assert all(b'"identifier":"policy-1"' in r.payload for r in fresh)
+    assert summary.alert_id == alert_id  # the restart resumed the journaled run
+    assert all(f'"identifier":"{alert_id}"'.encode() in r.payload for r in fresh)
 
 
 async def test_quick_replay_sends_the_journaled_bytes_unchanged(tmp_path: Path, keys: Path) -> None:
     broker = MemoryBroker()
     first = service(broker, tmp_path, keys)
-    first.journal_plan(plan())
-    before = Journal(tmp_path / "journal.db").rows("policy-1")
+    alert_id = first.journal_plan(plan())
+    before = Journal(tmp_path / "journal.db").rows(alert_id)
     first.journal.close()
     async with Responders(broker, keys, lambda _rid, _rung: True):
         summary = await service(broker, tmp_path, keys).run(plan(), deadline_s=5)
     assert summary.restamped == 0
     assert summary.acks["done"] == len(RECIPIENTS)
-    after = Journal(tmp_path / "journal.db").rows("policy-1")
+    after = Journal(tmp_path / "journal.db").rows(alert_id)
     assert [r.payload for r in after] == [r.payload for r in before]
+
+
+async def test_each_run_of_a_plan_is_a_new_alert_and_a_restart_resumes_its_run(
+    tmp_path: Path, keys: Path
+) -> None:
+    """Run ids: two runs of one plan against the same deduplicating receivers are each shown;
+    a restart without --run-id resumes the journaled run, with --run-id it is that run."""
+    broker = MemoryBroker()
+    for folder in "abc":
+        (tmp_path / folder).mkdir()
+    async with Responders(broker, keys, lambda _rid, _rung: True) as responders:
+        first = await service(broker, tmp_path / "a", keys).run(plan(), deadline_s=5)
+        second = await service(broker, tmp_path / "b", keys).run(plan(), deadline_s=5)
+        named = await service(broker, tmp_path / "c", keys).run(plan(), deadline_s=5, run_id="x7")
+        resumed = await service(broker, tmp_path / "c", keys).run(plan(), deadline_s=5)
+    assert first.alert_id.startswith("policy-1-")
+    assert second.alert_id.startswith("policy-1-")
+    assert first.alert_id != second.alert_id
+    assert (named.alert_id, named.run_id) == ("policy-1-x7", "x7")
+    assert (resumed.alert_id, resumed.replayed, resumed.published) == ("policy-1-x7", [], 0)
+    for summary in (first, second, named):
+        assert summary.acks["done"] == len(RECIPIENTS)
+    # every run's alert was shown to every recipient: no run was taken for a repeat
+    assert responders.accepted == Counter(dict.fromkeys(RECIPIENTS, 3))

@@ -18,7 +18,7 @@ from dispatcher.core.plan import Recipient
 from dispatcher.transport.base import Message
 from dispatcher.trust.brokerauth import DISPATCHER_USER, mosquitto_password_hash
 from dispatcher.trust.inbox import Inbox
-from dispatcher.trust.signing import Verifier, load_keyring, load_signer, write_key_set
+from dispatcher.trust.signing import Delivery, Verifier, load_keyring, load_signer, write_key_set
 from dispatcher.wire.messages import encode_alert
 from dispatcher.wire.topics import alert_topic, district_center_topic, town_broadcast_topic
 from tests.support.broker import free_port
@@ -216,11 +216,14 @@ async def test_permissive_acl_still_rejected_by_signature(
     async with client(permissive, M1) as victim, client(permissive, M2) as attacker:
         await victim.subscribe(topic, qos=1)
         await attacker.publish(topic, good, qos=1)  # unsigned copy
-        await attacker.publish(topic, forged, qos=1, properties=_props(town2.properties(forged)))
+        to_m1 = Delivery(M1, "", 0)
         await attacker.publish(
-            topic, city_wide, qos=1, properties=_props(town2.properties(city_wide))
+            topic, forged, qos=1, properties=_props(town2.properties(forged, to_m1))
         )
-        sig = load_signer(keys, "municipal").properties(good)
+        await attacker.publish(
+            topic, city_wide, qos=1, properties=_props(town2.properties(city_wide, to_m1))
+        )
+        sig = load_signer(keys, "municipal").properties(good, to_m1)
         await attacker.publish(topic, good.replace(b"red", b"RED"), qos=1, properties=_props(sig))
         got = await collect(victim, attacker, topic)
     assert len(got) == 4  # the broker let everything through ...
@@ -240,7 +243,8 @@ async def test_captured_alert_replayed_after_a_minute_and_a_day(
     topic = alert_topic(D1, T1, M1)
     async with client(broker, M1) as m1, client(broker, DISPATCHER_USER) as center:
         await m1.subscribe(topic, qos=1)
-        await center.publish(topic, payload, qos=1, properties=_props(signer.properties(payload)))
+        signature = signer.properties(payload, Delivery(M1, "", 0))
+        await center.publish(topic, payload, qos=1, properties=_props(signature))
         captured = (await collect(m1, center, topic))[0]
     inbox = Inbox(Verifier(load_keyring(keys)))
     assert inbox.receive(_message(captured), now=sent).accepted

@@ -11,10 +11,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dispatcher.transport.base import Message
-from dispatcher.trust.inbox import Inbox
-from dispatcher.trust.signing import Signer, Verifier, load_keyring, load_signer, write_key_set
+from dispatcher.trust.inbox import Inbox, delivery_of
+from dispatcher.trust.signing import (
+    Delivery,
+    Signer,
+    Verifier,
+    load_keyring,
+    load_signer,
+    write_key_set,
+)
 from dispatcher.wire.messages import MAX_PAYLOAD_BYTES, encode_alert
-from dispatcher.wire.topics import alert_topic
+from dispatcher.wire.topics import TopicError, alert_topic, parse_topic
 from tests.support.signed_alerts import D1, NOW, T1, make_alert
 
 TOPIC = alert_topic(D1, T1, "m-1")
@@ -32,8 +39,16 @@ def inbox_for(key_dir: Path) -> tuple[Inbox, Signer]:
     return Inbox(Verifier(load_keyring(key_dir, now=NOW))), load_signer(key_dir, "municipal")
 
 
+def signed_for(topic: str) -> Delivery:
+    """The delivery a center would sign a message on ``topic`` for."""
+    try:
+        return delivery_of(Message(topic, b""), parse_topic(topic))
+    except TopicError:
+        return Delivery("m-1", "", 0)
+
+
 def deliver(inbox: Inbox, signer: Signer | None, payload: bytes, topic: str = TOPIC) -> str:
-    props = signer.properties(payload) if signer is not None else ()
+    props = signer.properties(payload, signed_for(topic)) if signer is not None else ()
     before = sum(inbox.counts.values())
     verdict = inbox.receive(Message(topic, payload, user_properties=props), now=NOW)
     assert sum(inbox.counts.values()) == before + 1  # counted exactly once
@@ -136,5 +151,22 @@ def test_fuzzed_topics_rejected_with_a_reason(
 def test_now_is_taken_from_the_clock_when_left_out(key_dir: Path) -> None:
     inbox, signer = inbox_for(key_dir)
     fresh = encode_alert(make_alert(sent=datetime.now(UTC)))
-    verdict = inbox.receive(Message(TOPIC, fresh, user_properties=signer.properties(fresh)))
+    props = signer.properties(fresh, signed_for(TOPIC))
+    verdict = inbox.receive(Message(TOPIC, fresh, user_properties=props))
     assert verdict.accepted
+
+
+def test_signed_bytes_replayed_to_another_member_or_rung_are_refused(key_dir: Path) -> None:
+    """What one member got, republished to a neighbour or with a changed rung: bad_signature."""
+    inbox, signer = inbox_for(key_dir)
+    props = (("channel", "sms"), ("rung", "1"))
+    props += signer.properties(GOOD, Delivery("m-1", "sms", 1))
+    neighbour = alert_topic(D1, T1, "m-2")
+    assert inbox.receive(Message(neighbour, GOOD, user_properties=props), now=NOW).reason == (
+        "bad_signature"
+    )
+    rung_changed = (("channel", "sms"), ("rung", "2"), *props[2:])
+    verdict = inbox.receive(Message(TOPIC, GOOD, user_properties=rung_changed), now=NOW)
+    assert verdict.reason == "bad_signature"
+    assert inbox.receive(Message(TOPIC, GOOD, user_properties=props), now=NOW).accepted
+    assert inbox.counts == {"bad_signature": 2, "accepted": 1}

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from dispatcher.trust.signing import (
     SIG_PROPERTY,
+    Delivery,
     KeyScope,
     SigningError,
     Verifier,
@@ -35,11 +36,19 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+AT = Delivery("m1", "app_push", 0)
+
+
+def at(receiver: str) -> Delivery:
+    return Delivery(receiver, "app_push", 0)
+
+
 def verify(keys: Path, alert: Alert, key_id: str, **kw: object) -> str:
     verifier = Verifier(load_keyring(keys, now=NOW))
     payload = encode_alert(alert)
-    props = load_signer(keys, key_id).properties(payload)
-    verdict = verifier.verify(payload, props, now=kw.pop("now", NOW), **kw)  # type: ignore[arg-type]
+    props = load_signer(keys, key_id).properties(payload, AT)
+    now = kw.pop("now", NOW)
+    verdict = verifier.verify(payload, props, delivery=AT, now=now, **kw)  # type: ignore[arg-type]
     return verdict.reason or verdict.outcome
 
 
@@ -78,19 +87,17 @@ def test_scope_covers_matches_the_tiers() -> None:
 def test_unsigned_unknown_and_tampered_rejected(keys: Path) -> None:
     verifier = Verifier(load_keyring(keys, now=NOW))
     payload = encode_alert(make_alert())
-    props = load_signer(keys, "municipal").properties(payload)
-    assert verifier.verify(payload, (), now=NOW).reason == "unsigned"
-    assert verifier.verify(payload, (("sig_key", "town-9"), props[1]), now=NOW).reason == (
-        "unknown_key"
-    )
+    props = load_signer(keys, "municipal").properties(payload, AT)
+    assert verifier.verify(payload, (), delivery=AT, now=NOW).reason == "unsigned"
+    unknown = (("sig_key", "town-9"), props[1])
+    assert verifier.verify(payload, unknown, delivery=AT, now=NOW).reason == "unknown_key"
     tampered = payload.replace(b"Exercise", b"Actual")
-    assert verifier.verify(tampered, props, now=NOW).reason == "bad_signature"
+    assert verifier.verify(tampered, props, delivery=AT, now=NOW).reason == "bad_signature"
     # A signature is bound to its key's name: relabelled, it fails.
     relabelled = (("sig_key", "district-500101"), props[1])
-    assert verifier.verify(payload, relabelled, now=NOW).reason == "bad_signature"
-    assert verifier.verify(payload, (props[0], (SIG_PROPERTY, "%%%")), now=NOW).reason == (
-        "bad_signature"
-    )
+    assert verifier.verify(payload, relabelled, delivery=AT, now=NOW).reason == "bad_signature"
+    garbled = (props[0], (SIG_PROPERTY, "%%%"))
+    assert verifier.verify(payload, garbled, delivery=AT, now=NOW).reason == "bad_signature"
     assert verifier.counts == {"unsigned": 1, "unknown_key": 1, "bad_signature": 3}
 
 
@@ -113,24 +120,32 @@ def test_expired_and_replayed_after_a_minute_and_a_day(keys: Path) -> None:
 def test_seen_identifier_is_a_duplicate_per_receiver(keys: Path) -> None:
     verifier = Verifier(load_keyring(keys, now=NOW))
     payload = encode_alert(make_alert())
-    props = load_signer(keys, "municipal").properties(payload)
+    signer = load_signer(keys, "municipal")
     outcomes = [
-        verifier.verify(payload, props, receiver=r, now=NOW).outcome for r in ("m1", "m1", "m2")
+        verifier.verify(payload, signer.properties(payload, at(r)), delivery=at(r), now=NOW).outcome
+        for r in ("m1", "m1", "m2")
     ]
     assert outcomes == ["accepted", "duplicate", "accepted"]
     assert verifier.counts == {"accepted": 2, "duplicate": 1}
 
 
-def test_bytes_checked_once_are_still_judged_per_message(keys: Path) -> None:
-    """The signature of the same bytes is checked once; receiver, expiry and replay every time."""
+def test_same_bytes_decoded_once_but_signature_judged_per_message(keys: Path) -> None:
+    """A payload is decoded once; signature, receiver, expiry and replay are judged every time."""
     verifier = Verifier(load_keyring(keys, now=NOW))
     payload = encode_alert(make_alert(expires_in_s=600))
-    props = load_signer(keys, "town-500101001").properties(payload)
+    signer = load_signer(keys, "town-500101001")
     record = verifier.keyring.records["town-500101001"]
     counting = _CountingKey(record.public_key)
     verifier.keyring.records[record.key_id] = dataclasses.replace(record, public_key=counting)  # type: ignore[arg-type]
     reasons = [
-        verifier.verify(payload, props, receiver=r, district=D1, town=t, now=now).reason
+        verifier.verify(
+            payload,
+            signer.properties(payload, at(r)),
+            delivery=at(r),
+            district=D1,
+            town=t,
+            now=now,
+        ).reason
         or "accepted"
         for r, t, now in (
             ("m1", T1, NOW),
@@ -141,11 +156,32 @@ def test_bytes_checked_once_are_still_judged_per_message(keys: Path) -> None:
         )
     ]
     assert reasons == ["accepted", "accepted", "not_for_me", "replayed", "expired"]
-    assert counting.checks == 1
+    assert counting.checks == 5
+    assert list(verifier._decoded) == [payload]
     # Other bytes under the same signature are checked (and refused), not taken from the cache.
+    props = signer.properties(payload, at("m6"))
     tampered = payload.replace(b"go", b"stay")
-    assert verifier.verify(tampered, props, receiver="m6", now=NOW).reason == "bad_signature"
-    assert counting.checks == 2
+    assert verifier.verify(tampered, props, delivery=at("m6"), now=NOW).reason == "bad_signature"
+    assert counting.checks == 6
+
+
+def test_signature_binds_recipient_channel_and_rung(keys: Path) -> None:
+    """The same signed bytes replayed to another member, on another channel or rung: refused."""
+    verifier = Verifier(load_keyring(keys, now=NOW))
+    payload = encode_alert(make_alert())
+    props = load_signer(keys, "municipal").properties(payload, Delivery("m1", "sms", 1))
+
+    def judged(delivery: Delivery) -> str:
+        verdict = verifier.verify(payload, props, delivery=delivery, district=D1, town=T1, now=NOW)
+        return verdict.reason or verdict.outcome
+
+    assert judged(Delivery("m2", "sms", 1)) == "bad_signature"
+    assert judged(Delivery("m1", "sms", 2)) == "bad_signature"
+    assert judged(Delivery("m1", "sms", 0)) == "bad_signature"
+    assert judged(Delivery("m1", "voice_call", 1)) == "bad_signature"
+    # No field can pose as another: the delivery is encoded as a JSON array.
+    assert judged(Delivery("m1", 'sms",1', 1)) == "bad_signature"
+    assert judged(Delivery("m1", "sms", 1)) == "accepted"
 
 
 class _CountingKey:

@@ -29,7 +29,8 @@ from simulation.scenario import Scenario
 from tests.support.scenarios import load
 
 MEMBER = Recipient("500101001-m0000", "grid", "500101", "500101001")
-NOW_S = 5.0  # the model's now when messages come back (paced at speed 1 from 0 s)
+HANDED_S = 3.0  # the model's now when the tests hand alerts out (paced at speed 1 from 0 s)
+NOW_S = 5.0  # ... and when messages come back
 
 
 class RecordingModel:
@@ -61,6 +62,10 @@ class Live:
     def __init__(self, driver: LiveDriver, model: RecordingModel, wire: AsyncIterator[Message]):
         self.driver, self.model, self.wire = driver, model, wire
 
+    def later(self) -> None:
+        """Move the model on from handing out (HANDED_S) to when answers come back (NOW_S)."""
+        self.model.env.run(until=NOW_S)
+
     async def published(self, count: int) -> list[Message]:
         """Drain the outbox and return what reached the broker."""
         self.driver.outbox.start()
@@ -80,7 +85,7 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
     model = RecordingModel(load(tmp_path).scenario)
     driver.reach.attach(model)
     driver.pacer.start(model.env)
-    model.env.run(until=NOW_S)
+    model.env.run(until=HANDED_S)
     yield Live(driver, model, listener.messages())
     await transport.close()
     await listener.close()
@@ -96,6 +101,7 @@ async def test_a_delivery_is_published_and_its_receipt_stamped_at_the_device_tim
     assert message.user_property(prop.RUNG) == "0"
     assert decode_alert(message.payload).identifier == "a-1"
     assert driver.counters.published == 1
+    live.later()
     receipt = ack_message("a-1", MEMBER.id, "app_push", "received", received_at_s=4.5)
     driver.receive(receipt)
     driver.receive(receipt)  # a QoS 1 redelivery
@@ -106,6 +112,7 @@ async def test_a_delivery_is_published_and_its_receipt_stamped_at_the_device_tim
 async def test_an_acknowledgement_goes_back_over_its_channel_now(live: Live) -> None:
     driver, model = live.driver, live.model
     driver.reach.deliver("a-1", MEMBER, "sms", 1)
+    live.later()
     acked = ack_message("a-1", MEMBER.id, "sms", "acknowledged", read_at_s=4.0, acked_at_s=4.5)
     driver.receive(acked)
     driver.receive(ack_message("a-1", "500101001-m0001", "sms", "acknowledged"))  # never sent
@@ -115,9 +122,38 @@ async def test_an_acknowledgement_goes_back_over_its_channel_now(live: Live) -> 
     assert driver.counters.rejected == {"unknown": 1}
 
 
+async def test_device_stamps_outside_handed_out_to_now_are_rejected(live: Live) -> None:
+    """A device that claims to have had the alert before it was sent, or to answer in the
+    future, or to press before reading: rejected, counted by name, nothing reaches the model."""
+    driver, model = live.driver, live.model
+    driver.reach.deliver("a-1", MEMBER, "sms", 0)
+    live.later()
+    bad = [
+        ack_message("a-1", MEMBER.id, "sms", "received", received_at_s=0.0),
+        ack_message("a-1", MEMBER.id, "sms", "acknowledged", read_at_s=0.0, acked_at_s=1.0),
+        ack_message("a-1", MEMBER.id, "sms", "acknowledged", read_at_s=4.0, acked_at_s=7200.0),
+        ack_message("a-1", MEMBER.id, "sms", "acknowledged", read_at_s=4.5, acked_at_s=4.0),
+    ]
+    for message in bad:
+        driver.receive(message)
+    model.env.run()
+    assert driver.counters.rejected == {"stamp_out_of_window": 4}
+    assert (model.stamped, model.replied) == ([], [])
+    assert (driver.counters.delivered, driver.counters.acknowledged) == (0, 0)
+    # Within the window, the same recipient is still heard (stamps at the window's edges).
+    driver.receive(ack_message("a-1", MEMBER.id, "sms", "received", received_at_s=HANDED_S))
+    driver.receive(
+        ack_message("a-1", MEMBER.id, "sms", "acknowledged", read_at_s=4.0, acked_at_s=NOW_S)
+    )
+    model.env.run()
+    assert model.stamped == [(HANDED_S, Delivered("a-1", MEMBER.id, "sms", 0))]
+    assert model.replied == [(NOW_S, Acknowledged("a-1", MEMBER.id, "sms", 0, 4.0, NOW_S))]
+
+
 async def test_a_door_knock_that_found_nobody_is_handed_to_the_model(live: Live) -> None:
     driver, model = live.driver, live.model
     driver.reach.deliver("a-1", MEMBER, "door_knock", 3)
+    live.later()
     driver.receive(ack_message("a-1", MEMBER.id, "door_knock", "received", note=ABSENT_NOTE))
     model.env.run()
     assert model.handled == [(NOW_S, FoundAbsent("a-1", MEMBER.id))]
@@ -133,6 +169,7 @@ async def test_a_relay_is_published_apart_and_arrives_once(live: Live) -> None:
     assert message.topic == center_topic(MEMBER.district, MEMBER.town)
     # Not an alert the swarm should receive: lost = published - delivered stays the swarm's.
     assert (driver.counters.published, driver.counters.relays_published) == (0, 1)
+    live.later()
     driver.receive(message)
     driver.receive(message)
     model.env.run()

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from dispatcher.core.plan import Center, Recipient
 from dispatcher.transport import Message
+from dispatcher.trust.signing import Delivery
 from dispatcher.wire.messages import encode_alert
 from dispatcher.wire.topics import alert_topic
 from simulation.cli import app
@@ -51,7 +52,9 @@ async def test_live_run_signs_and_swarm_rejects_forgeries(mosquitto: Broker) -> 
         # Not alerts of the run: uncounted, to keep `published` the run's own.
         driver.outbox.put(Message(topic, payload, user_properties=props), counted=False)
         assert driver.signers is not None
-        forged = driver.signers.properties("district-500101", payload)
+        forged = driver.signers.properties(
+            "district-500101", payload, Delivery(member, "app_push", 0)
+        )
         forgery = payload.replace(b"forged-1", b"forged-2")
         driver.outbox.put(Message(topic, forgery, user_properties=props + forged), counted=False)
 
@@ -68,11 +71,12 @@ async def test_live_run_signs_and_swarm_rejects_forgeries(mosquitto: Broker) -> 
     assert (
         trust["swarm_accepted"] + trust["swarm_duplicates"] == outcome.result.transport["published"]
     )
-    # one signature per alert body and issuer, not per delivery
-    assert 0 < trust["signatures"] < outcome.result.transport["published"]
+    # one signature per delivery (it binds recipient, channel and rung) and per relay (and
+    # the one forgery of the test)
+    published = outcome.result.transport["published"]
+    assert trust["signatures"] == published + outcome.live["relays_published"] + 1
     # the district and the town each took the alert; a relay resent under load arrives again
-    protocol = outcome.result.protocol
-    assert protocol["relays_sent"] == 2
+    assert outcome.result.protocol["relays_sent"] == 2
     assert outcome.live["relays_received"] >= 2
     for record in outcome.result.records:
         assert (record.acked_at_s is not None) != (record.flag is not None), record

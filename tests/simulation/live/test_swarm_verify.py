@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dispatcher.transport import MemoryBroker, MemoryTransport, Message
-from dispatcher.trust.signing import KeyScope, key_id_for, load_keyring, write_key_set
+from dispatcher.trust.signing import Delivery, KeyScope, key_id_for, load_keyring, write_key_set
 from dispatcher.wire.envelopes import Properties, alert_message, flood_alert_bytes
 from simulation.experiment.virtual import build_city
 from simulation.live.keys import AlertSigners
@@ -56,13 +56,14 @@ async def test_swarm_rejects_unsigned_and_foreign_keys(tmp_path: Path, strategy:
 
     conn.on_alert(delivery(()))
     neighbour = key_id_for(KeyScope("town", other_town))
-    conn.on_alert(delivery(signers.properties(neighbour, payload)))
+    first = Delivery(member.id, "app_push", 0)
+    conn.on_alert(delivery(signers.properties(neighbour, payload, first)))
     assert swarm.counters.received == 0
     assert dict(swarm.counters.rejected) == {"verify_unsigned": 1, "verify_out_of_scope": 1}
     issuer = signers.issuer(member, 0)  # cascade: the member's town; else the municipal center
     own_town = key_id_for(KeyScope("town", member.town))
     assert issuer == (own_town if strategy == "cascade" else "municipal")
-    conn.on_alert(delivery(signers.properties(issuer, payload)))
+    conn.on_alert(delivery(signers.properties(issuer, payload, first)))
     assert swarm.counters.received == 1
     assert swarm.counters.receipts == 1
     for c in swarm.connections:

@@ -69,3 +69,43 @@ def test_the_same_records_give_the_same_bytes(result: RunResult, tmp_path: Path)
     write_records(result.records, tmp_path / "a.csv.gz")
     write_records(result.records, tmp_path / "b.csv.gz")
     assert (tmp_path / "a.csv.gz").read_bytes() == (tmp_path / "b.csv.gz").read_bytes()
+
+
+def test_staffed_attempts_get_their_requested_and_granted_times(
+    result: RunResult, tmp_path: Path
+) -> None:
+    first, second = result.records[0], result.records[1]
+    staff = {
+        (first.alert_id, first.recipient_id): [
+            ["voice_call", 10.0, 12.5],
+            ["door_knock", 300.0, None],
+        ],
+        (second.alert_id, second.recipient_id): [["voice_call", 20.25, 20.25]],
+    }
+    path = tmp_path / "records.csv.gz"
+    write_records(result.records, path, staff)
+    rows = read_rows(path)
+    assert tuple(rows[0])[-3:] == ("staff_channels", "staff_requested_at_s", "staff_granted_at_s")
+    assert rows[0]["staff_channels"] == "voice_call|door_knock"
+    assert rows[0]["staff_requested_at_s"] == "10.000|300.000"
+    assert rows[0]["staff_granted_at_s"] == "12.500|"  # the door-knock was still queued
+    assert rows[1]["staff_granted_at_s"] == rows[1]["staff_requested_at_s"] == "20.250"
+    assert all(r["staff_channels"] == "" for r in rows[2:])
+
+
+def test_a_run_stamps_its_staffed_attempts(tmp_path_factory: pytest.TempPathFactory) -> None:
+    phoned = run_virtual(
+        load(
+            tmp_path_factory.mktemp("phoned"),
+            channels={"app_push": {"failure": 1.0}, "sms": {"failure": 1.0}},
+            escalation={"timeout_s": [30, 30, 3000, 600]},
+        )
+    )
+    path = tmp_path_factory.mktemp("out") / "records.csv.gz"
+    write_records(phoned.records, path, phoned.staff_stamps)
+    rows = read_rows(path)
+    assert rows
+    for row in rows:
+        assert row["staff_channels"] == "voice_call"
+        assert float(row["staff_granted_at_s"]) >= float(row["staff_requested_at_s"])
+        assert float(row["staff_requested_at_s"]) == pytest.approx(float(row["sent_at_s"]))
