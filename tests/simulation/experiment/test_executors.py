@@ -98,11 +98,12 @@ def test_inline_runs_in_this_process_as_results_are_read() -> None:
     assert {pid for _, (pid, _, _) in first} == {os.getpid()}
 
 
-def test_local_one_two_and_dask_local_give_identical_figures() -> None:
+def test_local_one_two_and_a_dask_cluster_give_identical_figures(cluster: Any) -> None:
+    """(`alertsim run --executor dask-local`, whole report, is in test_replicate.py.)"""
     loaded = load_scenario(SMOKE)
     one = run_replications(loaded, range(6), executor=ExecutorSpec("local", 1))
     two = run_replications(loaded, range(6), executor=ExecutorSpec("local", 2))
-    dask = run_replications(loaded, range(6), executor=ExecutorSpec("dask-local", 2))
+    dask = run_replications(loaded, range(6), executor=_remote(cluster))
     assert one == two == dask
     assert len({repr(sorted(f.items())) for f in one.values()}) == 6  # each its own streams
 
@@ -126,7 +127,7 @@ def test_a_sweep_on_a_dask_scheduler_keeps_one_copy_per_worker_and_its_figures(
 def test_a_worker_killed_mid_run_changes_no_figure(cluster: Any) -> None:
     """A cluster worker is killed (SIGKILL) after the first result; its tasks run elsewhere."""
     loaded = load_scenario(SMOKE)
-    items = list(range(30))
+    items = list(range(16))
     expected = run_replications(loaded, items, executor=ExecutorSpec("local", 1))
     spec = _remote(cluster)
     scenarios = (loaded,)
