@@ -26,6 +26,7 @@ from simulation.experiment.executors import ExecutorSpec
 from simulation.experiment.replications import Figures, aggregate, count_progress, run_tasks
 from simulation.experiment.taskfile import TaskFile
 from simulation.report.sweep import SHARE, TABLE_FIGURES, answers, render_html
+from simulation.report.verdict import outcome
 from simulation.scenario import LoadedScenario, Scenario, ScenarioError, format_validation_error
 
 if TYPE_CHECKING:
@@ -203,12 +204,25 @@ def run_sweep(
                 **{column: block[key]["mean"] for key, column in TABLE_FIGURES},
                 "meets_notify_target": share is not None
                 and share >= targets.notify_target_share - 1e-12,
+                # MET, MISSED or cannot tell from the interval, as `alertsim run` says it
+                "notify_verdict": None
+                if share is None
+                else outcome(
+                    float(share),
+                    _number(block[SHARE]["ci95_low"]),
+                    _number(block[SHARE]["ci95_high"]),
+                    targets.notify_target_share,
+                ),
                 "notify_target_share": targets.notify_target_share,
                 "notify_target_s": targets.notify_target_s,
                 "replications": block,
             }
         )
     return rows
+
+
+def _number(value: float | int | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _csv_value(value: Any) -> str:

@@ -28,9 +28,13 @@ def floor_pct(share: float) -> str:
 
 
 def outcome(share: float, low: float | None, high: float | None, target: float) -> str:
-    """MET, MISSED or cannot tell, for a mean ``share`` with its interval (None: one draw)."""
+    """MET, MISSED or cannot tell, for a mean ``share`` with its interval (None: one draw).
+
+    The interval is read clipped to shares, 0 to 1.
+    """
     if target >= 1.0 - _EPS or low is None or high is None:
         return MET if share >= target - _EPS else MISSED
+    low, high = max(0.0, low), min(1.0, high)
     if low >= target - _EPS:
         return MET
     if high < target - _EPS:

@@ -148,3 +148,13 @@ def test_cli_sweep_rejects_bad_paths_with_exit_2(tmp_path: Path) -> None:
     assert "scenario.channels.app_push.failur: expected no such field" in result.output
     assert "scenario.strategy: expected 'cascade', 'direct' or 'hybrid'" in result.output
     assert not (tmp_path / "never").exists()
+
+
+def test_each_point_has_the_verdict_its_interval_gives() -> None:
+    loaded = load_scenario(SMOKE)
+    _, grid = build_grid(loaded, ["targets.notify_target_share=0.04,0.25,0.5"])
+    rows = run_sweep(grid, 8)
+    share = rows[0]["replications"]["notification.within_target_share"]
+    # the same draws at every point (the target changes no draw): below, across, above 0.04..0.5
+    assert 0.04 < share["ci95_low"] < 0.25 < share["ci95_high"] < 0.5
+    assert [row["notify_verdict"] for row in rows] == ["MET", "cannot tell", "MISSED"]
