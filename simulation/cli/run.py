@@ -152,6 +152,11 @@ def run(
         from simulation.experiment.replicate import DEFAULT_REPLICATIONS, Plan, run_replicated
 
         plan = Plan(replications or DEFAULT_REPLICATIONS, precision, max_replications)
+        if precision is not None and max_replications < plan.replications:
+            fail(
+                f"--max-replications: expected at least --replications ({plan.replications}), "
+                f"got {max_replications}"
+            )
         with executor_failures():
             result, built = run_replicated(
                 loaded,

@@ -124,3 +124,7 @@ def test_bad_precision_and_live_precision_are_one_line(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--precision: expected --mode virtual, got --mode live" in result.output
+    sequential = ["--precision", "0.1", "--replications", "6", "--max-replications", "5"]
+    result = CliRunner().invoke(app, ["run", str(SMOKE), "--out", str(tmp_path), *sequential])
+    assert result.exit_code == 2
+    assert "--max-replications: expected at least --replications (6), got 5" in result.output
