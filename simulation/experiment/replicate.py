@@ -189,7 +189,7 @@ def run_replicated(
         report = build_report(result)
         figures[0] = group_figures(result, report)
         submitted = max(plan.replications, 1)
-        with _progress(console, spec, plan) as advance:
+        with _Progress(console, spec, plan) as advance:
             advance()
             while True:
                 for index, row in pool.results():
@@ -210,7 +210,7 @@ def run_replicated(
     return result, report
 
 
-class _progress:
+class _Progress:
     """A "done of total" bar over replications on ``console`` (nothing without one)."""
 
     def __init__(self, console: Console | None, spec: ExecutorSpec, plan: Plan) -> None:
