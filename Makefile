@@ -22,7 +22,7 @@ run: $(BIN)/.installed
 	$(BIN)/alertsim run $(SCENARIO) --out $(OUT)
 
 # System programs the tests drive for real: the broker, its command-line clients, a browser.
-SYSTEM_PACKAGES := mosquitto:mosquitto mosquitto_sub:mosquitto-clients chromium:chromium
+SYSTEM_PACKAGES := mosquitto:mosquitto mosquitto_sub:mosquitto-clients chromium:chromium promtool:prometheus
 
 test: $(BIN)/.installed-dev
 	.ci/ensure-packages $(SYSTEM_PACKAGES)

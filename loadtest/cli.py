@@ -83,6 +83,10 @@ DrainTimeoutOption = Annotated[
 NameOption = Annotated[str | None, typer.Option(help="run name: writes runs/<name>/")]
 OutOption = Annotated[Path | None, typer.Option(help="output folder (overrides --name)")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="no progress or table")]
+MetricsPortOption = Annotated[
+    int | None,
+    typer.Option(min=1, max=65535, help="serve Prometheus metrics at /metrics on this port"),
+]
 
 
 @loadtest_app.callback()
@@ -108,6 +112,7 @@ def loadtest(
     name: NameOption = None,
     out: OutOption = None,
     quiet: QuietOption = False,
+    metrics_port: MetricsPortOption = None,
 ) -> None:
     """Connect the swarm, fan alerts out, print the table and write loadtest.json."""
     if ctx.invoked_subcommand is not None:
@@ -152,11 +157,20 @@ def loadtest(
         raise typer.Exit(EXIT_INVALID) from None
     out_dir = out or Path("runs") / (name or f"loadtest-{config.profile}-{config.run_tag}")
     try:
-        report = _run_with_progress(config, quiet, run_loadtest)
+        report = _run_with_progress(config, quiet, _observed(run_loadtest, metrics_port))
     except (LoadtestError, ValueError) as exc:
         errors.print(f"loadtest: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_FAILED) from None
     _write(out_dir, report, quiet, print_table)
+
+
+def _observed(run: Any, metrics_port: int | None) -> Any:
+    """`run`, or with --metrics-port `run` observed by a collector served on that port."""
+    if metrics_port is None:
+        return run
+    from loadtest.metrics import observed, serve_metrics
+
+    return observed(run, serve_metrics(metrics_port))
 
 
 def _run_with_progress(config: Any, quiet: bool, run: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ __all__ = [
     "live",
     "metrics",
     "model",
+    "prometheus",
     "rainfall",
     "report",
     "scenario",

@@ -114,6 +114,19 @@ class HazardModel:
     def slowdown(self, district: str, t_s: float) -> float:
         return self._slowdown[district][self._step(t_s)]
 
+    def summary(self, district: str) -> dict[str, object]:
+        """What the storm did to one district, judged at the end of each step as warnings are:
+        rain in all and in its worst 3 hours, its highest warning level, its peak outage share."""
+        rain, step_s = self.rain[district], self.hazard.step_s
+        ends = [k * step_s for k in range(1, self.steps + 1)]
+        top = max((rain.level_at(t) for t in ends), key=level_rank, default=None)
+        return {
+            "rainfall_mm": round(rain.total_until(self.duration_s), 3),
+            "max_3h_mm": round(max((rain.window_mm(t, 3) for t in ends), default=0.0), 3),
+            "level": top,
+            "outage_peak_share": round(max(self._outage[district]), 6),
+        }
+
     def _step(self, t_s: float) -> int:
         return min(bisect_right(self._bounds, t_s), self.steps)
 

@@ -22,6 +22,9 @@ PERCENTILES: tuple[tuple[str, float], ...] = (
     ("max", 1.00),
 )
 SHARES: tuple[str, ...] = ("0.95", "0.99", "1.0")
+# The moments after issue at which the share acknowledged per district is reported (the maps'
+# small multiples): 1, 2, 3, 5 and 15 minutes.
+MARKS_S: tuple[int, ...] = (60, 120, 180, 300, 900)
 DIGITS = 3  # model seconds to the millisecond: enough, and stable across platforms
 
 T = TypeVar("T")
@@ -126,17 +129,25 @@ def by_district(
     respond_target_s: float,
     names: dict[str, str],
 ) -> list[dict[str, object]]:
-    """Districts in code order, each with notification and response compliance."""
+    """Districts in code order, each with notification and response compliance.
+
+    `acknowledged_within_s` is the share acknowledged by each of `MARKS_S` after issue.
+    """
     groups = _group(records, lambda r: r.district)
     point_groups = _group(points, lambda p: p.district)
     out = []
     for code in sorted(groups):
-        district_points = point_groups.get(code, [])
+        rows, district_points = groups[code], point_groups.get(code, [])
+        latencies = [r.latency_s for r in rows]
         out.append(
             {
                 "code": code,
                 "name": names.get(code, code),
-                **_group_figures(groups[code], target_s),
+                **_group_figures(rows, target_s),
+                "acknowledged_within_s": {
+                    str(mark): share_within(latencies, mark, len(rows)) for mark in MARKS_S
+                },
+                "risk_points": len(district_points),
                 "response_within_target_share": share_within(
                     (p.latency_s for p in district_points), respond_target_s, len(district_points)
                 ),

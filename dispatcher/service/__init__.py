@@ -6,5 +6,6 @@ __all__ = [
     "dispatch",
     "journal",
     "ladder",
+    "metrics",
     "plan_file",
 ]

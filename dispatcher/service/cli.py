@@ -31,6 +31,15 @@ EXIT_FAILED = 3  # the broker could not be reached or was lost
 LADDER = ",".join(DIRECT_LADDER)
 TIMEOUT_S = ",".join(f"{t:g}" for t in DEFAULT_TIMEOUT_S)
 
+MetricsPort = Annotated[
+    int | None,
+    typer.Option(min=1, max=65535, help="serve Prometheus metrics at /metrics on this port"),
+]
+CrashAt = Annotated[
+    str | None,
+    typer.Option(envvar=CRASH_ENV, help="tests: end the process at a step, e.g. after_ack:4"),
+]
+
 
 def dispatch(
     plan: Annotated[
@@ -77,10 +86,8 @@ def dispatch(
         str | None,
         typer.Option(help="the run's id in the alert id (1-10 of a-z 0-9; default: resume or new)"),
     ] = None,
-    crash_at: Annotated[
-        str | None,
-        typer.Option(envvar=CRASH_ENV, help="tests: end the process at a step, e.g. after_ack:4"),
-    ] = None,
+    metrics_port: MetricsPort = None,
+    crash_at: CrashAt = None,
 ) -> None:
     """Run the durable live dispatcher for one alert plan; print its summary as JSON."""
     import asyncio
@@ -104,6 +111,7 @@ def dispatch(
     session = _Session(f"dispatcher-{dispatch_plan.alert_id}"[:64], dispatch_plan.expires_in_s)
     transport = _transport(broker, username, password, ca_file, connect_timeout_s, session)
     service = _service(transport, journal, keys, key_id, crash_at, rungs, timeouts, restamp_after_s)
+    _metrics(metrics_port, service, len(dispatch_plan.recipients))
     try:
         summary = asyncio.run(service.run(dispatch_plan, deadline_s=deadline_s, run_id=run_id))
     except TransportError as exc:
@@ -111,6 +119,22 @@ def dispatch(
     finally:
         service.journal.close()
     print(json.dumps(summary.as_dict()))
+
+
+def _metrics(port: int | None, service: DispatchService, recipients: int) -> None:
+    """With --metrics-port: the summary served at 127.0.0.1:port/metrics; exit 1 or 2 if not."""
+    if port is None:
+        return
+    from dispatcher.service.metrics import MetricsMissing, serve_metrics
+
+    try:
+        serve_metrics(port, service, recipients)
+    except MetricsMissing as exc:
+        service.journal.close()
+        _fail(str(exc), 1)
+    except OSError as exc:
+        service.journal.close()
+        _fail(f"--metrics-port: expected a free port, got {port} ({exc.strerror})")
 
 
 def _fail(message: str, code: int = EXIT_INVALID) -> NoReturn:

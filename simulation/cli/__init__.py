@@ -12,6 +12,8 @@ compare        ``compare``
 live           ``swarm``
 loadtest       ``loadtest`` (the load tester's own group, mounted lazily)
 sweep          ``sweep``
+sensitivity    ``sensitivity``
+optimize       ``optimize``
 serve          ``serve``
 trust          ``keys init``, ``broker-config``
 calibrate      ``calibrate``
@@ -31,7 +33,9 @@ from simulation.cli import (
     compare,
     live,
     loadtest,
+    optimize,
     run,
+    sensitivity,
     serve,
     sweep,
     trust,
@@ -56,6 +60,8 @@ app.command()(compare.compare)
 app.command()(live.swarm)
 app.command("loadtest", context_settings=_FORWARD_ALL, add_help_option=False)(loadtest.loadtest)
 app.command()(sweep.sweep)
+app.command()(sensitivity.sensitivity)
+app.command()(optimize.optimize)
 app.command()(serve.serve)
 app.command()(calibrate.calibrate)
 app.add_typer(trust.keys_app, name="keys")

@@ -20,6 +20,7 @@ def compare(
     ] = None,
 ) -> None:
     """Compare two runs: headline figures side by side, differences, CI overlap."""
+    from simulation.geo.shapes import map_shapes
     from simulation.report import compare as comparison
 
     try:
@@ -31,5 +32,5 @@ def compare(
     out_dir = out if out is not None else (run_b if run_b.is_dir() else run_b.parent)
     out_dir.mkdir(parents=True, exist_ok=True)
     html_path = out_dir / "comparison.html"
-    html_path.write_text(comparison.render_html(a, b, names), encoding="utf-8")
+    html_path.write_text(comparison.render_html(a, b, names, map_shapes()), encoding="utf-8")
     console.print(f"comparison: {html_path}")

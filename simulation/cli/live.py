@@ -7,19 +7,20 @@ before anything connects and exits 2.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from simulation.cli.common import EXIT_LIVE_FAILED, fail, load_or_exit
+from simulation.cli.common import EXIT_FAILED, EXIT_LIVE_FAILED, fail, load_or_exit
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from simulation.faults import Fault
+    from simulation.live.progress import LiveProgress
     from simulation.report.build import RunResult
     from simulation.scenario import LoadedScenario
 
@@ -49,6 +50,19 @@ Credentials = Annotated[
 ]
 
 
+SwarmMetricsPort = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=65535,
+        help="serve Prometheus metrics at /metrics on PORT (worker i on PORT + i; metrics extra)",
+    ),
+]
+MetricsHost = Annotated[
+    str, typer.Option(help="with --metrics-port: address to serve on (0.0.0.0 in a container)")
+]
+
+
 def swarm(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file (whose responders to play)")],
     broker: Broker = "mqtt://127.0.0.1:1883",
@@ -59,6 +73,8 @@ def swarm(
     keys: Keys = None,
     accept_unsigned: AcceptUnsigned = False,
     credentials: Credentials = None,
+    metrics_port: SwarmMetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """Play a scenario's responders over MQTT for live runs, until interrupted."""
     from dispatcher.transport import TransportError
@@ -78,7 +94,11 @@ def swarm(
         ready_file=ready_file,
         keys=keys,
         credentials=_passwords(credentials),
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
     )
+    if metrics_port is not None:
+        _require_metrics()
     try:
         run_swarm(settings)
     except (TransportError, SigningError, ValueError) as exc:
@@ -99,6 +119,8 @@ def run_live(
     sign: bool,
     credentials: Path | None,
     console: Console | None,
+    metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
     run_id: str | None = None,
 ) -> tuple[RunResult, dict[str, Any]]:
     """One live replication and its report's `live` section; exits 2 or 3 when it cannot run."""
@@ -123,7 +145,8 @@ def run_live(
     _check_broker(broker)
     parsed = _parse_faults(faults)
     passwords = _passwords(credentials)
-    with _fault_proxy(broker, faults) as proxied:
+    on_world = _metrics(metrics_port, metrics_host, loaded, console)
+    with _fault_proxy(broker, faults) as proxied, _progress_bar(loaded, console) as progress:
         if console is not None:
             console.print(
                 f"live run of {loaded.scenario.name} over {proxied} at {speed:g}x "
@@ -146,7 +169,9 @@ def run_live(
                     proxied, passwords, session_expiry_s=DRIVER_SESSION_EXPIRY_S
                 ),
                 driver_client_id=DISPATCHER_USER if passwords is not None else None,
+                on_world=on_world,
                 run_id=run_id,
+                progress=progress,
             )
         except (TransportError, LiveLagError, SigningError, ValueError) as exc:
             fail(f"live run failed: {exc}", EXIT_LIVE_FAILED)
@@ -158,6 +183,72 @@ def run_live(
             f"{live['driver_lag_max_ms']:.1f} ms; transport {outcome.result.transport}"
         )
     return outcome.result, outcome.live
+
+
+@contextmanager
+def _progress_bar(
+    loaded: LoadedScenario, console: Console | None
+) -> Iterator[Callable[[LiveProgress], None] | None]:
+    """A progress bar like a virtual run's (None when quiet): the share acknowledged, model
+    time and lag, or how long until the first alert."""
+    if console is None:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from simulation.live.progress import describe
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"live {loaded.scenario.name}", total=1.0, status="connecting")
+
+        def show(p: LiveProgress) -> None:
+            bar.update(task, completed=p.acknowledged_share, status=describe(p))
+
+        yield show
+
+
+def _metrics(
+    port: int | None, host: str, loaded: LoadedScenario, console: Console | None
+) -> Callable[[Any, Any], None] | None:
+    """With --metrics-port: an exporter started now, and the hook that hands it the run."""
+    if port is None:
+        return None
+    from simulation.prometheus import LiveCollector, start_exporter
+
+    _require_metrics()
+    from prometheus_client import CollectorRegistry
+
+    registry = CollectorRegistry()
+    try:
+        start_exporter(port, registry, host)
+    except OSError as exc:
+        fail(f"--metrics-port: expected a free port on {host}, got {port} ({exc.strerror})")
+    if console is not None:
+        console.print(f"metrics on http://{host}:{port}/metrics", soft_wrap=True)
+    target_s = loaded.scenario.targets.notify_target_s
+
+    def on_world(world: Any, driver: Any) -> None:
+        registry.register(LiveCollector(world, driver, target_s=target_s))
+
+    return on_world
+
+
+def _require_metrics() -> None:
+    """Exit 1 with the line naming the `metrics` extra unless prometheus-client is installed."""
+    from simulation.geo.extras import MissingExtra
+    from simulation.prometheus import require_metrics
+
+    try:
+        require_metrics("--metrics-port")
+    except MissingExtra as exc:
+        fail(str(exc), EXIT_FAILED)
 
 
 def _check_broker(broker: str) -> None:

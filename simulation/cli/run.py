@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from simulation.cli.common import (
+    EXIT_FAILED,
     ExecutorOption,
     ScenarioFile,
     WorkersOption,
@@ -85,6 +86,13 @@ Keys = Annotated[
 Sign = Annotated[
     bool, typer.Option("--sign/--unsigned", help="live: sign every alert (the default)")
 ]
+Area = Annotated[
+    list[Path] | None,
+    typer.Option(
+        help="alert only the towns inside this GeoJSON polygon file (repeatable; needs "
+        "topology.geometry: true)"
+    ),
+]
 Credentials = Annotated[
     Path | None,
     typer.Option(help="live: credentials.json of alertsim broker-config (locked-down broker)"),
@@ -92,6 +100,20 @@ Credentials = Annotated[
 RunId = Annotated[
     str | None,
     typer.Option(help="live: the run's id in every alert id (1-10 of a-z 0-9; default: fresh)"),
+]
+
+
+MetricsPort = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=65535,
+        help="live: serve Prometheus metrics on PORT at /metrics (the metrics extra)",
+    ),
+]
+
+MetricsHost = Annotated[
+    str, typer.Option(help="live --metrics-port: address to serve on (0.0.0.0 in a container)")
 ]
 
 
@@ -116,6 +138,9 @@ def run(
     keys: Keys = None,
     sign: Sign = True,
     credentials: Credentials = None,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
+    area: Area = None,
     run_id: RunId = None,
 ) -> None:
     """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
@@ -123,8 +148,10 @@ def run(
 
     spec = executor_or_exit(executor, workers)
     loaded = load_or_exit(scenario, seed=seed)
+    if area:
+        loaded = _with_area(loaded, area)
     out_dir = out if out is not None else Path("runs") / loaded.scenario.name
-    _check_options(mode, replications, precision, fault, run_id)
+    _check_options(mode, replications, precision, fault, run_id, metrics_port)
     out_dir.mkdir(parents=True, exist_ok=True)
     shown = None if quiet else console
     if shown is not None and loaded.rainfall is not None:
@@ -145,6 +172,8 @@ def run(
             sign=sign,
             credentials=credentials,
             console=shown,
+            metrics_port=metrics_port,
+            metrics_host=metrics_host,
             run_id=run_id,
         )
         report, folder = finish_run(result, out_dir, live=live, console=shown)
@@ -176,6 +205,7 @@ def _check_options(
     precision: float | None,
     fault: list[str] | None,
     run_id: str | None,
+    metrics_port: int | None = None,
 ) -> None:
     if mode not in ("virtual", "live"):
         fail(f"--mode: expected virtual or live, got {mode!r}")
@@ -188,8 +218,35 @@ def _check_options(
         fail(f"--precision: expected a half-width above 0 (e.g. 0.01), got {precision:g}")
     if fault and mode != "live":
         fail(f"--fault: expected --mode live, got --mode {mode}")
+    if metrics_port is not None and mode != "live":
+        fail(f"--metrics-port: expected --mode live, got --mode {mode}")
     if run_id is not None and mode != "live":
         fail(f"--run-id: expected --mode live (virtual runs derive theirs), got --mode {mode}")
+
+
+def _with_area(loaded: LoadedScenario, files: list[Path]) -> LoadedScenario:
+    """The scenario with its hazard's alert area drawn by `--area` files instead."""
+    from simulation.geo.extras import MissingExtra, require
+    from simulation.scenario import AlertArea
+    from simulation.scenario.geodata import check_area
+
+    scenario = loaded.scenario
+    if not scenario.topology.geometry:
+        fail(
+            f"--area: expected a scenario with topology.geometry: true (towns need places to "
+            f"be inside an area), got false in {loaded.path}"
+        )
+    try:
+        require("geo", "--area")
+    except MissingExtra as exc:
+        fail(str(exc), EXIT_FAILED)
+    select_by = scenario.hazard.areas.select_by if scenario.hazard.areas else "point"
+    area = AlertArea(files=[str(f.resolve()) for f in files], select_by=select_by)
+    problems = check_area(area, Path.cwd(), loaded.topology, scenario.topology)
+    if problems:
+        fail(f"--area: {problems[0]}")
+    hazard = scenario.hazard.model_copy(update={"areas": area})
+    return loaded.model_copy(update={"scenario": scenario.model_copy(update={"hazard": hazard})})
 
 
 def _run_virtual(loaded: LoadedScenario, *, quiet: bool) -> RunResult:

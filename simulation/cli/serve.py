@@ -53,7 +53,7 @@ def serve(
 
     runs.mkdir(parents=True, exist_ok=True)
     state_dir = state if state is not None else runs / ".serve"
-    created = False
+    created, given = False, bool(token)
     if not token:
         token, created = load_or_create_token(state_dir)
     hosts = [*(allow_host or []), *([host] if host not in ("0.0.0.0", "::") else [])]
@@ -74,6 +74,8 @@ def serve(
             f"http://{shown}:{port}/?token={token}",
             soft_wrap=True,
         )
-    else:
-        console.print("token: as given, or in the state folder's token file", soft_wrap=True)
+    elif not given:
+        console.print(
+            f"token: in {state_dir / 'token'} (printed on first start only)", soft_wrap=True
+        )
     web.run_app(app, host=host, port=port, print=None)

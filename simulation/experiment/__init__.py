@@ -1,14 +1,21 @@
-"""Experiments: one virtual run, independent replications, sweeps, and where they run."""
+"""Experiments: one run, replications, sweeps, sensitivity, optimize, and where they run."""
 
 __all__ = [
     "executors",
     "executors_dask",
     "folder",
     "gcpause",
+    "levers",
     "machine",
+    "morris",
+    "optimize",
+    "optimize_results",
     "replicate",
     "replications",
+    "sensitivity",
+    "sensitivity_params",
     "sweep",
     "taskfile",
+    "variants",
     "virtual",
 ]

@@ -48,19 +48,23 @@ def write_run_folder(
     out_dir: Path,
     report: dict[str, Any],
     records: Iterable[RecipientRecord],
+    boundaries: Path | None = None,
     staff: StaffStamps | None = None,
 ) -> RunFolder:
-    """report.json (as built), report.html (rendered from it) and records.csv.gz, in ``out_dir``.
+    """report.json (as built), report.html (rendered from it, its maps drawn on `boundaries`,
+    by default the shipped district file) and records.csv.gz, in ``out_dir``.
 
     ``staff``: each recipient's staffed attempts, for the records' staff columns.
     """
+    from simulation.geo.shapes import map_shapes
     from simulation.report.html import render_html
     from simulation.report.records import write_records
 
     folder = RunFolder(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     folder.report_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    folder.report_html.write_text(render_html(report), encoding="utf-8")
+    html = render_html(report, map_shapes(boundaries))
+    folder.report_html.write_text(html, encoding="utf-8")
     write_records(records, folder.records_csv, staff)
     return folder
 
@@ -86,7 +90,10 @@ def finish_run(
     if live is not None:
         report["live"] = live
     with _status(console, "writing report.html and records.csv.gz"):
-        folder = write_run_folder(out_dir, report, result.records, result.staff_stamps)
+        boundaries = result.loaded.topology.boundaries
+        folder = write_run_folder(
+            out_dir, report, result.records, boundaries, staff=result.staff_stamps
+        )
     return report, folder
 
 

@@ -130,14 +130,20 @@ def run_tasks(
     tasks: Sequence[tuple[LoadedScenario, int]],
     *,
     executor: ExecutorSpec | None = None,
-    done: Callable[[int, Figures], None] | None = None,
+    workers: int | None = None,
+    done: Callable[[int], None] | None = None,
+    finished: Callable[[int, Figures], None] | None = None,
 ) -> list[Figures]:
     """Headline figures of each (scenario, replication) task, in task order.
 
-    The distinct scenarios go to each worker once (see `simulation.experiment.executors`);
-    `done(index, figures)` is called in this process as each task finishes, in completion order; the
-    result never depends on that order, the executor or its number of workers.
+    The distinct scenarios go to each worker once (see `simulation.experiment.executors`).
+    ``workers`` alone means that many local processes (``executor`` wins when both are given).
+    `done(index)` and `finished(index, figures)` are called in this process as each task
+    finishes, in completion order; the result never depends on that order, the executor or its
+    number of workers.
     """
+    if executor is None and workers is not None:
+        executor = ExecutorSpec("local", workers)
     scenarios: list[LoadedScenario] = []
     position: dict[int, int] = {}
     items: list[tuple[int, int]] = []
@@ -151,8 +157,20 @@ def run_tasks(
         tuple(scenarios),
         items,
         executor=executor,
-        done=done,
+        done=lambda index, figures: _report_done(index, figures, done, finished),
     )
+
+
+def _report_done(
+    index: int,
+    figures: Figures,
+    done: Callable[[int], None] | None,
+    finished: Callable[[int, Figures], None] | None,
+) -> None:
+    if done is not None:
+        done(index)
+    if finished is not None:
+        finished(index, figures)
 
 
 def run_replications(
@@ -167,7 +185,7 @@ def run_replications(
     figures = run_tasks(
         [(loaded, r) for r in numbers],
         executor=executor,
-        done=None if done is None else (lambda index, _figures: done(numbers[index])),
+        done=None if done is None else (lambda index: done(numbers[index])),
     )
     return dict(zip(numbers, figures, strict=True))
 

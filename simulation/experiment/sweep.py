@@ -189,7 +189,7 @@ def run_sweep(
         if done is not None:
             done(todo[j])
 
-    results = run_tasks([tasks[i] for i in todo], executor=executor, done=finished)
+    results = run_tasks([tasks[i] for i in todo], executor=executor, finished=finished)
     ran = dict(zip(todo, results, strict=True))
     figures = [kept[i] if i in kept else ran[i] for i in range(len(tasks))]
     rows = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +27,8 @@ class Progress:
 
 
 def build_city(loaded: LoadedScenario) -> City:
-    """The scenario's city; placed on its district boundaries when it asks for geometry."""
+    """The scenario's city; placed on its district boundaries when it asks for geometry, with
+    the towns its drawn alert area selects when the hazard has one."""
     topo = loaded.scenario.topology
     city = generate_city(
         loaded.topology,
@@ -45,7 +46,18 @@ def build_city(loaded: LoadedScenario) -> City:
 
     codes = tuple(d.code for d in loaded.topology.districts)
     boundaries = cached_boundaries(loaded.topology.boundaries, codes)
-    return with_geometry(loaded.topology, city, boundaries, loaded.scenario.seed)
+    city = with_geometry(loaded.topology, city, boundaries, loaded.scenario.seed)
+    area = loaded.scenario.hazard.areas
+    if area is None:
+        return city
+    from simulation.geo.areas import towns_in_area
+    from simulation.geo.placement import CityGeometry
+    from simulation.scenario.geodata import alert_area
+
+    assert isinstance(city.geometry, CityGeometry)
+    polygons, circles = alert_area(area, loaded.path.parent)  # the loader checked them
+    towns = towns_in_area(city.geometry, polygons, circles, area.geocodes, by=area.select_by)
+    return replace(city, alert_towns=towns)
 
 
 def alert_summaries(world: World) -> list[dict[str, Any]]:

@@ -1,13 +1,17 @@
-"""Geography: district boundaries, the city placed on them, and the optional extras they need.
+"""Geography: district boundaries, the city placed on them, alert areas, outlines for maps.
 
 `boundaries` reads a GeoJSON file of district polygons keyed by division code; `placement` puts
 a generated city's towns, grid members and risk points inside them (seeded) and measures the
-walking legs between them; `extras` says which optional extra to install when shapely or
-xarray is missing. Everything here but `extras` needs the `geo` extra (shapely).
+walking legs between them; `areas` selects the towns an alert area (polygons, circles,
+geocodes) covers; `shapes` projects the boundaries to SVG path data for report maps; `extras`
+says which optional extra to install when shapely or xarray is missing. Everything here but
+`extras` and `shapes` needs the `geo` extra (shapely).
 """
 
 __all__ = [
+    "areas",
     "boundaries",
     "extras",
     "placement",
+    "shapes",
 ]

@@ -2,8 +2,12 @@
 
 The geometry needs shapely (`pip install 'alertsim[geo]'`), gridded rainfall xarray and a NetCDF
 engine (`pip install 'alertsim[netcdf]'`), a Dask executor distributed (`pip install
-'alertsim[dask]'`). Callers check before they import the modules that
-need them, so a missing extra is one line naming the feature and the extra, never a traceback.
+'alertsim[dask]'`), Prometheus metrics prometheus-client (`pip install
+'alertsim[metrics]'`), `alertsim calibrate` scipy (`pip install
+'alertsim[calibrate]'`), `alertsim optimize` optuna (`pip install 'alertsim[optimize]'`), and
+Morris screening (`alertsim sensitivity --morris`) SALib (`pip install 'alertsim[sensitivity]'`).
+Callers check before they import the modules that need them, so a missing extra is one line
+naming the feature and the extra, never a traceback.
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ from dispatcher.errors import AlertsimError
 
 __all__ = ["EXTRAS", "Extra", "MissingExtra", "require"]
 
-Extra = Literal["calibrate", "dask", "geo", "netcdf"]
+Extra = Literal["calibrate", "dask", "geo", "metrics", "netcdf", "optimize", "sensitivity"]
 # extra -> the importable modules it brings
 EXTRAS: Final[dict[Extra, tuple[str, ...]]] = {
     "dask": ("distributed",),
     "geo": ("shapely",),
     "netcdf": ("shapely", "xarray", "netCDF4"),
     "calibrate": ("scipy", "numpy"),
+    "metrics": ("prometheus_client",),
+    "optimize": ("optuna",),
+    "sensitivity": ("SALib", "numpy"),
 }
 
 

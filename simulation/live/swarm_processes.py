@@ -17,6 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from simulation.live.swarm import Swarm
 
 __all__ = ["SwarmSettings", "run_swarm"]
 
@@ -35,6 +39,8 @@ class SwarmSettings:
     ready_file: Path | None = None
     keys: Path | None = None  # key set whose trust.json alerts are verified against
     credentials: dict[str, str] | None = None  # user -> password, for a locked-down broker
+    metrics_port: int | None = None  # worker i serves Prometheus metrics on this + i
+    metrics_host: str = "127.0.0.1"
 
     def ready_path(self, worker: int) -> Path | None:
         """The file ``worker`` writes when subscribed (the ready file itself with one worker)."""
@@ -86,6 +92,18 @@ def _exists(path: Path | None) -> bool:
     return path is not None and path.exists()
 
 
+def _serve_metrics(settings: SwarmSettings, worker: int, swarm: Swarm) -> None:
+    """Worker `worker`'s counters on port metrics_port + worker (`swarm --metrics-port`)."""
+    from prometheus_client import CollectorRegistry
+
+    from simulation.prometheus import SwarmCollector, start_exporter
+
+    assert settings.metrics_port is not None
+    registry = CollectorRegistry()
+    registry.register(SwarmCollector(swarm.counters, worker))
+    start_exporter(settings.metrics_port + worker, registry, settings.metrics_host)
+
+
 def _worker_main(settings: SwarmSettings, worker: int) -> None:
     asyncio.run(_play(settings, worker))
 
@@ -113,6 +131,8 @@ async def _play(settings: SwarmSettings, worker: int) -> dict[str, int]:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    if settings.metrics_port is not None:
+        _serve_metrics(settings, worker, swarm)
     await swarm.start()
     ready = settings.ready_path(worker)
     if ready is not None:

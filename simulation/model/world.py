@@ -13,6 +13,7 @@ it learns through `handle`, `reply` and `stamp`, the methods a reach uses too.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -146,6 +147,7 @@ class World:
         self._issued: dict[str, IssuedAlert] = {}
         self._open_alerts = 0
         self._alerts_to_issue = 0
+        self.first_alert_at_s: float | None = None  # known once started
         self._routes = 0
 
     # -- construction -------------------------------------------------------------------------
@@ -187,7 +189,9 @@ class World:
             Recipient(district_team_id(district.code, i), "district", district.code, "")
             for i in range(district.team_size)
         )
-        return DistrictPlan(district.code, team, tuple(self._town_plan(t) for t in district.towns))
+        inside = self.city.alert_towns  # a drawn alert area: only the towns it selected
+        towns = [t for t in district.towns if inside is None or t.code in inside]
+        return DistrictPlan(district.code, team, tuple(self._town_plan(t) for t in towns))
 
     @staticmethod
     def _town_plan(town: Town) -> TownPlan:
@@ -209,13 +213,21 @@ class World:
 
     def start(self) -> None:
         """Schedule the hazard's warnings; call once, then run the environment."""
-        warnings = self.hazard.warnings()
+        warnings = [w for w in map(self._in_area, self.hazard.warnings()) if w is not None]
         self._alerts_to_issue = len(warnings)
+        self.first_alert_at_s = min((w.at_s for w in warnings), default=None)
         self._start_background(max((w.at_s for w in warnings), default=0.0))
         for seq, warning in enumerate(warnings, start=1):
             self.env.timeout(warning.at_s).callbacks.append(self._issuer(warning, seq))
         if not warnings:
             self.done.succeed()
+
+    def _in_area(self, warning: WarningIssued) -> WarningIssued | None:
+        """The warning cut to the districts with towns in the drawn area; None if none has."""
+        if self.city.alert_towns is None:
+            return warning
+        districts = tuple(c for c in warning.districts if self._district_plans[c].towns)
+        return replace(warning, districts=districts) if districts else None
 
     def _start_background(self, last_alert_s: float) -> None:
         """Start every center's background work; it stops with the run.

@@ -12,6 +12,8 @@ from typing import Any
 
 from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
 from simulation import metrics
+from simulation.hazards import HazardModel
+from simulation.report.provenance import provenance
 from simulation.report.queues import queues
 from simulation.report.verdict import verdict
 from simulation.scenario import LoadedScenario
@@ -93,6 +95,33 @@ def why(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def hazard_by_district(loaded: LoadedScenario) -> list[dict[str, object]]:
+    """Rainfall, warning level and cell outage of every district of the run, in code order."""
+    scenario = loaded.scenario
+    names = {d.code: d.name for d in loaded.topology.districts}
+    codes = sorted(scenario.topology.districts or names)
+    model = HazardModel(scenario.hazard, codes)
+    return [{"code": code, "name": names[code], **model.summary(code)} for code in codes]
+
+
+def rainfall_source(loaded: LoadedScenario) -> dict[str, object]:
+    """Where the rainfall came from, when the scenario read it from data (LoadedScenario.rainfall):
+    file, sha256, method, each district's stations or cells, and every counted repair."""
+    read = loaded.rainfall
+    if read is None:
+        return {}
+    return {
+        "kind": read.kind,
+        "path": read.path,
+        "sha256": read.sha256,
+        "method": read.method,
+        "steps": read.steps,
+        "step_s": read.step_s,
+        "sources": dict(sorted(read.sources.items())),
+        "repairs": list(read.repairs),
+    }
+
+
 def build_report(result: RunResult) -> dict[str, Any]:
     scenario = result.loaded.scenario
     targets = scenario.targets
@@ -125,6 +154,7 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "by_district": metrics.by_district(
             records, points, targets.notify_target_s, targets.respond_target_s, names
         ),
+        "hazard_by_district": hazard_by_district(result.loaded),
         "worst_towns": metrics.worst_towns(records, targets.notify_target_s),
         "escalations": metrics.escalations(records),
         "acknowledged_by_channel": metrics.acknowledged_by_channel(records),
@@ -135,7 +165,12 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "cdf": metrics.cdfs(records, points),
         "ack_share_over_time": metrics.ack_share_over_time(records),
         "budget": metrics.budget(records),
+        "provenance": provenance(result.loaded),
     }
+    if result.loaded.rainfall is not None:  # read from station or grid data: from where
+        report["rainfall_source"] = rainfall_source(result.loaded)
+    if scenario.hazard.areas is not None:  # a drawn alert area: what it was drawn from
+        report["hazard_area"] = scenario.hazard.areas.model_dump(mode="json")
     report["verdict"] = verdict(report)
     report["why"] = why(report)
     return report

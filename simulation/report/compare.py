@@ -11,13 +11,17 @@ import json
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from dispatcher.errors import AlertsimError
 from simulation.report.headline import HEADLINES, Kind, fmt, fmt_difference, lookup
+from simulation.report.map_sections import MAP_CSS, comparison_map
+
+if TYPE_CHECKING:
+    from simulation.geo.shapes import MapShapes
 
 
 class CompareError(AlertsimError):
@@ -86,7 +90,13 @@ def _run_name(report: dict[str, Any]) -> str:
     return f"{report['scenario']} (seed {report['seed']}, {report['strategy']})"
 
 
-def render_html(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> str:
+def render_html(
+    a: dict[str, Any],
+    b: dict[str, Any],
+    names: tuple[str, str],
+    shapes: MapShapes | None = None,
+) -> str:
+    """comparison.html: the headline figures side by side, then the map of differences."""
     rows = compare(a, b)
     body = "".join(
         f"<tr data-key=\"{escape(r.key)}\" data-difference='{json.dumps(r.difference)}'>"
@@ -107,7 +117,7 @@ def render_html(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) ->
         "table{border-collapse:collapse;margin:10px 0}th,td{padding:4px 10px;"
         "border-bottom:1px solid #e5e7eb;text-align:left;vertical-align:top}"
         "th{background:#f3f4f6}.num{text-align:right;font-variant-numeric:tabular-nums}"
-        ".changed{font-weight:600}p{color:#4b5563}"
+        ".changed{font-weight:600}p{color:#4b5563}" + MAP_CSS
     )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -117,7 +127,8 @@ def render_html(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) ->
         "<p>Difference is B minus A. Confidence intervals are compared when both runs have "
         "replications: overlapping intervals mean the runs do not clearly differ.</p>"
         "<table><thead><tr><th>figure</th><th>A</th><th>B</th><th>B - A</th>"
-        f"<th>95% CIs</th></tr></thead><tbody>{body}</tbody></table></body></html>\n"
+        f"<th>95% CIs</th></tr></thead><tbody>{body}</tbody></table>"
+        f"{comparison_map(a, b, shapes)}</body></html>\n"
     )
 
 

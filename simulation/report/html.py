@@ -11,15 +11,20 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulation.report import svg
 from simulation.report.headline import HEADLINES, LABELS, lookup
 from simulation.report.html_parts import fault_split, figure, section, share_class, table
+from simulation.report.html_provenance import assumptions_section
 from simulation.report.html_queues import queues
 from simulation.report.html_ranking import ranking
 from simulation.report.html_tables import channels, counts, districts, metadata, towns
+from simulation.report.map_sections import MAP_CSS, report_maps
 from simulation.report.style import CSS
+
+if TYPE_CHECKING:
+    from simulation.geo.shapes import MapShapes
 
 TIER_COLOURS = {"all": "#111827", "district": "#2563eb", "town": "#0d9488", "grid": "#d97706"}
 HOP_COLOURS = {
@@ -48,12 +53,14 @@ SECTIONS = (
     ("over-time", "Acknowledged over time"),
     ("response", "Response"),
     ("budget", "Latency budget"),
+    ("maps", "Maps"),
     ("districts", "Districts"),
     ("towns", "Worst towns"),
     ("channels", "Channels"),
     ("queues", "Staff queues"),
     ("flagged", "Flagged"),
     ("transport", "Transport"),
+    ("assumptions", "What this answer assumes"),
     ("metadata", "Run"),
 )
 
@@ -299,8 +306,8 @@ def _embedded(report: dict[str, Any]) -> str:
     return f'<script type="application/json" id="report-data">{data}</script>'
 
 
-def render_html(report: dict[str, Any]) -> str:
-    """The whole page as one string."""
+def render_html(report: dict[str, Any], shapes: MapShapes | None = None) -> str:
+    """The whole page as one string; its maps are drawn on `shapes` (none without them)."""
     nav = "".join(f'<a href="#{a}">{escape(t)}</a>' for a, t in SECTIONS)
     flagged = report["notification"]["flagged"]
     title = f"{report['scenario']}: alertsim report"
@@ -317,6 +324,7 @@ def render_html(report: dict[str, Any]) -> str:
         _charted(_over_time, report, "ack_share_over_time", "over-time", "Acknowledged share"),
         _charted(_response, report, "cdf", "response", "Response latency of risk points"),
         _charted(_budget, report, "budget", "budget", "Latency budget per hop"),
+        report_maps(report, shapes),
         districts(report),
         ranking(report),
         towns(report),
@@ -341,11 +349,12 @@ def render_html(report: dict[str, Any]) -> str:
             counts(report, "transport", ["counter", "messages"]),
         ),
         fault_split(report),
+        assumptions_section(report),
         metadata(report),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head>"
+        f"<title>{escape(title)}</title><style>{CSS}{MAP_CSS}</style></head>"
         f"<body><main>{''.join(body)}</main>{_embedded(report)}</body></html>\n"
     )

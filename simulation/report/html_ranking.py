@@ -16,7 +16,7 @@ def _rows(report: dict[str, Any], key: str, groups: list[dict[str, Any]]) -> lis
     for i, g in enumerate(groups):
         base = f"ranking.{key}.{i}"
         interval = "-"
-        if g["ci95_low"] is not None:
+        if g.get("ci95_low") is not None:
             interval = (
                 f"{figure(report, f'{base}.ci95_low', 'share')} to "
                 f"{figure(report, f'{base}.ci95_high', 'share')}"
@@ -25,12 +25,12 @@ def _rows(report: dict[str, Any], key: str, groups: list[dict[str, Any]]) -> lis
             [
                 str(i + 1),
                 f"{escape(g['name'])} <small>{escape(g['code'])}</small>"
-                if g["name"] != g["code"]
+                if g.get("name", g["code"]) != g["code"]
                 else escape(g["code"]),
                 figure(report, f"{base}.mean", "share"),
                 interval,
                 overlap_text(g),
-                str(g["n"]),
+                str(g.get("n", "-")),
             ]
         )
     return rows
@@ -42,13 +42,13 @@ def ranking(report: dict[str, Any]) -> str:
     if not block:
         return ""
     head = ["#", "", "mean within target", "95% CI", "overlaps the worst", "n"]
-    notes = "".join(f'<p class="note">{escape(n)}</p>' for n in block["notes"])
+    notes = "".join(f'<p class="note">{escape(n)}</p>' for n in block.get("notes", []))
     return section(
         "ranking",
         "Districts and towns over replications, worst first",
         notes,
         "<h3>Districts</h3>",
-        table(head, _rows(report, "districts", block["districts"]), numeric_from=2),
+        table(head, _rows(report, "districts", block.get("districts", [])), numeric_from=2),
         "<h3>Worst towns</h3>",
-        table(head, _rows(report, "worst_towns", block["worst_towns"]), numeric_from=2),
+        table(head, _rows(report, "worst_towns", block.get("worst_towns", [])), numeric_from=2),
     )

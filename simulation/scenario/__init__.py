@@ -1,7 +1,8 @@
 """Scenarios: the schema of a scenario file, its distributions, and the loader.
 
 A scenario is YAML validated by frozen pydantic models (`schema`, built on `distributions`);
-`load_scenario` (`loading`) returns it with its topology or raises `ScenarioError` listing every
+`load_scenario` (`loading`) returns it with its topology and the provenance of its parameters
+(`provenance`: a source or an assumption per number) or raises `ScenarioError` listing every
 problem. docs/scenarios.md describes every field.
 """
 
@@ -35,7 +36,9 @@ from simulation.scenario.loading import (
     load_scenario,
     parse_yaml,
 )
+from simulation.scenario.provenance import Entry, ParameterProvenance, Source
 from simulation.scenario.schema import (
+    AlertArea,
     AlertSettings,
     Behaviour,
     ChannelSettings,
@@ -58,6 +61,7 @@ __all__ = [
     "MAX_EXPANDED_NODES",
     "MAX_SCENARIO_BYTES",
     "WARNING_LEVELS",
+    "AlertArea",
     "AlertSettings",
     "BackgroundStream",
     "Behaviour",
@@ -66,6 +70,7 @@ __all__ = [
     "Constant",
     "Distribution",
     "Empirical",
+    "Entry",
     "Escalation",
     "Exponential",
     "FloodSlowdown",
@@ -76,11 +81,13 @@ __all__ = [
     "Network",
     "NonNegative",
     "Outage",
+    "ParameterProvenance",
     "Positive",
     "Probability",
     "Relays",
     "Scenario",
     "ScenarioError",
+    "Source",
     "Strategy",
     "Targets",
     "TierSettings",
@@ -96,5 +103,6 @@ __all__ = [
     "load_scenario",
     "loading",
     "parse_yaml",
+    "provenance",
     "schema",
 ]

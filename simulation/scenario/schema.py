@@ -189,6 +189,53 @@ class GridRainfall(Frozen):
 
 RainfallSource = Annotated[StationRainfall | GridRainfall, Field(discriminator="kind")]
 
+# CAP's circle: "latitude,longitude radius" with the radius in kilometres
+_CAP_CIRCLE = r"^-?\d+(\.\d+)?,-?\d+(\.\d+)? \d+(\.\d+)?$"
+LatLon = tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)]]
+
+
+class AlertArea(Frozen):
+    """A drawn alert area: its warnings alert only the towns inside (simulation.geo.areas)."""
+
+    files: list[str] = Field(
+        default_factory=list,
+        description="GeoJSON files of polygons (longitude, latitude), relative to the scenario",
+    )
+    polygons: list[Annotated[list[LatLon], Field(min_length=4)]] = Field(
+        default_factory=list,
+        description="CAP polygons: rings of (latitude, longitude), the last point the first",
+    )
+    circles: list[Annotated[str, Field(pattern=_CAP_CIRCLE)]] = Field(
+        default_factory=list, description="CAP circles: 'latitude,longitude radius_km'"
+    )
+    geocodes: list[Annotated[str, Field(pattern=r"^(\d{6}|\d{9}|\d{12})$")]] = Field(
+        default_factory=list,
+        description="division codes: a district (6 digits), a town (9) or a village's town (12)",
+    )
+    select_by: Literal["point", "cell"] = Field(
+        default="point",
+        description="point: a town is in when its point is; cell: when any of its cell is",
+    )
+
+    @field_validator("polygons")
+    @classmethod
+    def _closed(cls, rings: list[list[tuple[float, float]]]) -> list[list[tuple[float, float]]]:
+        for i, ring in enumerate(rings):
+            if ring[0] != ring[-1]:
+                raise ValueError(
+                    f"expected polygon {i} to end on its first point {list(ring[0])}, "
+                    f"got {list(ring[-1])}"
+                )
+        return rings
+
+    @model_validator(mode="after")
+    def _something(self) -> AlertArea:
+        if not (self.files or self.polygons or self.circles or self.geocodes):
+            raise ValueError(
+                "expected at least one of files, polygons, circles or geocodes, got none"
+            )
+        return self
+
 
 class Hazard(Frozen):
     step_s: Positive = Field(default=3600.0, description="length of one rainfall step")
@@ -209,6 +256,10 @@ class Hazard(Frozen):
     )
     outage: Outage = Outage()
     slowdown: FloodSlowdown = FloodSlowdown()
+    areas: AlertArea | None = Field(
+        default=None,
+        description="a drawn area: warnings alert only its towns (needs topology.geometry)",
+    )
 
     @field_validator("rainfall_mm")
     @classmethod

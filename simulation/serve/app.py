@@ -15,6 +15,7 @@ import contextlib
 import json
 import re
 import secrets
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from html import escape
 from pathlib import Path
@@ -26,6 +27,7 @@ from dispatcher.errors import AlertsimError
 from simulation.scenario import MAX_SCENARIO_BYTES, LoadedScenario, ScenarioError, load_scenario
 from simulation.serve.guard import HEADER, guard_middleware, page_token
 from simulation.serve.jobs import Job, RunQueue
+from simulation.serve.metrics import ServeCollector, metrics_response, serve_registry
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,120}$")
 UPLOAD_GLOB = ".upload-*.tmp"
@@ -37,6 +39,8 @@ TOKEN = web.AppKey("token", str)
 RUN_QUEUE = web.AppKey("run_queue", RunQueue)
 RETRY_AFTER_S = web.AppKey("retry_after_s", int)
 JOBS = web.AppKey("jobs", dict[str, Job])
+REFUSED = web.AppKey("refused", Counter[str])
+METRICS = web.AppKey("metrics", object)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -152,10 +156,12 @@ async def show_run(request: web.Request) -> web.Response:
             text=(path / "report.html").read_text(encoding="utf-8"), content_type="text/html"
         )
     if (path / "report.json").is_file():
+        from simulation.geo.shapes import map_shapes
         from simulation.report.html import render_html
 
         report = json.loads((path / "report.json").read_text(encoding="utf-8"))
-        return web.Response(text=render_html(report), content_type="text/html")
+        html = render_html(report, map_shapes())
+        return web.Response(text=html, content_type="text/html")
     raise web.HTTPNotFound(
         text=json.dumps({"error": f"run {name!r}: expected report.json, found none"}),
         content_type="application/json",
@@ -217,6 +223,7 @@ async def start_run(request: web.Request) -> web.Response:
     app = request.app
     queue = app[RUN_QUEUE]
     if not queue.admit():  # before reading the body: a full server spends nothing on it
+        app[REFUSED]["queue_full"] += 1
         return _too_many(app)
     try:
         filename, data = await _read_upload(request)
@@ -225,6 +232,7 @@ async def start_run(request: web.Request) -> web.Response:
         )
     except ScenarioError as exc:
         queue.release()
+        app[REFUSED]["bad_scenario"] += 1
         return web.json_response({"errors": exc.errors}, status=400)
     except BaseException:
         queue.release()
@@ -375,6 +383,11 @@ if (known.status !== 'running' && known.status !== 'queued') {{
     return web.Response(text=_page(f"run {name}", body, script), content_type="text/html")
 
 
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text: runs by status, the queue's bounds, refused requests by reason."""
+    return metrics_response(request.app[METRICS])
+
+
 async def _stop_jobs(app: web.Application) -> AsyncIterator[None]:
     # An upload the server was killed while parsing left its temporary file: clear them.
     for stale in app[SCENARIO_DIR].glob(UPLOAD_GLOB):
@@ -409,10 +422,12 @@ def create_app(
     and `Origin` besides the loopback names.
     """
     topology_root = topology_root if topology_root is not None else scenario_dir.parent / "config"
+    refused: Counter[str] = Counter()
     app = web.Application(
         client_max_size=MAX_SCENARIO_BYTES + 64 * 1024,
-        middlewares=[guard_middleware(token, hosts)],
+        middlewares=[guard_middleware(token, hosts, refused)],
     )
+    app[REFUSED] = refused
     app[RUNS_ROOT] = runs_root
     app[SCENARIO_DIR] = scenario_dir
     app[ROOTS] = (scenario_dir.resolve(), topology_root.resolve())
@@ -420,6 +435,7 @@ def create_app(
     app[RUN_QUEUE] = RunQueue(max_concurrent, max_waiting)
     app[RETRY_AFTER_S] = retry_after_s
     app[JOBS] = {}
+    app[METRICS] = serve_registry(ServeCollector(app[JOBS], app[RUN_QUEUE], refused))
     app.cleanup_ctx.append(_stop_jobs)
     app.add_routes(
         [
@@ -430,6 +446,7 @@ def create_app(
             web.get("/runs/{name}", show_run),
             web.get("/runs/{name}/report.json", run_json),
             web.get("/jobs/{name}", job_page),
+            web.get("/metrics", metrics),
         ]
     )
     return app

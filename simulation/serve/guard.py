@@ -21,6 +21,7 @@ import hmac
 import json
 import os
 import secrets
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Final
@@ -48,7 +49,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def load_or_create_token(state_dir: Path) -> tuple[str, bool]:
     """(token, created): the token kept in `state_dir/token`, made (mode 0600) if absent."""
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    state_dir.chmod(0o700)  # the server's own: no one else lists or enters it
     path = state_dir / "token"
     if path.is_file():
         token = path.read_text(encoding="utf-8").strip()
@@ -95,14 +97,16 @@ def page_token(request: web.Request, token: str) -> str | None:
 
 
 def guard_middleware(
-    token: str, hosts: Iterable[str]
+    token: str, hosts: Iterable[str], refused: Counter[str] | None = None
 ) -> Callable[..., Awaitable[web.StreamResponse]]:
     """The middleware checking Host on every request, Origin and token on state changes."""
     allowed = frozenset(LOOPBACK_HOSTS | {h.lower() for h in hosts})
+    counted: Counter[str] = refused if refused is not None else Counter()
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not allowed_host(request.headers.get("Host"), allowed):
+            counted["host"] += 1
             raise _refuse(
                 web.HTTPMisdirectedRequest,
                 f"Host: expected one of {', '.join(sorted(allowed))}, "
@@ -111,11 +115,14 @@ def guard_middleware(
         if request.method not in SAFE_METHODS:
             origin = request.headers.get("Origin")
             if origin is not None and not allowed_host(origin, allowed):
+                counted["origin"] += 1
                 raise _refuse(web.HTTPForbidden, f"Origin: expected this server, got {origin!r}")
             if request.headers.get("Sec-Fetch-Site") == "cross-site":
+                counted["origin"] += 1
                 raise _refuse(web.HTTPForbidden, "Sec-Fetch-Site: expected a same-site request")
             given = _given_token(request)
             if not given or not hmac.compare_digest(given.encode(), token.encode()):
+                counted["token"] += 1
                 raise _refuse(
                     web.HTTPUnauthorized,
                     f"{HEADER}: expected the token printed when the server started "

@@ -107,6 +107,9 @@ class City:
     # Set when the scenario asks for geometry (simulation.geo.placement.with_geometry); the
     # model then walks these legs instead of drawing behaviour.risk_point_distance_m.
     geometry: WalkingLegs | None = None
+    # Set when the hazard draws an alert area (simulation.geo.areas.towns_in_area): the towns
+    # inside it. The world then alerts only these towns, and their districts' duty teams.
+    alert_towns: frozenset[str] | None = None
 
     @property
     def towns(self) -> tuple[Town, ...]:

@@ -134,3 +134,49 @@ def test_cli_rejects_broadcast_with_more_responders_than_connections(mosquitto: 
         "loadtest: responders: broadcast delivers once per subscribed connection, "
         "so expected --responders equal to --connections (10), got 300"
     )
+
+
+def test_metrics_show_progress_then_the_report(mosquitto: Broker) -> None:
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from loadtest.metrics import observed, serve_metrics
+    from tests.support.broker import free_port
+
+    def scrape(port: int) -> dict[str, float]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+            text = reply.read().decode()
+        return {
+            s.name + "".join(f"{{{k}={v}}}" for k, v in s.labels.items()): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+
+    port = free_port()
+    mid: list[dict[str, float]] = []
+
+    def show(progress: Progress) -> None:  # inside the run: what Prometheus sees right now
+        if progress.received > 0 and not mid:
+            mid.append(scrape(port))
+
+    small = config(mosquitto, responders=60, connections=4, workers=1)
+    report = observed(run_loadtest, serve_metrics(port))(small, show)
+    assert mid, "no scrape while deliveries came in"
+    assert 0 < mid[0]["alertsim_loadtest_received_total"] <= report["received"]
+    assert "alertsim_loadtest_lost_total" not in mid[0]  # not before the end
+    final = scrape(port)
+    assert final["alertsim_loadtest_sent_total"] == report["sent"] == 60
+    assert final["alertsim_loadtest_lost_total"] == report["lost"]
+    assert final["alertsim_loadtest_received_total"] == report["received"]
+    p99 = final["alertsim_loadtest_delivery_latency_seconds{quantile=0.99}"]
+    assert p99 == pytest.approx(report["latency_ms"]["p99"] / 1000)
+
+
+def test_metrics_port_without_the_extra_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from loadtest import metrics
+
+    monkeypatch.setattr(metrics, "find_spec", lambda name: None)
+    result = CliRunner().invoke(app, ["loadtest", "--metrics-port", "9999", "-q"])
+    assert result.exit_code == 1
+    assert "pip install 'alertsim[metrics]'" in result.output

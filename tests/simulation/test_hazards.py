@@ -240,3 +240,23 @@ def test_no_outage_or_slowdown_settings_means_none() -> None:
 
     assert hazard.outage_share(D1, 1.5 * HOUR_S) == 0.0
     assert hazard.slowdown(D1, 1.5 * HOUR_S) == 0.0
+
+
+def test_the_summary_says_what_the_storm_did_to_each_district() -> None:
+    outage = Outage(share_per_mm_3h=0.002, max_share=0.3)
+    hazard = model({D1: [10, 30, 40, 5, 0, 0], D2: [0, 5, 5, 0, 0, 0]}, outage=outage)
+
+    # D1: 85 mm in all; its worst 3 h are hours 1-3 (10 + 30 + 40 = 80 mm): orange, and red
+    # needs 100; outage 0.002 * 80 = 0.16 at its peak. D2: 10 mm, nothing issued.
+    assert hazard.summary(D1) == {
+        "rainfall_mm": 85.0,
+        "max_3h_mm": 80.0,
+        "level": "orange",
+        "outage_peak_share": 0.16,
+    }
+    assert hazard.summary(D2) == {
+        "rainfall_mm": 10.0,
+        "max_3h_mm": 10.0,
+        "level": None,
+        "outage_peak_share": 0.02,
+    }

@@ -20,6 +20,7 @@ from tests.support.broker import free_port
 OPTIONS = (
     "--plan", "--journal", "--keys", "--key-id", "--broker", "--username", "--password-env",
     "--ca-file", "--deadline-s", "--ladder", "--timeout-s", "--restamp-after-s", "--crash-at",
+    "--metrics-port",
 )  # fmt: skip
 
 
@@ -102,3 +103,74 @@ def test_a_broker_that_is_not_there_is_one_line_and_exit_3(setup: list[str]) -> 
     # stdout carries the service's structured log (reconnect attempts); stderr the one verdict
     assert result.stderr.startswith("dispatch failed: connect: "), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_metrics_port_serves_the_summary_while_it_runs(setup: list[str]) -> None:
+    import subprocess
+    import sys
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.support.waiting import wait_until
+
+    port = free_port()
+    args = [*setup, "--connect-timeout-s", "20", "--metrics-port", str(port)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dispatcher.service.cli", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    seen: dict[str, float] = {}
+
+    def scraped() -> bool:
+        if proc.poll() is not None:
+            return True
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+                text = reply.read().decode()
+        except OSError:
+            return False
+        for family in text_string_to_metric_families(text):
+            seen.update({s.name: s.value for s in family.samples if not s.labels})
+        return True
+
+    try:
+        wait_until(scraped, "alertsim dispatch to serve /metrics", timeout_s=30)
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert seen["alertsim_dispatch_recipients_total"] == 1
+    assert seen["alertsim_dispatch_published_total"] == 0  # still trying to reach the broker
+    assert seen["alertsim_dispatch_ack_latency_seconds_count"] == 0
+
+
+def test_dispatch_collector_reads_the_summary() -> None:
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from dispatcher.service.dispatch import RunSummary
+    from dispatcher.service.metrics import DispatchCollector
+    from dispatcher.transport import TransportStats
+
+    summary = RunSummary(published=5, acks=Counter({"done": 3, "duplicate": 1}))
+    summary.flagged["unreachable"] = 1
+    summary.latency_s.update({"a": 12.0, "b": 170.0, "c": 600.0})
+    service = SimpleNamespace(summary=summary, transport=SimpleNamespace(stats=TransportStats()))
+    registry = CollectorRegistry()
+    registry.register(DispatchCollector(service, 4))  # type: ignore[arg-type]
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for s in family.samples
+    }
+    assert samples[("alertsim_dispatch_published_total", ())] == 5
+    assert samples[("alertsim_dispatch_acks_total", (("kind", "done"),))] == 3
+    assert samples[("alertsim_dispatch_flagged_total", (("cause", "unreachable"),))] == 1
+    within = samples[("alertsim_dispatch_ack_latency_seconds_bucket", (("le", "180.0"),))]
+    assert within / samples[("alertsim_dispatch_recipients_total", ())] == 2 / 4
+    assert samples[("alertsim_dispatch_ack_latency_seconds_bucket", (("le", "900.0"),))] == 3

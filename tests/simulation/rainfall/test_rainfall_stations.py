@@ -291,3 +291,26 @@ def test_validate_reports_where_the_rain_came_from_and_what_was_left_out(
     assert result.exit_code == 0, result.output
     assert "rainfall: 6 steps of 3600 s from stations data stations.csv" in result.output
     assert "left out 1 negative values" in result.output
+
+
+def test_report_json_says_where_the_rainfall_came_from(
+    tmp_path: Path, boundaries: Boundaries
+) -> None:
+    import hashlib
+
+    from simulation.geo.shapes import load_shapes
+    from simulation.report.build import build_report
+    from simulation.report.html import render_html
+
+    loaded = scenario(tmp_path, typed_rows(boundaries))
+    report = build_report(run_virtual(loaded))
+    source = report["rainfall_source"]
+    sha = hashlib.sha256((tmp_path / "stations.csv").read_bytes()).hexdigest()
+    assert (source["kind"], source["sha256"], source["steps"]) == ("stations", sha, 6)
+    assert source["sources"]["500103"] == "57511 1.00"
+    assert list(source["sources"]) == sorted(source["sources"])
+    assert loaded.rainfall is not None
+    assert source["repairs"] == list(loaded.rainfall.repairs)
+    # the rainfall map names each district's stations
+    page = render_html(report, load_shapes())
+    assert "; rain from 57511 1.00</title>" in page

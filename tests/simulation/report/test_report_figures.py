@@ -96,3 +96,42 @@ def test_report_json_is_the_same_bytes_for_the_same_seed(tmp_path: Path) -> None
     assert '"budget"' in first
     assert '"cdf"' in first
     assert '"ack_share_over_time"' in first
+
+
+def test_districts_give_the_share_acknowledged_at_each_mark(constant_run: RunResult) -> None:
+    report = build_report(constant_run)
+    assert report["by_district"]
+    for district in report["by_district"]:
+        rows = [r for r in constant_run.records if r.district == district["code"]]
+        marks = district["acknowledged_within_s"]
+        assert list(marks) == ["60", "120", "180", "300", "900"]
+        for mark, share in marks.items():
+            hits = sum(1 for r in rows if r.latency_s is not None and r.latency_s <= int(mark))
+            assert share == round(hits / len(rows), 6)
+        # the constant scenario: district duty teams acknowledge at 98.5 s, everyone else at
+        # 149 s; nobody by 1 min, the district team by 2 min, everyone by 3
+        assert (marks["60"], marks["180"], marks["900"]) == (0.0, 1.0, 1.0)
+        assert 0.0 < marks["120"] < 1.0
+        assert marks["180"] == district["within_target_share"]
+        assert district["risk_points"] == sum(
+            1 for p in constant_run.risk_points if p.district == district["code"]
+        )
+
+
+def test_the_storm_is_reported_per_district(constant_run: RunResult) -> None:
+    report = build_report(constant_run)
+    hazard = report["hazard_by_district"]
+    assert [d["code"] for d in hazard] == [d["code"] for d in report["by_district"]]
+    series = constant_run.loaded.scenario.hazard.rainfall_mm
+    for district in hazard:
+        rain = series.get(district["code"], series.get("default"))
+        assert rain is not None
+        assert district["rainfall_mm"] == pytest.approx(sum(rain))
+        assert set(district) == {
+            "code",
+            "name",
+            "rainfall_mm",
+            "max_3h_mm",
+            "level",
+            "outage_peak_share",
+        }

@@ -36,7 +36,8 @@ class ReportParser(HTMLParser):
             self.sections.append(a["id"] or "")
         if tag == "script" and a.get("id") == "report-data":
             self._in_data = True
-        if a.get("data-key"):
+        # a map's districts are tagged too, their text a hover title: test_report_maps reads them
+        if a.get("data-key") and tag != "use":
             value = json.loads(a["data-value"] or "null") if "data-value" in a else None
             self._open.append((tag, a["data-key"] or "", value, []))
 
@@ -114,6 +115,7 @@ def test_verdict_comes_first_then_the_charts_in_order(parsed: Parsed) -> None:
         "over-time",
         "response",
         "budget",
+        "maps",
         "districts",
         "ranking",  # the default run has replications
         "towns",
@@ -121,6 +123,7 @@ def test_verdict_comes_first_then_the_charts_in_order(parsed: Parsed) -> None:
         "queues",
         "flagged",
         "transport",
+        "assumptions",
         "metadata",
     ]
     assert parser.charts[:5] == [
@@ -182,7 +185,11 @@ def test_run_writes_the_three_files(run_dir: Path) -> None:
     page = (run_dir / "report.html").read_text(encoding="utf-8")
     # self-contained: nothing to fetch, nothing to execute
     assert not re.search(r"<script(?![^>]*application/json)", page)
-    assert not re.search(r'(src|href)="(https?:)?//', page)
+    assert not re.search(r'src="(https?:)?//', page)
+    assert not re.search(r'<link[^>]*href="(https?:)?//', page)
+    # the only external addresses are links to the sources a reader may follow
+    for tag in re.findall(r'<[a-z]+[^>]*href="(?:https?:)?//[^>]*>', page):
+        assert tag.startswith("<a "), tag
 
 
 def test_an_older_report_without_chart_figures_still_renders(parsed: Parsed) -> None:

@@ -35,6 +35,7 @@ def smoke_with(**topology: Any) -> bytes:
     data = yaml.safe_load(SMOKE.read_text(encoding="utf-8"))
     data["topology"] = {**data["topology"], "path": str(CONFIG / "topology" / "chongqing.yaml")}
     data["topology"].update(topology)
+    data["provenance"] = {**data["provenance"], "sources": str(CONFIG / "sources.yaml")}
     return yaml.safe_dump(data).encode()
 
 
@@ -158,9 +159,10 @@ async def test_the_thirteenth_of_thirteen_parallel_runs_gets_429(
     assert "at most 2 running and 10 waiting" in (await full.json())["error"]
     jobs = client.app[serve_app.JOBS]
     assert len(jobs) == 12
-    # never more than two worker processes at once: the other ten wait their turn
+    # never more than two worker processes at once: the others wait their turn (or are done)
     states = [job.status for job in jobs.values()]
-    assert states.count("queued") >= 10
+    assert states.count("running") <= 2
+    assert sum(job.process is not None for job in jobs.values()) <= 2 + states.count("done")
 
 
 async def test_an_upload_is_parsed_off_the_event_loop(
@@ -200,6 +202,7 @@ def test_the_token_is_made_once_and_kept_private(tmp_path: Path) -> None:
     assert len(token) >= 40
     mode = (tmp_path / "state" / "token").stat().st_mode
     assert stat.S_IMODE(mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
     assert load_or_create_token(tmp_path / "state") == (token, False)
 
 
@@ -235,3 +238,37 @@ async def test_a_finished_run_is_never_reported_as_failed(
     await drain(killed, events)
     assert killed.status == "failed"
     assert killed.result == {"error": "worker was killed by SIGKILL before reporting an outcome"}
+
+
+async def test_metrics_count_runs_and_refusals(client: Client) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    await client.post("/api/runs", data=b"x")  # no token
+    await client.post("/api/runs", data=b"[", headers=AUTH)  # bad scenario
+    await client.post("/api/runs", data=b"x", headers={**AUTH, "Origin": "http://evil.example"})
+    await client.get("/", headers={"Host": "evil.example"})
+    reply = await client.get("/metrics")  # read-only: no token needed
+    assert reply.status == 200
+    assert reply.headers["Content-Type"].startswith("text/plain")
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(await reply.text())
+        for s in family.samples
+    }
+    for reason in ("token", "bad_scenario", "origin", "host"):
+        assert samples[("alertsim_serve_refused_total", (("reason", reason),))] == 1, reason
+    assert samples[("alertsim_serve_runs_started_total", ())] == 0
+    assert samples[("alertsim_serve_runs", (("status", "running"),))] == 0
+    assert samples[("alertsim_serve_max_running", ())] == 2
+
+
+async def test_metrics_without_the_extra_say_what_to_install(
+    aiohttp_client: Any, tmp_path: Path, scenarios: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from simulation.geo import extras
+
+    monkeypatch.setattr(extras, "find_spec", lambda name: None)
+    client = await make_client(aiohttp_client, tmp_path, scenarios)
+    reply = await client.get("/metrics")
+    assert reply.status == 501
+    assert "pip install 'alertsim[metrics]'" in (await reply.json())["error"]
