@@ -30,11 +30,19 @@ def level_rank(level: WarningLevel | None) -> int:
 
 @dataclass(frozen=True, slots=True)
 class WarningIssued:
-    """The municipal center decides to alert these districts at this level at this time."""
+    """The municipal center decides to alert these districts at this level at this time.
+
+    A replayed CAP message (:mod:`simulation.capreplay`) also names its towns (only those of
+    their districts are alerted; a district without any is alerted whole), its identifier and
+    how long after issue it expires.
+    """
 
     at_s: float
     level: WarningLevel
     districts: tuple[str, ...]
+    towns: tuple[str, ...] = ()
+    identifier: str = ""
+    expires_s: float | None = None
 
 
 class Rainfall:

@@ -39,7 +39,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from dispatcher.errors import AlertsimError
 from dispatcher.wire import properties as prop
-from dispatcher.wire.messages import Alert, MessageError, Status, decode_alert
+from dispatcher.wire.capxml import decode_payload
+from dispatcher.wire.messages import Alert, MessageError, Status
 
 __all__ = [
     "REJECT_REASONS",
@@ -274,7 +275,7 @@ class Verifier:
             # Signed by a trusted key: the bytes are the center's own, so a schema error is
             # its bug.
             try:
-                alert = decode_alert(payload)
+                alert = decode_payload(payload)
             except MessageError as exc:
                 return _reject("payload", str(exc))
             self._decoded[payload] = alert
@@ -301,7 +302,7 @@ class Verifier:
                 "not_for_me", f"area: expected district {district} town {town}, got another", alert
             )
         now = now or datetime.now(UTC)
-        if alert.info.expires <= now:
+        if alert.info.expires is not None and alert.info.expires <= now:
             return _reject(
                 "expired", f"expires: {alert.info.expires.isoformat()} has passed", alert
             )

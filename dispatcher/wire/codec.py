@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
 from dispatcher.errors import AlertsimError
 
-__all__ = ["DuplicateKeyError", "json_problem", "loads_strict", "schema_detail", "too_deep_at"]
+__all__ = [
+    "DuplicateKeyError",
+    "json_problem",
+    "loads_strict",
+    "schema_detail",
+    "schema_problems",
+    "too_deep_at",
+]
 
 
 def too_deep_at(text: str, max_depth: int) -> int | None:
@@ -107,6 +114,15 @@ def schema_detail(exc: ValidationError, model: type[BaseModel]) -> str:
     return first
 
 
+def schema_problems(
+    exc: ValidationError,
+    model: type[BaseModel],
+    path: Callable[[tuple[int | str, ...]], str] | None = None,
+) -> list[str]:
+    """Every schema error as `path: expected ..., got ...`; ``path`` names a location."""
+    return [_error_text(error, model, path or _path) for error in exc.errors(include_url=False)]
+
+
 def _path(loc: tuple[int | str, ...]) -> str:
     path = ""
     for part in loc:
@@ -124,10 +140,14 @@ def _show(value: Any) -> str:
     return text
 
 
-def _error_text(error: Any, model: type[BaseModel]) -> str:
+def _error_text(
+    error: Any,
+    model: type[BaseModel],
+    path_of: Callable[[tuple[int | str, ...]], str] = _path,
+) -> str:
     kind: str = error["type"]
     loc: tuple[int | str, ...] = tuple(error["loc"])
-    path = _path(loc)
+    path = path_of(loc)
     ctx: dict[str, Any] = error.get("ctx") or {}
     found = error.get("input")
     if kind == "value_error":

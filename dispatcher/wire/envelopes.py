@@ -11,7 +11,7 @@ import json
 import math
 import time
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, Literal
 
 from dispatcher.wire import properties as prop
 from dispatcher.wire.alerts import flood_alert
@@ -22,6 +22,7 @@ from dispatcher.wire.topics import Addressee, ack_topic, center_topic, topic_for
 __all__ = [
     "ABSENT_NOTE",
     "ESCALATION_KIND",
+    "PayloadFormat",
     "Properties",
     "ack_message",
     "alert_message",
@@ -32,6 +33,8 @@ __all__ = [
 ]
 
 Properties = tuple[tuple[str, str], ...]
+# How an alert travels on MQTT: CAP JSON (the default) or CAP XML; receivers tell them by content.
+PayloadFormat = Literal["json", "xml"]
 
 # An acknowledgement's note when a door-knock found nobody at home.
 ABSENT_NOTE: Final = "absent"
@@ -51,8 +54,9 @@ def flood_alert_bytes(
     recipient: Addressee,
     issued_at: datetime,
     expires_at: datetime,
+    payload: PayloadFormat = "json",
 ) -> bytes:
-    """The CAP JSON of a flood alert for ``recipient``'s area (district, town)."""
+    """The CAP JSON (or compact CAP XML) of a flood alert for ``recipient``'s area."""
     alert = flood_alert(
         alert_id,
         sender,
@@ -62,6 +66,10 @@ def flood_alert_bytes(
         recipient.district,
         recipient.town,
     )
+    if payload == "xml":
+        from dispatcher.wire.capxml import encode_cap
+
+        return encode_cap(alert, pretty=False)
     return encode_alert(alert)
 
 

@@ -1,9 +1,10 @@
-"""CAP 1.2-shaped alert and acknowledgement messages, and their JSON wire codec.
+"""CAP 1.2 alert and acknowledgement messages, and their JSON wire codec.
 
-The models follow the vocabulary of OASIS CAP 1.2 (status, msgType, scope, urgency, severity,
-certainty, areaDesc, ...) with three simplifications: one ``info`` per alert, an area named by
-division codes (6-digit districts, 9-digit towns) with an optional polygon, and ``references`` that
-list identifiers only. Identifiers and recipient ids obey :func:`dispatcher.wire.topics.validate_id`
+The alert model holds the whole OASIS CAP 1.2 vocabulary (see :mod:`dispatcher.wire.capvocab`);
+:mod:`dispatcher.wire.capxml` reads and writes it as CAP XML, and this module as compact JSON, a
+faithful mapping of the XML (docs/wire-protocol.md). alertsim's own reading of an area: division
+codes (6-digit districts, 9-digit towns; CPEAS geocodes in XML), kept sorted so that equal areas
+are equal models. Identifiers and recipient ids obey :func:`dispatcher.wire.topics.validate_id`
 because they fill topic levels; that is stricter than CAP (64 rather than 128 characters of
 ``A-Z a-z 0-9 _ . -``), so every valid alert can be acknowledged on its ack topic.
 
@@ -15,25 +16,35 @@ Decoding never raises anything but :class:`MessageError`, whose ``reason`` is on
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from typing import Annotated, Final, Literal, TypeVar, get_args
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, field_validator
 
 from dispatcher.errors import AlertsimError
+from dispatcher.wire.capvocab import (
+    WARNING_LEVEL_PARAMETER,
+    Category,
+    Certainty,
+    Circle,
+    DelimitedToken,
+    Language,
+    MsgType,
+    NamedValue,
+    Polygon,
+    Reference,
+    RequiredText,
+    Resource,
+    ResponseType,
+    Scope,
+    Sender,
+    Severity,
+    Status,
+    Text,
+    Urgency,
+    UtcDatetime,
+    WireModel,
+)
 from dispatcher.wire.codec import (
     DuplicateKeyError,
     json_problem,
@@ -44,6 +55,7 @@ from dispatcher.wire.codec import (
 from dispatcher.wire.topics import IdKind, id_problem
 
 __all__ = [
+    "CPEAS_GEOCODE",
     "MAX_NESTING_DEPTH",
     "MAX_PAYLOAD_BYTES",
     "MESSAGE_ERROR_REASONS",
@@ -51,6 +63,7 @@ __all__ = [
     "AckStatus",
     "Alert",
     "Area",
+    "Category",
     "Certainty",
     "Channel",
     "Info",
@@ -64,6 +77,7 @@ __all__ = [
     "WarningLevel",
     "decode_ack",
     "decode_alert",
+    "division_of",
     "encode_ack",
     "encode_alert",
     "severity_for_level",
@@ -71,7 +85,7 @@ __all__ = [
 ]
 
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
-# A valid alert nests 5 deep (alert, info, area, polygon, point); 32 leaves room to grow while
+# A valid alert nests 6 deep (alert, info, area, polygons, polygon, point); 32 leaves room while
 # keeping any parser far from its recursion limit.
 MAX_NESTING_DEPTH: Final = 32
 ACK_NOTE_MAX_CHARS: Final = 280
@@ -96,64 +110,6 @@ class MessageError(AlertsimError, ValueError):
         return f"{self.reason}: {self.detail}"
 
 
-class Status(StrEnum):
-    """CAP status: who the alert is meant for."""
-
-    ACTUAL = "Actual"
-    EXERCISE = "Exercise"
-    SYSTEM = "System"
-    TEST = "Test"
-    DRAFT = "Draft"
-
-
-class MsgType(StrEnum):
-    """CAP msgType: what the message does."""
-
-    ALERT = "Alert"
-    UPDATE = "Update"
-    CANCEL = "Cancel"
-    ACK = "Ack"
-    ERROR = "Error"
-
-
-class Scope(StrEnum):
-    """CAP scope: how widely the alert may be distributed."""
-
-    PUBLIC = "Public"
-    RESTRICTED = "Restricted"
-    PRIVATE = "Private"
-
-
-class Urgency(StrEnum):
-    """CAP urgency: how soon responsive action should be taken."""
-
-    IMMEDIATE = "Immediate"
-    EXPECTED = "Expected"
-    FUTURE = "Future"
-    PAST = "Past"
-    UNKNOWN = "Unknown"
-
-
-class Severity(StrEnum):
-    """CAP severity: how bad the threat to life or property is."""
-
-    EXTREME = "Extreme"
-    SEVERE = "Severe"
-    MODERATE = "Moderate"
-    MINOR = "Minor"
-    UNKNOWN = "Unknown"
-
-
-class Certainty(StrEnum):
-    """CAP certainty: how sure the sender is of the event."""
-
-    OBSERVED = "Observed"
-    LIKELY = "Likely"
-    POSSIBLE = "Possible"
-    UNLIKELY = "Unlikely"
-    UNKNOWN = "Unknown"
-
-
 _SEVERITY_BY_LEVEL: Final[dict[WarningLevel, Severity]] = {
     "red": Severity.EXTREME,
     "orange": Severity.SEVERE,
@@ -174,30 +130,6 @@ def urgency_for_level(level: WarningLevel) -> Urgency:
     return Urgency.IMMEDIATE if level in ("red", "orange") else Urgency.EXPECTED
 
 
-def _utc(value: datetime) -> datetime:
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        # Raised as ValueError so that pydantic reports it as a schema error, not a crash.
-        raise ValueError(f"expected a time representable in UTC, got {value.isoformat()}") from None
-
-
-def _encodable(value: str) -> str:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError(
-            f"expected text encodable as UTF-8, got a lone surrogate at index {exc.start}"
-        ) from None
-    return value
-
-
-def _non_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError(f"expected non-blank text, got {value!r}")
-    return value
-
-
 def _id_of(kind: IdKind) -> AfterValidator:
     def check(value: str) -> str:
         problem = id_problem(kind, value)
@@ -208,64 +140,42 @@ def _id_of(kind: IdKind) -> AfterValidator:
     return AfterValidator(check)
 
 
-_CAP_FORBIDDEN_RE: Final = re.compile(r"[\s,<&]|[^\x20-\U0010ffff]")
-
-
-def _cap_sender(value: str) -> str:
-    found = _CAP_FORBIDDEN_RE.search(value)
-    if value == "" or found is not None:
-        got = (
-            repr(value)
-            if found is None
-            else f"{value!r} ({found.group()!r} at index {found.start()})"
-        )
-        raise ValueError(f"expected a non-empty sender without spaces, commas, < or &, got {got}")
-    return value
-
-
-UtcDatetime = Annotated[
-    AwareDatetime,
-    AfterValidator(_utc),
-    # isoformat keeps "+00:00" (CAP forbids the "Z" designator) and microseconds when present.
-    PlainSerializer(lambda value: value.isoformat(), return_type=str),
-]
-Text = Annotated[str, AfterValidator(_encodable)]
-RequiredText = Annotated[str, AfterValidator(_encodable), AfterValidator(_non_blank)]
 AlertId = Annotated[str, _id_of("alert_id")]
 RecipientId = Annotated[str, _id_of("recipient_id")]
 DistrictCode = Annotated[str, _id_of("district")]
 TownCode = Annotated[str, _id_of("town")]
-Sender = Annotated[str, AfterValidator(_encodable), AfterValidator(_cap_sender)]
 
 
-class _Message(BaseModel):
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=to_camel,
-        populate_by_name=True,
-        allow_inf_nan=False,
-    )
+# The geocode valueName of China's division codes (12 digits: district, town, village).
+CPEAS_GEOCODE: Final = "CPEAS Geographic Code"
 
 
-class Area(_Message):
-    """Where an alert applies: districts, optionally narrowed to towns, optionally a polygon."""
+class Area(WireModel):
+    """Where an alert applies: CAP's areaDesc, polygons, circles, geocodes, altitude and ceiling.
+
+    ``districts`` and ``towns`` are the division codes alertsim targets by (sorted, each once;
+    with towns, only those towns of the districts are meant); ``geocodes`` holds every other geocode
+    (SAME, FIPS6, CPEAS village codes).
+    """
 
     area_desc: RequiredText
-    districts: tuple[DistrictCode, ...] = Field(min_length=1)
+    polygons: tuple[Polygon, ...] = ()
+    circles: tuple[Circle, ...] = ()
+    geocodes: tuple[NamedValue, ...] = ()
+    altitude: float | None = None
+    ceiling: float | None = None
+    districts: tuple[DistrictCode, ...] = ()
     towns: tuple[TownCode, ...] = ()
-    # CAP order: (latitude, longitude) in WGS 84, at least 4 points, first == last.
-    polygon: tuple[tuple[float, float], ...] | None = None
 
     @field_validator("districts", "towns")
     @classmethod
-    def _unique(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
+    def _unique_sorted(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
         seen: set[str] = set()
         for code in codes:
             if code in seen:
                 raise ValueError(f"expected each code once, got {code!r} twice")
             seen.add(code)
-        return codes
+        return tuple(sorted(codes))
 
     @field_validator("towns")
     @classmethod
@@ -279,85 +189,151 @@ class Area(_Message):
                     f"expected towns of the area's districts ({', '.join(districts)}), "
                     f"got {town!r} of district {town[:6]}"
                 )
+        if towns:
+            bare = [code for code in districts if not any(t.startswith(code) for t in towns)]
+            if bare:
+                raise ValueError(
+                    f"expected a town of every district when towns are named, got none of "
+                    f"{', '.join(bare)}"
+                )
         return towns
 
-    @field_validator("polygon")
+    @field_validator("geocodes")
     @classmethod
-    def _closed_ring(
-        cls, polygon: tuple[tuple[float, float], ...] | None
-    ) -> tuple[tuple[float, float], ...] | None:
-        if polygon is None:
-            return None
-        if len(polygon) < 4:
-            raise ValueError(f"expected at least 4 (lat, lon) points, got {len(polygon)}")
-        if polygon[0] != polygon[-1]:
-            raise ValueError(
-                f"expected the last point to repeat the first {polygon[0]}, got {polygon[-1]}"
-            )
-        for index, (lat, lon) in enumerate(polygon):
-            if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+    def _no_division_codes(cls, codes: tuple[NamedValue, ...]) -> tuple[NamedValue, ...]:
+        for code in codes:
+            if code.value_name == CPEAS_GEOCODE and division_of(code.value) is not None:
                 raise ValueError(
-                    f"expected latitude in [-90, 90] and longitude in [-180, 180], "
-                    f"got ({lat}, {lon}) at index {index}"
+                    f"expected district and town codes in districts and towns, got "
+                    f"{code.value!r} as a geocode"
                 )
-        return polygon
+        return codes
+
+    @field_validator("ceiling")
+    @classmethod
+    def _ceiling_over_altitude(cls, ceiling: float | None, info: ValidationInfo) -> float | None:
+        altitude: float | None = info.data.get("altitude")
+        if ceiling is not None and (altitude is None or ceiling < altitude):
+            raise ValueError(f"expected a ceiling with an altitude below it, got {ceiling}")
+        return ceiling
 
 
-class Info(_Message):
-    """What the alert is about and what to do."""
+def division_of(code: str) -> tuple[str, str] | None:
+    """("district", 6 digits) or ("town", 9 digits) of a 6-, 9- or 12-digit division code.
 
+    A 12-digit code names a district when it ends in 000000, a town when it ends in 000; a village
+    code, or anything else, gives None.
+    """
+    if not (code.isascii() and code.isdigit()):
+        return None
+    if len(code) == 12:
+        if code.endswith("000000"):
+            return ("district", code[:6])
+        return ("town", code[:9]) if code.endswith("000") else None
+    if len(code) == 6:
+        return ("district", code)
+    return ("town", code) if len(code) == 9 else None
+
+
+class Info(WireModel):
+    """What the alert is about and what to do, in one language (CAP's info block)."""
+
+    language: Language = "en-US"
+    category: tuple[Category, ...] = Field(default=(Category.MET,), min_length=1)
     event: RequiredText
+    response_type: tuple[ResponseType, ...] = ()
     urgency: Urgency
     severity: Severity
     certainty: Certainty
-    headline: Text
-    instruction: Text
-    expires: UtcDatetime
+    audience: Text = ""
+    event_code: tuple[NamedValue, ...] = ()
+    effective: UtcDatetime | None = None
+    onset: UtcDatetime | None = None
+    expires: UtcDatetime | None = None
+    sender_name: Text = ""
+    headline: Text = ""
+    description: Text = ""
+    instruction: Text = ""
+    web: Text = ""
+    contact: Text = ""
+    parameter: tuple[NamedValue, ...] = ()
+    # alertsim's national warning level; in XML the parameter WARNING_LEVEL_PARAMETER.
     warning_level: WarningLevel | None = None
+    resource: tuple[Resource, ...] = ()
     area: Area
+    more_areas: tuple[Area, ...] = ()
+
+    @field_validator("parameter")
+    @classmethod
+    def _no_level_parameter(cls, parameter: tuple[NamedValue, ...]) -> tuple[NamedValue, ...]:
+        if any(item.value_name == WARNING_LEVEL_PARAMETER for item in parameter):
+            raise ValueError(
+                f"expected the warning level in warningLevel, got a {WARNING_LEVEL_PARAMETER} "
+                f"parameter"
+            )
+        return parameter
+
+    @property
+    def areas(self) -> tuple[Area, ...]:
+        """Every area of the block, the first one first."""
+        return (self.area, *self.more_areas)
 
 
-class Alert(_Message):
-    """A CAP 1.2-shaped alert message with a single info block."""
+class Alert(WireModel):
+    """A CAP 1.2 alert message: at least one info block (``info``, then ``more_info``)."""
 
     identifier: AlertId
     sender: Sender
     sent: UtcDatetime
     status: Status
     msg_type: MsgType
+    source: Text = ""
     scope: Scope
-    references: tuple[AlertId, ...] = ()
+    restriction: Text = ""
+    addresses: tuple[DelimitedToken, ...] = ()
+    code: tuple[Text, ...] = ()
+    note: Text = ""
+    references: tuple[Reference, ...] = ()
+    incidents: tuple[DelimitedToken, ...] = ()
     info: Info
+    more_info: tuple[Info, ...] = ()
+
+    @property
+    def infos(self) -> tuple[Info, ...]:
+        """Every info block, the first one first."""
+        return (self.info, *self.more_info)
 
     @field_validator("references")
     @classmethod
     def _references_fit_msg_type(
-        cls, references: tuple[str, ...], info: ValidationInfo
-    ) -> tuple[str, ...]:
+        cls, references: tuple[Reference, ...], info: ValidationInfo
+    ) -> tuple[Reference, ...]:
         msg_type = info.data.get("msg_type")
         if msg_type is not None and msg_type != MsgType.ALERT and not references:
-            raise ValueError(
-                f"expected the identifiers of earlier alerts for msgType {msg_type}, got none"
-            )
+            raise ValueError(f"expected the earlier messages for msgType {msg_type}, got none")
         identifier = info.data.get("identifier")
-        if identifier is not None and identifier in references:
+        if identifier is not None and any(ref.identifier == identifier for ref in references):
             raise ValueError(
                 f"expected earlier alerts, got the alert's own identifier {identifier!r}"
             )
         return references
 
-    @field_validator("info")
+    @field_validator("info", "more_info")
     @classmethod
-    def _expires_after_sent(cls, body: Info, info: ValidationInfo) -> Info:
+    def _expires_after_sent(
+        cls, body: Info | tuple[Info, ...], info: ValidationInfo
+    ) -> Info | tuple[Info, ...]:
         sent: datetime | None = info.data.get("sent")
-        if sent is not None and body.expires <= sent:
-            raise ValueError(
-                f"expected expires after sent ({sent.isoformat()}), got {body.expires.isoformat()}"
-            )
+        for block in body if isinstance(body, tuple) else (body,):
+            if sent is not None and block.expires is not None and block.expires <= sent:
+                raise ValueError(
+                    f"expected expires after sent ({sent.isoformat()}), "
+                    f"got {block.expires.isoformat()}"
+                )
         return body
 
 
-class Ack(_Message):
+class Ack(WireModel):
     """A recipient's acknowledgement of an alert, sent on its ack topic."""
 
     alert_id: AlertId
@@ -388,7 +364,7 @@ def decode_ack(payload: bytes) -> Ack:
     return _decode(payload, Ack)
 
 
-def _encode(message: _Message) -> bytes:
+def _encode(message: WireModel) -> bytes:
     payload = message.model_dump_json(by_alias=True).encode("utf-8")
     if len(payload) > MAX_PAYLOAD_BYTES:
         # Refuse to send what every receiver would reject.
@@ -400,7 +376,7 @@ def _encode(message: _Message) -> bytes:
     return payload
 
 
-_M = TypeVar("_M", bound=_Message)
+_M = TypeVar("_M", bound=WireModel)
 
 
 def _decode(payload: bytes, model: type[_M]) -> _M:

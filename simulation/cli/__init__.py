@@ -17,6 +17,7 @@ optimize       ``optimize``
 serve          ``serve``
 trust          ``keys init``, ``broker-config``
 calibrate      ``calibrate``
+cap            ``cap validate``, ``cap show``
 (dispatcher)   ``dispatch``: :mod:`dispatcher.service.cli`'s own command
 =============  ====================================================================
 """
@@ -30,6 +31,7 @@ import typer
 from dispatcher.service.cli import dispatch
 from simulation.cli import (
     calibrate,
+    cap,
     compare,
     live,
     loadtest,
@@ -65,6 +67,7 @@ app.command()(optimize.optimize)
 app.command()(serve.serve)
 app.command()(calibrate.calibrate)
 app.add_typer(trust.keys_app, name="keys")
+app.add_typer(cap.cap_app, name="cap")
 app.command("broker-config")(trust.broker_config)
 app.command("dispatch")(dispatch)
 

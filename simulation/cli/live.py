@@ -122,6 +122,7 @@ def run_live(
     metrics_port: int | None = None,
     metrics_host: str = "127.0.0.1",
     run_id: str | None = None,
+    payload: str = "json",
 ) -> tuple[RunResult, dict[str, Any]]:
     """One live replication and its report's `live` section; exits 2 or 3 when it cannot run."""
     from dispatcher.transport import TransportError
@@ -171,6 +172,7 @@ def run_live(
                 driver_client_id=DISPATCHER_USER if passwords is not None else None,
                 on_world=on_world,
                 run_id=run_id,
+                payload=payload,
                 progress=progress,
             )
         except (TransportError, LiveLagError, SigningError, ValueError) as exc:

@@ -25,6 +25,7 @@ from simulation.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from simulation.experiment.executors import ExecutorSpec
     from simulation.experiment.folder import RunFolder
     from simulation.report.build import RunResult
     from simulation.scenario import LoadedScenario
@@ -97,6 +98,17 @@ Credentials = Annotated[
     Path | None,
     typer.Option(help="live: credentials.json of alertsim broker-config (locked-down broker)"),
 ]
+Payload = Annotated[
+    str, typer.Option(help="live: alerts on MQTT as CAP json (the default) or CAP xml")
+]
+CapFiles = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--cap",
+        help="replay this CAP 1.2 XML alert (repeat for updates) at its sent time, "
+        "instead of the hazard's warnings",
+    ),
+]
 RunId = Annotated[
     str | None,
     typer.Option(help="live: the run's id in every alert id (1-10 of a-z 0-9; default: fresh)"),
@@ -142,6 +154,8 @@ def run(
     metrics_host: MetricsHost = "127.0.0.1",
     area: Area = None,
     run_id: RunId = None,
+    cap: CapFiles = None,
+    payload: Payload = "json",
 ) -> None:
     """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
     from simulation.experiment.folder import finish_run
@@ -150,6 +164,12 @@ def run(
     loaded = load_or_exit(scenario, seed=seed)
     if area:
         loaded = _with_area(loaded, area)
+    if payload not in ("json", "xml"):
+        fail(f"--payload: expected json or xml, got {payload!r}")
+    if cap:
+        from simulation.cli.cap import with_replay
+
+        loaded = with_replay(loaded, cap)
     out_dir = out if out is not None else Path("runs") / loaded.scenario.name
     _check_options(mode, replications, precision, fault, run_id, metrics_port)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -174,29 +194,44 @@ def run(
             console=shown,
             metrics_port=metrics_port,
             metrics_host=metrics_host,
+            payload=payload,
             run_id=run_id,
         )
         report, folder = finish_run(result, out_dir, live=live, console=shown)
     else:
-        from simulation.experiment.replicate import DEFAULT_REPLICATIONS, Plan, run_replicated
-
-        plan = Plan(replications or DEFAULT_REPLICATIONS, precision, max_replications)
-        if precision is not None and max_replications < plan.replications:
-            fail(
-                f"--max-replications: expected at least --replications ({plan.replications}), "
-                f"got {max_replications}"
-            )
-        with executor_failures():
-            result, built = run_replicated(
-                loaded,
-                plan,
-                run_first=lambda: _run_virtual(loaded, quiet=quiet),
-                executor=spec,
-                console=shown,
-            )
+        result, built = _replicated(
+            loaded, (replications, precision, max_replications), spec, quiet=quiet
+        )
         report, folder = finish_run(result, out_dir, report=built, console=shown)
     if not quiet:
         _print_outcome(report, folder)
+
+
+def _replicated(
+    loaded: LoadedScenario,
+    counts: tuple[int | None, float | None, int],
+    spec: ExecutorSpec,
+    *,
+    quiet: bool,
+) -> tuple[RunResult, dict[str, Any]]:
+    """The virtual run over replications: (replications, precision, max_replications)."""
+    from simulation.experiment.replicate import DEFAULT_REPLICATIONS, Plan, run_replicated
+
+    replications, precision, max_replications = counts
+    plan = Plan(replications or DEFAULT_REPLICATIONS, precision, max_replications)
+    if precision is not None and max_replications < plan.replications:
+        fail(
+            f"--max-replications: expected at least --replications ({plan.replications}), "
+            f"got {max_replications}"
+        )
+    with executor_failures():
+        return run_replicated(
+            loaded,
+            plan,
+            run_first=lambda: _run_virtual(loaded, quiet=quiet),
+            executor=spec,
+            console=None if quiet else console,
+        )
 
 
 def _check_options(

@@ -1,4 +1,4 @@
-"""A run folder: report.json, report.html and records.csv.gz, written alike by every command.
+"""A run folder: report.json, report.html, records.csv.gz and alerts/*.xml, alike for every command.
 
 `alertsim run` (virtual or live) and the runs `alertsim serve` starts end the same way: the
 finished run's report is built (with the live section of a live run; a replicated run brings its
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from dispatcher.core.tracker import RecipientRecord
+    from dispatcher.wire.messages import Alert
     from simulation.report.build import RunResult
     from simulation.report.records import StaffStamps
 
@@ -43,6 +44,11 @@ class RunFolder:
     def records_csv(self) -> Path:
         return self.path / "records.csv.gz"
 
+    @property
+    def alerts_dir(self) -> Path:
+        """alerts/<identifier>.xml: the CAP 1.2 XML of every alert the run issued."""
+        return self.path / "alerts"
+
 
 def write_run_folder(
     out_dir: Path,
@@ -50,12 +56,15 @@ def write_run_folder(
     records: Iterable[RecipientRecord],
     boundaries: Path | None = None,
     staff: StaffStamps | None = None,
+    cap_alerts: Iterable[Alert] = (),
 ) -> RunFolder:
     """report.json (as built), report.html (rendered from it, its maps drawn on `boundaries`,
-    by default the shipped district file) and records.csv.gz, in ``out_dir``.
+    by default the shipped district file) records.csv.gz and alerts/*.xml (the
+    CAP 1.2 XML of ``cap_alerts``), in ``out_dir``.
 
     ``staff``: each recipient's staffed attempts, for the records' staff columns.
     """
+    from dispatcher.wire.capxml import encode_cap
     from simulation.geo.shapes import map_shapes
     from simulation.report.html import render_html
     from simulation.report.records import write_records
@@ -66,6 +75,9 @@ def write_run_folder(
     html = render_html(report, map_shapes(boundaries))
     folder.report_html.write_text(html, encoding="utf-8")
     write_records(records, folder.records_csv, staff)
+    for alert in cap_alerts:
+        folder.alerts_dir.mkdir(exist_ok=True)
+        (folder.alerts_dir / f"{alert.identifier}.xml").write_bytes(encode_cap(alert))
     return folder
 
 
@@ -89,10 +101,15 @@ def finish_run(
             report = build_report(result)
     if live is not None:
         report["live"] = live
-    with _status(console, "writing report.html and records.csv.gz"):
+    with _status(console, "writing report.html, records.csv.gz and alerts/*.xml"):
         boundaries = result.loaded.topology.boundaries
         folder = write_run_folder(
-            out_dir, report, result.records, boundaries, staff=result.staff_stamps
+            out_dir,
+            report,
+            result.records,
+            boundaries,
+            staff=result.staff_stamps,
+            cap_alerts=result.cap_alerts,
         )
     return report, folder
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dispatcher.wire.alerts import InfoText, colour_zh, warning_alert
+from dispatcher.wire.messages import Alert, WarningLevel
+from simulation.capreplay import replay_warnings
 from simulation.experiment import machine
 from simulation.experiment.gcpause import without_gc_pauses
+from simulation.hazards import WarningIssued
 from simulation.model.world import World
 from simulation.report.build import RunResult
 from simulation.scenario import LoadedScenario
@@ -75,6 +79,63 @@ def alert_summaries(world: World) -> list[dict[str, Any]]:
     ]
 
 
+def replayed_warnings(loaded: LoadedScenario, city: City) -> list[WarningIssued]:
+    """The warnings of the CAP messages a run replays (none: the hazard's warnings are used)."""
+    return replay_warnings(loaded.cap_alerts, city) if loaded.cap_alerts else []
+
+
+def cap_alerts(world: World, loaded: LoadedScenario, started_at: str) -> tuple[Alert, ...]:
+    """The CAP alert of every warning the world issued, model time 0 being ``started_at``.
+
+    A replay issued the CAP messages it was given: they are its alerts, as they were.
+    """
+    if loaded.cap_alerts:
+        return loaded.cap_alerts
+    origin = datetime.fromisoformat(started_at)
+    return tuple(
+        warning_alert(
+            a.alert_id,
+            loaded.scenario.alert.sender,
+            a.level,  # type: ignore[arg-type]
+            origin + timedelta(seconds=round(a.issued_at_s)),
+            origin + timedelta(seconds=round(a.expires_at_s)),
+            a.districts,
+            info_texts(loaded, a.level, a.districts),  # type: ignore[arg-type]
+        )
+        for a in world.alerts
+    )
+
+
+def info_texts(
+    loaded: LoadedScenario, level: WarningLevel, districts: Sequence[str]
+) -> list[InfoText]:
+    """The scenario's alert.text for a warning: one InfoText per language, fields filled in.
+
+    The areas are the districts' Chinese names (joined with 、) for a zh language, else their
+    English names.
+    """
+    names = {d.code: (d.name, d.name_zh) for d in loaded.topology.districts}
+    texts = []
+    for language, text in loaded.scenario.alert.text.items():
+        chinese = language.lower().startswith("zh")
+        labels = [names.get(code, (code, code))[1 if chinese else 0] or code for code in districts]
+        fields = {
+            "level": level,
+            "colour_zh": colour_zh(level),
+            "areas": ("、" if chinese else ", ").join(labels),
+        }
+        texts.append(
+            InfoText(
+                language,
+                text.event.format(**fields),
+                text.headline.format(**fields),
+                text.instruction.format(**fields),
+                fields["areas"],
+            )
+        )
+    return texts
+
+
 def run_virtual(
     loaded: LoadedScenario,
     *,
@@ -84,8 +145,9 @@ def run_virtual(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     wall_start_ns = time.monotonic_ns()
     with without_gc_pauses():
-        world = World(loaded.scenario, build_city(loaded), replication=replication)
-        world.start()
+        city = build_city(loaded)
+        world = World(loaded.scenario, city, replication=replication)
+        world.start(replayed_warnings(loaded, city))
         if progress is None:
             world.run()
         else:
@@ -114,4 +176,5 @@ def run_virtual(
             protocol=dict(world.tracker.counters),
             centers=world.queue_figures(),
             staff_stamps=world.staff_stamps,
+            cap_alerts=cap_alerts(world, loaded, started_at),
         )

@@ -8,10 +8,13 @@ and relays through the outbox, and the inbound side turns what comes back into m
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from dispatcher.transport import Message, Transport
 from dispatcher.trust.inbox import Inbox
+from dispatcher.wire.envelopes import PayloadFormat
 from dispatcher.wire.topics import ACK_FILTER, CENTER_FILTERS
+from simulation.hazards import WarningIssued
 from simulation.live.inbound import Inbound
 from simulation.live.keys import AlertSigners
 from simulation.live.pacer import LiveLagError, Pacer
@@ -34,6 +37,7 @@ class LiveDriver:
         grace_s: float = 0.5,
         signers: AlertSigners | None = None,
         relay_inbox: Inbox | None = None,
+        payload: PayloadFormat = "json",
     ) -> None:
         self.transport = transport
         self.grace_s = grace_s
@@ -41,15 +45,18 @@ class LiveDriver:
         self.counters = LiveCounters()
         self.pacer = Pacer(speed, strict=strict, max_lag_s=max_lag_s)
         self.outbox = Outbox(transport, self.counters)
-        self.reach = LiveReach(self.outbox, self.pacer, self.counters, signers)
+        self.reach = LiveReach(self.outbox, self.pacer, self.counters, signers, payload)
         self.inbound = Inbound(self.reach, self.pacer, self.counters, relay_inbox)
 
     def receive(self, message: Message) -> None:
         """Check one incoming message and schedule what it means (see `Inbound.receive`)."""
         self.inbound.receive(message)
 
-    async def run(self, world: World) -> None:
-        """Start the world and step it until it is done; the transport must be started."""
+    async def run(self, world: World, replay: Sequence[WarningIssued] = ()) -> None:
+        """Start the world (on ``replay``'s warnings, if any) and step it until it is done.
+
+        The transport must be started.
+        """
         if world.reach is not self.reach:
             raise ValueError(
                 f"live driver: expected a world built with reach=driver.reach, got {world.reach!r}"
@@ -57,7 +64,7 @@ class LiveDriver:
         await self.transport.subscribe(ACK_FILTER)
         for center_filter in CENTER_FILTERS:
             await self.transport.subscribe(center_filter)
-        world.start()
+        world.start(replay)
         self.pacer.start(world.env)
         reader = asyncio.create_task(self._read())
         self.outbox.start()

@@ -24,6 +24,7 @@ from dispatcher.core.plan import Center, Recipient
 from dispatcher.transport import Message, Transport
 from dispatcher.trust.signing import Delivery, relay_delivery
 from dispatcher.wire.envelopes import (
+    PayloadFormat,
     alert_message,
     flood_alert_bytes,
     relay_message,
@@ -151,8 +152,11 @@ class LiveReach:
         pacer: Pacer,
         counters: LiveCounters,
         signers: AlertSigners | None = None,
+        payload: PayloadFormat = "json",
     ) -> None:
         self.outbox = outbox
+        # CAP JSON or CAP XML on the wire (`alertsim run --payload`); receivers read either.
+        self.payload: PayloadFormat = payload
         self.pacer = pacer
         self.counters = counters
         # Each alert is signed by the center that issues it (None: an unsigned run).
@@ -274,5 +278,6 @@ class LiveReach:
                 recipient,
                 clock.utc(alert.issued_at_s),
                 clock.utc(alert.expires_at_s),
+                self.payload,
             )
         return payload

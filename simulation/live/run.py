@@ -28,10 +28,17 @@ from dispatcher.transport.mqtt import MqttTransport
 from dispatcher.transport.threaded import ThreadedTransport
 from dispatcher.trust.inbox import Inbox
 from dispatcher.trust.signing import Keyring, Verifier, load_keyring
+from dispatcher.wire.envelopes import PayloadFormat
 from dispatcher.wire.runs import check_run_id, fresh_run_id
 from simulation.experiment import machine
-from simulation.experiment.virtual import alert_summaries, build_city
+from simulation.experiment.virtual import (
+    alert_summaries,
+    build_city,
+    cap_alerts,
+    replayed_warnings,
+)
 from simulation.faults import Fault
+from simulation.hazards import WarningIssued
 from simulation.live.driver import LiveDriver
 from simulation.live.keys import AlertSigners, temporary_key_set
 from simulation.live.progress import LiveProgress, report_progress, snapshot
@@ -107,6 +114,7 @@ async def run_live_async(
     run_id: str | None = None,
     driver_transport_factory: TransportFactory | None = None,
     progress: Callable[[LiveProgress], None] | None = None,
+    payload: PayloadFormat = "json",
 ) -> LiveOutcome:
     factory = transport_factory or mqtt_factory(broker_url)
     # The driver's own connection: persistent, unless the caller chose the transports.
@@ -131,12 +139,12 @@ async def run_live_async(
         # The driver's connection runs on a thread of its own: on the driver's loop, bursts of
         # acknowledgements held due model events back by up to 250 ms at speed 60.
         transport = ThreadedTransport(lambda: driver_factory(client_id), name=client_id)
-        driver = _driver(
-            loaded, transport, keys_folder, keyring, speed=speed, strict=strict, max_lag_s=max_lag_s
-        )
+        driver = _driver(loaded, transport, keys_folder, keyring, speed, strict, max_lag_s, payload)
         world = _world(loaded, city, driver, replication, run_id, on_world)
         try:
-            await _drive(driver, transport, world, on_started, progress)
+            await _drive(
+                driver, transport, world, on_started, progress, replayed_warnings(loaded, city)
+            )
         finally:
             if swarm is not None:
                 await swarm.stop()
@@ -164,6 +172,7 @@ async def _drive(
     world: World,
     on_started: Callable[[LiveDriver], None] | None,
     progress: Callable[[LiveProgress], None] | None,
+    replay: Sequence[WarningIssued] = (),
 ) -> None:
     """Connect, run the world to its end, close; showing progress meanwhile when asked."""
     shown = (
@@ -175,7 +184,7 @@ async def _drive(
         await transport.start()
         if on_started is not None:
             on_started(driver)
-        await driver.run(world)
+        await driver.run(world, replay)
     finally:
         if shown is not None and progress is not None:
             shown.cancel()
@@ -266,6 +275,7 @@ def _result(
         protocol=dict(world.tracker.counters),
         centers=world.queue_figures(),
         staff_stamps=world.staff_stamps,
+        cap_alerts=cap_alerts(world, loaded, started_at),
     )
 
 
@@ -285,10 +295,10 @@ def _driver(
     transport: Transport,
     keys_folder: Path | None,
     keyring: Keyring | None,
-    *,
     speed: float,
     strict: bool,
     max_lag_s: float,
+    payload: PayloadFormat = "json",
 ) -> LiveDriver:
     """The run's driver: signing what it sends with `keys_folder`, checking relays on `keyring`."""
     signers = (
@@ -303,6 +313,7 @@ def _driver(
         max_lag_s=max_lag_s,
         signers=signers,
         relay_inbox=relay_inbox,
+        payload=payload,
     )
 
 

@@ -34,8 +34,9 @@ from dispatcher.transport import Message, Transport, TransportError
 from dispatcher.trust.inbox import Inbox
 from dispatcher.trust.signing import Keyring, Verifier
 from dispatcher.wire import properties as prop
+from dispatcher.wire.capxml import decode_payload
 from dispatcher.wire.envelopes import ABSENT_NOTE, ack_message
-from dispatcher.wire.messages import MessageError, decode_alert
+from dispatcher.wire.messages import MessageError
 from dispatcher.wire.topics import TopicError, parse_topic, topic_for
 from simulation.behaviour import ResponderBehaviour
 from simulation.model.alert_ids import behaviour_key
@@ -115,6 +116,9 @@ class SwarmCounters:
 # An expired alert's state is dropped this long after its expiry, checked at most this often.
 FORGET_AFTER = timedelta(seconds=60)
 SWEEP_EVERY_S = 10.0
+
+
+_NEVER = datetime.max.replace(tzinfo=UTC)  # the expiry of an alert that gives none
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +218,7 @@ class _Connection:
             alert = verdict.alert
         else:
             try:
-                alert = decode_alert(message.payload)
+                alert = decode_payload(message.payload)
             except MessageError as exc:
                 self._reject(f"payload_{exc.reason}", message, str(exc))
                 return None
@@ -263,7 +267,7 @@ class _Connection:
             delivered_at_s,
             speed,
             received_at_s,
-            alert.info.expires,
+            alert.info.expires or _NEVER,
         )
 
     def on_alert(self, message: Message) -> None:

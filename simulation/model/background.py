@@ -5,21 +5,55 @@ the stream (`background.<center>.<stream>.arrive` / `.service`), so a center's l
 neither the order centers are built in nor the scenario's name. Arrivals are Poisson at a fixed
 rate, Poisson with a rate that changes every model hour (by thinning), or resampled observed
 gaps; each holds one of the center's staff for a `service_s` draw, in the same queue as the
-alert's own work. Arrivals stop once `stop()` says so (the run is over) or past `horizon_s`.
+alert's own work. `start_all` starts them an hour before the first alert (`WARM_UP_S`); they
+stop once the run is over, or a day past the last alert's expiry.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import simpy
 
 from simulation.behaviour import Sampler, Streams, sampler
 from simulation.model.centers import BACKGROUND, CenterModel
+from simulation.scenario import Scenario
 from simulation.scenario.background import BackgroundStream
 
 HOUR_S = 3600.0
+# Background work starts this long before the first alert, so the alert meets queues in their
+# steady state (service times are minutes) without a live run pacing the quiet hours before it.
+WARM_UP_S = 3600.0
+# Arrivals stop this long past the last alert's expiry even if the run has not ended, so a model
+# that stalls still runs out of events instead of queueing calls for ever.
+STOP_AFTER_S = 86_400.0
+
+
+def start_all(
+    centers: Iterable[CenterModel],
+    scenario: Scenario,
+    rngs: Streams,
+    done: simpy.Event,
+    alerts_at_s: list[float],
+) -> float:
+    """Start every center's background work `WARM_UP_S` before the first alert, until `done`.
+
+    Returns when it starts (model seconds).
+    """
+    since_s = max(0.0, min(alerts_at_s, default=0.0) - WARM_UP_S)
+    horizon_s = max(alerts_at_s, default=0.0) + scenario.alert.expires_s + STOP_AFTER_S
+    tiers = scenario.tiers
+    busy = [(c, getattr(tiers, c.center.tier).background) for c in centers]
+    busy = [(center, streams) for center, streams in busy if streams]
+    if busy:
+
+        def start(_: simpy.Event) -> None:
+            for center, streams in busy:
+                start_background(center, streams, rngs, lambda: done.triggered, horizon_s)
+
+        done.env.timeout(since_s).callbacks.append(start)
+    return since_s
 
 
 def gaps(stream: BackgroundStream, rng: random.Random) -> Callable[[float], float] | None:

@@ -12,7 +12,7 @@ it learns through `handle`, `reply` and `stamp`, the methods a reach uses too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -62,7 +62,7 @@ from dispatcher.wire.runs import virtual_run_id
 from simulation.behaviour import Streams, bernoulli, sampler
 from simulation.hazards import HazardModel, WarningIssued
 from simulation.model.alert_ids import alert_identifier
-from simulation.model.background import start_background
+from simulation.model.background import start_all
 from simulation.model.centers import CenterModel
 from simulation.model.channels import ChannelModel
 from simulation.model.reach import IssuedAlert, Reach, VirtualReach
@@ -140,6 +140,7 @@ class World:
         self._staff = {c.code: m for c, m in self.centers.items() if c.code}
         # (alert, recipient) -> [channel, staff requested at, granted at] per staffed attempt
         self.staff_stamps: dict[tuple[str, str], list[list[object]]] = {}
+        self.queues_since_s = 0.0  # set by `start`
         self._district_plans = {d.code: self._district_plan(d) for d in city.districts}
         self._timers: dict[float, simpy.Timeout] = {}
         self._on_command = on_command
@@ -211,12 +212,20 @@ class World:
 
     # -- running ------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Schedule the hazard's warnings; call once, then run the environment."""
-        warnings = [w for w in map(self._in_area, self.hazard.warnings()) if w is not None]
+    def start(self, replay: Sequence[WarningIssued] = ()) -> None:
+        """Schedule the hazard's warnings (or those replayed); call once, then run the model."""
+        warnings = list(replay) or [
+            w for w in map(self._in_area, self.hazard.warnings()) if w is not None
+        ]
         self._alerts_to_issue = len(warnings)
         self.first_alert_at_s = min((w.at_s for w in warnings), default=None)
-        self._start_background(max((w.at_s for w in warnings), default=0.0))
+        self.queues_since_s = start_all(
+            self.centers.values(),
+            self.scenario,
+            self.streams,
+            self.done,
+            [w.at_s for w in warnings],
+        )
         for seq, warning in enumerate(warnings, start=1):
             self.env.timeout(warning.at_s).callbacks.append(self._issuer(warning, seq))
         if not warnings:
@@ -229,22 +238,13 @@ class World:
         districts = tuple(c for c in warning.districts if self._district_plans[c].towns)
         return replace(warning, districts=districts) if districts else None
 
-    def _start_background(self, last_alert_s: float) -> None:
-        """Start every center's background work; it stops with the run.
-
-        Past the last alert's expiry and a day more it stops anyway, so a model that stalls
-        still runs out of events instead of queueing citizens' calls for ever.
-        """
-        horizon_s = last_alert_s + self.scenario.alert.expires_s + 86_400.0
-        tiers, done = self.scenario.tiers, self.done
-        for center, model in self.centers.items():
-            streams = getattr(tiers, center.tier).background
-            if streams:
-                start_background(model, streams, self.streams, lambda: done.triggered, horizon_s)
-
     def queue_figures(self) -> list[dict[str, Any]]:
-        """Each center's staff tally so far, municipal first, then in plan order."""
-        return [model.queue_figures() for model in self.centers.values()]
+        """Each center's staff tally so far (municipal first, then in plan order) and `since_s`,
+        when the tally's window opened (background work's warm-up before the first alert)."""
+        return [
+            {**model.queue_figures(), "since_s": self.queues_since_s}
+            for model in self.centers.values()
+        ]
 
     def run(
         self, progress_every_s: float = 0.0, on_progress: Callable[[], None] | None = None
@@ -300,16 +300,28 @@ class World:
 
         self.env.timeout(every_s).callbacks.append(tick)
 
+    def _plan_of(self, district: str, towns: tuple[str, ...]) -> DistrictPlan:
+        """The district's plan, narrowed to ``towns`` when any of them is in it."""
+        plan = self._district_plans[district]
+        if not any(town.startswith(district) for town in towns):
+            return plan
+        return DistrictPlan(plan.code, plan.team, tuple(t for t in plan.towns if t.code in towns))
+
     def _issuer(self, warning: WarningIssued, seq: int) -> Callable[[simpy.Event], None]:
         return lambda _: self._issue(warning, seq)
 
     def _issue(self, warning: WarningIssued, seq: int) -> None:
-        alert_id = alert_identifier(self.scenario.name, self.run_id, seq, warning.level)
+        alert_id = warning.identifier or alert_identifier(
+            self.scenario.name, self.run_id, seq, warning.level
+        )
+        expires_s = (
+            self.scenario.alert.expires_s if warning.expires_s is None else warning.expires_s
+        )
         plan = AlertPlan(
             alert_id=alert_id,
             issued_at_s=self.env.now,
-            expires_at_s=self.env.now + self.scenario.alert.expires_s,
-            districts=tuple(self._district_plans[code] for code in warning.districts),
+            expires_at_s=self.env.now + expires_s,
+            districts=tuple(self._plan_of(code, warning.towns) for code in warning.districts),
         )
         recipients = plan.recipients()
         issued = IssuedAlert(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
+from dispatcher.wire.messages import Alert
 from simulation import metrics
 from simulation.hazards import HazardModel
 from simulation.report.provenance import provenance
@@ -47,6 +48,8 @@ class RunResult:
     centers: list[dict[str, Any]] = field(default_factory=list)
     # (alert, recipient) -> [channel, staff requested at, granted at] per staffed attempt
     staff_stamps: dict[tuple[str, str], list[list[Any]]] = field(default_factory=dict)
+    # the CAP alerts the run issued, as written into the run folder (alerts/<identifier>.xml)
+    cap_alerts: tuple[Alert, ...] = ()
 
 
 PROTOCOL_KEYS = (

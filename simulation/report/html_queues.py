@@ -46,7 +46,8 @@ def queues(report: dict[str, Any]) -> str:
         '<p class="note">Every hold of a staff member: processing the alert, relay calls, phone '
         "calls and door-knocks (alert work), and citizens' calls and incident reports "
         "(background work), first come first served. Utilisation is seconds held over staff x "
-        f"the run's {block['window_s']:,.0f} model seconds.</p>"
+        f"{block['window_s']:,.0f} model seconds: from an hour before the first alert, when "
+        "background work starts, to the end of the run.</p>"
     )
     return section(
         "queues",

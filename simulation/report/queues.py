@@ -3,8 +3,8 @@
 Built from each center's tally at the end of the run (`CenterModel.queue_figures`): every hold of
 a staff member, for the alert (processing it, relay calls, phone calls and door-knocks) or for
 background work (citizens' calls, incident reports), counted when it was granted. Utilisation is
-the seconds held over staff x model seconds of the run, so it includes the hours before the alert
-when background work ran alone.
+the seconds held over staff x model seconds of the window: from an hour before the first alert
+(when background work starts: `simulation.model.world.WARM_UP_S`) to the end of the run.
 """
 
 from __future__ import annotations
@@ -45,8 +45,13 @@ def _figures(centers: Sequence[dict[str, Any]], window_s: float) -> dict[str, An
     return out
 
 
-def queues(centers: Sequence[dict[str, Any]], window_s: float) -> dict[str, Any]:
-    """Per tier: pooled figures over its centers, and its busiest centers by utilisation."""
+def queues(centers: Sequence[dict[str, Any]], end_s: float) -> dict[str, Any]:
+    """Per tier: pooled figures over its centers, and its busiest centers by utilisation.
+
+    The window runs from the centers' `since_s` (background work's start) to `end_s`.
+    """
+    since_s = centers[0].get("since_s", 0.0) if centers else 0.0
+    window_s = max(end_s - since_s, 0.0)
     by_tier = []
     for tier in CENTER_TIERS:
         group = [c for c in centers if c["tier"] == tier]
@@ -63,4 +68,8 @@ def queues(centers: Sequence[dict[str, Any]], window_s: float) -> dict[str, Any]
                 "busiest": rows[:BUSIEST],
             }
         )
-    return {"window_s": round(window_s, DIGITS), "by_tier": by_tier}
+    return {
+        "since_s": round(since_s, DIGITS),
+        "window_s": round(window_s, DIGITS),
+        "by_tier": by_tier,
+    }

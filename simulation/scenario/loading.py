@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dispatcher.errors import AlertsimError
+from dispatcher.wire.messages import Alert
 from simulation.inputs import (
     MAX_DEPTH,
     InputError,
@@ -63,6 +64,8 @@ class LoadedScenario(BaseModel):
     rainfall: Provenance | None = None
     # Where every parameter's value comes from (the file's `provenance` group), as checked.
     provenance: ParameterProvenance = ParameterProvenance()
+    # CAP messages replayed instead of the hazard's warnings (`alertsim run --cap`), by sent time.
+    cap_alerts: tuple[Alert, ...] = ()
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:

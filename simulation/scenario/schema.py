@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from string import Formatter
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from dispatcher.wire.alerts import DEFAULT_INSTRUCTION, DEFAULT_INSTRUCTION_ZH
 from simulation.scenario.background import BackgroundStream, check_names
 from simulation.scenario.distributions import (
     ChannelName,
@@ -319,9 +321,50 @@ class Relays(Frozen):
     )
 
 
+# What an info block's words may name: the level (red), its Chinese colour (红色), the areas.
+TEXT_FIELDS = ("level", "colour_zh", "areas")
+
+
+class AlertText(Frozen):
+    """The words of one language's info block; {level}, {colour_zh} and {areas} are filled in."""
+
+    event: Annotated[str, Field(min_length=1)]
+    headline: str
+    instruction: str = ""
+
+    @field_validator("event", "headline", "instruction")
+    @classmethod
+    def _known_fields(cls, template: str) -> str:
+        try:
+            names = [name for _, name, _, _ in Formatter().parse(template) if name is not None]
+        except ValueError as exc:
+            raise ValueError(f"expected a template with {{name}} fields, got {exc}") from None
+        unknown = [name for name in names if name not in TEXT_FIELDS]
+        if unknown:
+            raise ValueError(
+                f"expected only the fields {', '.join(TEXT_FIELDS)}, got {{{unknown[0]}}}"
+            )
+        return template
+
+
+def _default_text() -> dict[str, AlertText]:
+    return {
+        "zh-CN": AlertText(
+            event="暴雨", headline="暴雨{colour_zh}预警", instruction=DEFAULT_INSTRUCTION_ZH
+        ),
+        "en-US": AlertText(
+            event="Flood", headline="{level} rainstorm warning", instruction=DEFAULT_INSTRUCTION
+        ),
+    }
+
+
 class AlertSettings(Frozen):
     expires_s: Positive = 3600.0
     sender: str = "cq-municipal"
+    # One info block per language, in this order, in the CAP XML a run writes (alerts/*.xml).
+    text: dict[Annotated[str, Field(pattern=r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$")], AlertText] = (
+        Field(default_factory=_default_text, min_length=1)
+    )
 
 
 class TrustSettings(Frozen):

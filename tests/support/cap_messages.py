@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
+from dispatcher.wire.capvocab import Category, Circle, NamedValue, Reference, Resource, ResponseType
 from dispatcher.wire.messages import (
     MESSAGE_ERROR_REASONS,
     Ack,
@@ -95,76 +96,154 @@ def rejection(payload: bytes) -> MessageError:
 ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 alert_ids = st.text(ID_ALPHABET, min_size=1, max_size=64)
 text = st.text(st.characters(codec="utf-8"), max_size=40)
+# What XML 1.0 can hold: no C0 controls but tab, newline and carriage return, no U+FFFE/U+FFFF.
+xml_text = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cc", "Cs"), exclude_characters="\ufffe\uffff")
+    | st.sampled_from("\t\n\r"),
+    max_size=40,
+)
 aware_times = st.datetimes(
     min_value=datetime(2000, 1, 1),
     max_value=datetime(2100, 1, 1),
     timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5))]),
 )
+# CAP XML times are whole seconds.
+whole_second_times = aware_times.map(lambda moment: moment.replace(microsecond=0))
+floats = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+lats = st.floats(-90, 90, allow_nan=False, allow_infinity=False)
+lons = st.floats(-180, 180, allow_nan=False, allow_infinity=False)
+words = st.text(ID_ALPHABET + "@:/", min_size=1, max_size=20)
+urls = words.map(lambda path: f"https://example.org/{path}")
+digits = "0123456789"
+
+
+def _make(model: Any) -> Any:
+    """A constructor by field name (builds() would read the models' camelCase aliases)."""
+    return lambda **fields: model(**fields)  # noqa: PLW0108
+
+
+def named_values(values: st.SearchStrategy[str]) -> st.SearchStrategy[NamedValue]:
+    return st.builds(_make(NamedValue), value_name=values, value=values)
 
 
 @st.composite
-def areas(draw: st.DrawFn) -> Area:
+def areas(draw: st.DrawFn, xml: bool = False) -> Area:
+    words_of = xml_text if xml else text
     districts = draw(
-        st.lists(st.text("0123456789", min_size=6, max_size=6), min_size=1, max_size=3, unique=True)
+        st.lists(st.text(digits, min_size=6, max_size=6), min_size=0, max_size=3, unique=True)
     )
-    towns = draw(
-        st.lists(
-            st.tuples(
-                st.sampled_from(districts), st.text("0123456789", min_size=3, max_size=3)
-            ).map("".join),
-            max_size=4,
-            unique=True,
-        )
-    )
-    polygon = None
-    if draw(st.booleans()):
-        points = draw(
-            st.lists(
-                st.tuples(
-                    st.floats(-90, 90, allow_nan=False, allow_infinity=False),
-                    st.floats(-180, 180, allow_nan=False, allow_infinity=False),
-                ),
-                min_size=3,
-                max_size=6,
+    towns: list[str] = []
+    if districts and draw(st.booleans()):
+        for district in districts:  # every district gets a town when towns are named
+            suffixes = draw(
+                st.lists(
+                    st.text(digits, min_size=3, max_size=3), min_size=1, max_size=1, unique=True
+                )
             )
-        )
-        polygon = (*points, points[0])
-    area_desc = draw(text.filter(str.strip))
-    return Area(area_desc=area_desc, districts=districts, towns=towns, polygon=polygon)
+            towns += [district + suffix for suffix in suffixes]
+    rings = draw(st.lists(st.lists(st.tuples(lats, lons), min_size=3, max_size=4), max_size=1))
+    altitude = draw(st.none() | floats)
+    return Area(
+        area_desc=draw(words_of.filter(str.strip)),
+        districts=districts,
+        towns=towns,
+        polygons=[(*ring, ring[0]) for ring in rings],
+        circles=draw(
+            st.lists(
+                st.builds(
+                    _make(Circle), latitude=lats, longitude=lons, radius_km=st.floats(0, 1e4)
+                ),
+                max_size=1,
+            )
+        ),
+        geocodes=draw(st.lists(named_values(words), max_size=1)),
+        altitude=altitude,
+        ceiling=None if altitude is None else draw(st.none() | st.just(altitude + 10.0)),
+    )
 
 
 @st.composite
-def alerts(draw: st.DrawFn) -> Alert:
-    sent = draw(aware_times)
+def infos(draw: st.DrawFn, sent: datetime, xml: bool = False) -> Info:
+    words_of = xml_text if xml else text
+    times = whole_second_times if xml else aware_times
+    return Info(
+        language=draw(st.sampled_from(["en-US", "zh-CN", "es-US"])),
+        category=draw(st.lists(st.sampled_from(Category), min_size=1, max_size=2)),
+        event=draw(words_of.filter(str.strip)),
+        response_type=draw(st.lists(st.sampled_from(ResponseType), max_size=1)),
+        urgency=draw(st.sampled_from(Urgency)),
+        severity=draw(st.sampled_from(Severity)),
+        certainty=draw(st.sampled_from(Certainty)),
+        audience=draw(words_of),
+        event_code=draw(st.lists(named_values(words), max_size=1)),
+        effective=draw(st.none() | times),
+        onset=draw(st.none() | times),
+        expires=draw(
+            st.none()
+            | st.timedeltas(timedelta(seconds=1), timedelta(days=30)).map(
+                lambda delta: sent + timedelta(seconds=int(delta.total_seconds()))
+            )
+        ),
+        sender_name=draw(words_of),
+        headline=draw(words_of),
+        description=draw(words_of),
+        instruction=draw(words_of),
+        web=draw(st.just("") | urls),
+        contact=draw(words_of),
+        parameter=draw(st.lists(named_values(words), max_size=1)),
+        warning_level=draw(st.sampled_from([None, "blue", "yellow", "orange", "red"])),
+        resource=draw(
+            st.lists(
+                st.builds(
+                    _make(Resource),
+                    resource_desc=words,
+                    mime_type=words,
+                    size=st.none() | st.integers(0, 10**9),
+                    uri=urls,
+                    digest=words,
+                ),
+                max_size=1,
+            )
+        ),
+        area=draw(areas(xml)),
+        more_areas=draw(st.lists(areas(xml), max_size=1)),
+    )
+
+
+@st.composite
+def alerts(draw: st.DrawFn, xml: bool = False) -> Alert:
+    sent = draw(whole_second_times if xml else aware_times)
     msg_type = draw(st.sampled_from(MsgType))
     identifier = draw(alert_ids)
     references = draw(
         st.lists(
-            alert_ids.filter(lambda ref: ref != identifier),
+            st.builds(
+                _make(Reference),
+                sender=words,
+                identifier=alert_ids.filter(lambda ref: ref != identifier),
+                sent=whole_second_times,
+            ),
             min_size=msg_type != MsgType.ALERT,
             max_size=3,
         )
     )
-    info = Info(
-        event=draw(text.filter(str.strip)),
-        urgency=draw(st.sampled_from(Urgency)),
-        severity=draw(st.sampled_from(Severity)),
-        certainty=draw(st.sampled_from(Certainty)),
-        headline=draw(text),
-        instruction=draw(text),
-        expires=sent + draw(st.timedeltas(timedelta(microseconds=1), timedelta(days=30))),
-        warning_level=draw(st.sampled_from([None, "blue", "yellow", "orange", "red"])),
-        area=draw(areas()),
-    )
+    tokens = st.lists(words | words.map(lambda word: f"{word} {word}"), max_size=3)
     return Alert(
         identifier=identifier,
         sender=draw(st.text(ID_ALPHABET + "@:", min_size=1, max_size=30)),
         sent=sent,
         status=draw(st.sampled_from(Status)),
         msg_type=msg_type,
+        source=draw(xml_text if xml else text),
         scope=draw(st.sampled_from(Scope)),
+        restriction=draw(xml_text if xml else text),
+        addresses=draw(tokens),
+        code=draw(st.lists(words, max_size=1)),
+        note=draw(xml_text if xml else text),
         references=references,
-        info=info,
+        incidents=draw(tokens),
+        info=draw(infos(sent, xml)),
+        more_info=draw(st.lists(infos(sent, xml), max_size=1)),
     )
 
 

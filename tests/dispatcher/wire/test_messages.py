@@ -7,9 +7,10 @@ from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from pydantic import ValidationError
 
+from dispatcher.wire.capvocab import Reference
 from dispatcher.wire.messages import (
     MAX_NESTING_DEPTH,
     MAX_PAYLOAD_BYTES,
@@ -41,6 +42,7 @@ from tests.support.cap_messages import (
 # --- round trips and determinism -----------------------------------------------------------------
 
 
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(alerts())
 def test_alert_round_trips_through_the_codec(alert: Alert) -> None:
     payload = encode_alert(alert)
@@ -63,7 +65,8 @@ def test_equal_alerts_encode_to_the_same_bytes_whatever_their_time_zone() -> Non
 
 
 def test_wire_format_is_compact_camel_case_utf8_json() -> None:
-    payload = encode_alert(make_alert(msg_type=MsgType.UPDATE, references=("cq-0",)))
+    earlier = Reference(sender="municipal@cq.gov.cn", identifier="cq-0", sent=SENT)
+    payload = encode_alert(make_alert(msg_type=MsgType.UPDATE, references=(earlier,)))
     document = json.loads(payload)
     compact = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
     assert payload == compact.encode("utf-8")
@@ -74,14 +77,33 @@ def test_wire_format_is_compact_camel_case_utf8_json() -> None:
         "sent",
         "status",
         "msgType",
+        "source",
         "scope",
+        "restriction",
+        "addresses",
+        "code",
+        "note",
         "references",
+        "incidents",
         "info",
+        "moreInfo",
+    ]
+    assert document["references"] == [
+        {"sender": "municipal@cq.gov.cn", "identifier": "cq-0", "sent": "2025-07-20T08:00:00+00:00"}
     ]
     assert document["msgType"] == "Update"
     assert document["sent"] == "2025-07-20T08:00:00+00:00"
     assert set(document["info"]) >= {"warningLevel", "expires", "area"}
-    assert set(document["info"]["area"]) == {"areaDesc", "districts", "towns", "polygon"}
+    assert list(document["info"]["area"]) == [
+        "areaDesc",
+        "polygons",
+        "circles",
+        "geocodes",
+        "altitude",
+        "ceiling",
+        "districts",
+        "towns",
+    ]
     ack_document = json.loads(encode_ack(make_ack()))
     assert ack_document == {
         "alertId": "cq-2025.07.20-0001",
@@ -250,7 +272,7 @@ def test_nesting_at_the_limit_is_judged_by_its_schema() -> None:
             "sent: expected a time representable in UTC",
         ),
         (lambda d: d.pop("info"), "info: expected a value, got nothing (field missing)"),
-        (lambda d: d["info"].pop("headline"), "info.headline: expected a value, got nothing"),
+        (lambda d: d["info"].pop("event"), "info.event: expected a value, got nothing"),
         (
             lambda d: d.update(colour="red"),
             "colour: expected only the fields identifier, sender, sent,",
@@ -281,9 +303,14 @@ def test_nesting_at_the_limit_is_judged_by_its_schema() -> None:
         (lambda d: d.update(sender=""), "sender: expected a non-empty sender"),
         (
             lambda d: d.update(msgType="Cancel"),
-            "references: expected the identifiers of earlier alerts",
+            "references: expected the earlier messages",
         ),
-        (lambda d: d.update(references=[d["identifier"]]), "references: expected earlier alerts"),
+        (
+            lambda d: d.update(
+                references=[{"sender": "s", "identifier": d["identifier"], "sent": d["sent"]}]
+            ),
+            "references: expected earlier alerts",
+        ),
         (lambda d: d["info"].update(expires=d["sent"]), "info: expected expires after sent"),
         (lambda d: d["info"].update(event="  "), "info.event: expected non-blank text"),
         (
@@ -291,9 +318,25 @@ def test_nesting_at_the_limit_is_judged_by_its_schema() -> None:
             "info.warningLevel: expected one of blue, yellow, orange, red",
         ),
         (
-            lambda d: d["info"]["area"].update(districts=[]),
-            "info.area.districts: expected at least 1 item, got 0",
+            lambda d: d["info"]["area"].update(districts=["500101", "500102"]),
+            "info.area.towns: expected a town of every district when towns are named, got none "
+            "of 500102",
         ),
+        (
+            lambda d: d["info"]["area"].update(
+                geocodes=[{"valueName": "CPEAS Geographic Code", "value": "500101000000"}]
+            ),
+            "info.area.geocodes: expected district and town codes in districts and towns",
+        ),
+        (
+            lambda d: d["info"].update(
+                parameter=[{"valueName": "alertsim:warningLevel", "value": "red"}]
+            ),
+            "info.parameter: expected the warning level in warningLevel",
+        ),
+        (lambda d: d["info"].update(language="zh_CN"), "info.language: expected an RFC 3066"),
+        (lambda d: d["info"].update(category=[]), "info.category: expected at least 1 item"),
+        (lambda d: d.update(addresses=['a"b']), "addresses[0]: expected non-blank text"),
         (
             lambda d: d["info"]["area"].update(districts=["50010"]),
             "info.area.districts[0]: expected 6 ASCII digits",
@@ -311,24 +354,24 @@ def test_nesting_at_the_limit_is_judged_by_its_schema() -> None:
             "info.area.towns: expected each code once",
         ),
         (
-            lambda d: d["info"]["area"].update(polygon=[[29, 108]] * 3),
-            "info.area.polygon: expected at least 4",
+            lambda d: d["info"]["area"].update(polygons=[[[29, 108]] * 3]),
+            "info.area.polygons[0]: expected at least 4",
         ),
         (
             lambda d: d["info"]["area"].update(
-                polygon=[[29, 108], [29, 109], [30, 109], [30, 108]]
+                polygons=[[[29, 108], [29, 109], [30, 109], [30, 108]]]
             ),
             "expected the last point to repeat the first",
         ),
         (
             lambda d: d["info"]["area"].update(
-                polygon=[[108, 29], [108, 30], [109, 30], [108, 29]]
+                polygons=[[[108, 29], [108, 30], [109, 30], [108, 29]]]
             ),
             "expected latitude in [-90, 90]",
         ),
         (
-            lambda d: d["info"]["area"].update(polygon=[[29, "108"]] * 4),
-            "info.area.polygon[0][1]: expected a number, got '108'",
+            lambda d: d["info"]["area"].update(polygons=[[[29, "108"]] * 4]),
+            "info.area.polygons[0][0][1]: expected a number, got '108'",
         ),
     ],
 )
@@ -357,12 +400,12 @@ def test_duplicate_fields_are_refused_rather_than_one_silently_winning() -> None
 
 
 def test_large_number_becoming_infinity_is_a_schema_error() -> None:
-    payload = edited(VALID, lambda d: d["info"]["area"].update(polygon=[[29, 108]] * 4)).replace(
+    payload = edited(VALID, lambda d: d["info"]["area"].update(polygons=[[[29, 108]] * 4])).replace(
         b"[29, 108]", b"[1e999, 108]", 1
     )
     error = rejection(payload)
     assert error.reason == "schema"
-    assert error.detail.startswith("info.area.polygon[0][0]: expected a finite number")
+    assert error.detail.startswith("info.area.polygons[0][0][0]: expected a finite number")
 
 
 def test_several_problems_report_the_first_and_count_the_rest() -> None:

@@ -29,7 +29,7 @@ def test_the_default_set_divides_and_multiplies_the_main_parameters() -> None:
     assert municipal.low == {"kind": "lognormal", "median": 15.0, "p90": 30.0}
     assert municipal.high == {"kind": "lognormal", "median": 60.0, "p90": 120.0}
     assert (params["tiers.municipal.staff"].low, params["tiers.municipal.staff"].high) == (2, 8)
-    assert params["behaviour.read_s"].high == {"kind": "lognormal", "median": 90.0, "p90": 600.0}
+    assert params["behaviour.read_s"].high == {"kind": "lognormal", "median": 180.0, "p90": 900.0}
     # availability moves by its complement: 4% away becomes 2% and 8%
     away = params["behaviour.availability"]
     assert (away.low, away.high) == (pytest.approx(0.98), pytest.approx(0.92))

@@ -172,3 +172,24 @@ def test_bad_area_files_are_one_line_errors(tmp_path: Path, content: str, messag
     assert "\n" not in str(info.value)
     with pytest.raises(AreaError, match="expected a readable"):
         read_area_file(tmp_path / "missing.geojson")
+
+
+def test_a_replayed_cap_circle_alerts_the_towns_it_covers(city: City, placed: CityGeometry) -> None:
+    from dataclasses import replace
+
+    from dispatcher.wire.capvocab import Circle as CapCircle
+    from dispatcher.wire.capxml import decode_cap
+    from simulation.capreplay import replay_warnings
+    from tests.support.scenarios import ROOT
+
+    code = sorted(placed.towns)[0]
+    lon, lat = placed.town_point(code)
+    nearest_m = sorted(distance_m(lon, lat, *placed.town_point(c)) for c in placed.towns)[1]
+    sample = decode_cap((ROOT / "config/cap/examples/cq-wanzhou-rainstorm-alert.xml").read_bytes())
+    circle = CapCircle(latitude=lat, longitude=lon, radius_km=nearest_m / 2000)
+    area = sample.info.area.model_copy(update={"districts": (), "towns": (), "circles": (circle,)})
+    alert = sample.model_copy(
+        update={"info": sample.info.model_copy(update={"area": area}), "more_info": ()}
+    )
+    (warning,) = replay_warnings([alert], replace(city, geometry=placed))
+    assert (warning.districts, warning.towns) == ((code[:6],), (code,))

@@ -90,3 +90,21 @@ def test_without_background_the_tallies_match_the_records(quiet: RunResult) -> N
     district_team = sum(1 for r in quiet.records if r.tier == "district")
     assert by_tier["district"]["alert"]["granted"] == 1 + district_team
     assert report["queues"]["window_s"] == pytest.approx(quiet.sim_end_s, abs=1e-3)
+
+
+def test_background_work_starts_an_hour_before_the_first_alert(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    late = {"hazard": {"rainfall_mm": {"default": [0, 0, 0, 120]}}}
+    result = run_virtual(
+        load(tmp_path_factory.mktemp("late"), tiers=BUSY_TOWNS, **BY_PHONE, **late)
+    )
+    [alert] = result.alerts
+    queues = build_report(result)["queues"]
+    assert queues["since_s"] == alert["issued_at_s"] - 3600 > 0
+    assert queues["window_s"] == pytest.approx(result.sim_end_s - queues["since_s"], abs=1e-3)
+    town = next(t for t in queues["by_tier"] if t["tier"] == "town")
+    # two towns at 40 an hour plus 6 or 2 (hour by hour), over the window only
+    arrived = town["background"]["granted"] + town["waiting_at_end"]
+    expected = 2 * (40 + 4) * queues["window_s"] / 3600
+    assert 0.7 * expected < arrived < 1.3 * expected
