@@ -6,6 +6,8 @@ imports the model, reports or transports it needs when it runs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -14,15 +16,20 @@ from rich.console import Console
 from rich.markup import escape
 
 if TYPE_CHECKING:
+    from simulation.experiment.executors import ExecutorSpec
     from simulation.scenario import LoadedScenario
 
 __all__ = [
     "EXIT_FAILED",
     "EXIT_INVALID",
     "EXIT_LIVE_FAILED",
+    "ExecutorOption",
     "ScenarioFile",
+    "WorkersOption",
     "console",
     "errors",
+    "executor_failures",
+    "executor_or_exit",
     "fail",
     "load_or_exit",
 ]
@@ -38,6 +45,22 @@ EXIT_INVALID = 2  # bad input: nothing ran
 EXIT_LIVE_FAILED = 3  # a live run, swarm or dispatcher could not finish over the broker
 
 ScenarioFile = Annotated[Path, typer.Argument(help="scenario YAML file")]
+# Every command that runs many replications takes these two (docs/executors.md).
+ExecutorOption = Annotated[
+    str,
+    typer.Option(
+        help="where replications run: local (processes), dask-local (a Dask LocalCluster) or "
+        "dask://HOST:PORT (a running scheduler); figures do not depend on it"
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="local / dask-local: worker processes (default: one per core; figures do not "
+        "depend on it)",
+    ),
+]
 
 
 def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
@@ -66,3 +89,27 @@ def load_or_exit(path: Path, *, seed: int | None = None) -> LoadedScenario:
     if seed is None:
         return loaded
     return loaded.model_copy(update={"scenario": loaded.scenario.model_copy(update={"seed": seed})})
+
+
+def executor_or_exit(text: str, workers: int | None) -> ExecutorSpec:
+    """The executor `--executor TEXT --workers N` names (N default: the cores), or exit 2."""
+    import os
+
+    from simulation.experiment.executors import ExecutorError, parse_executor
+
+    try:
+        return parse_executor(text, workers if workers is not None else os.cpu_count() or 1)
+    except ExecutorError as exc:
+        fail(str(exc))
+
+
+@contextmanager
+def executor_failures() -> Iterator[None]:
+    """A missing `dask` extra or a lost scheduler inside the block: one line, exit 1."""
+    from simulation.experiment.executors import ExecutorError
+    from simulation.geo.extras import MissingExtra
+
+    try:
+        yield
+    except (ExecutorError, MissingExtra) as exc:
+        fail(str(exc), EXIT_FAILED)

@@ -12,9 +12,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from simulation.cli.common import EXIT_FAILED, ScenarioFile, console, fail, load_or_exit
+from simulation.cli.common import (
+    EXIT_FAILED,
+    ExecutorOption,
+    ScenarioFile,
+    WorkersOption,
+    console,
+    executor_failures,
+    executor_or_exit,
+    fail,
+    load_or_exit,
+)
 
 if TYPE_CHECKING:
+    from simulation.experiment.executors import ExecutorSpec
     from simulation.experiment.folder import RunFolder
     from simulation.report.build import RunResult
     from simulation.scenario import LoadedScenario
@@ -25,10 +36,23 @@ Out = Annotated[Path | None, typer.Option(help="output folder (default runs/<sce
 Seed = Annotated[int | None, typer.Option(help="override the scenario's seed")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or summary")]
 Replications = Annotated[
-    int, typer.Option(min=1, help="independent replications; >1 adds mean and 95% CI per figure")
+    int | None,
+    typer.Option(
+        min=1,
+        help="independent replications (default 4 in virtual mode, 1 live); >1 gives each "
+        "figure's mean and 95% CI; with --precision, the least run",
+    ),
 ]
-Workers = Annotated[
-    int, typer.Option(min=1, help="processes for replications (figures do not depend on it)")
+Precision = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0,
+        help="run replications in batches until the 95% CI half-width of the share acknowledged "
+        "within the target is at most this (e.g. 0.01), up to --max-replications",
+    ),
+]
+MaxReplications = Annotated[
+    int, typer.Option(min=2, help="--precision: the most replications it may run")
 ]
 Mode = Annotated[str, typer.Option(help="virtual (SimPy time) or live (over a real MQTT broker)")]
 Broker = Annotated[str, typer.Option(help="live: broker as mqtt://host:port")]
@@ -110,8 +134,11 @@ def run(
     out: Out = None,
     seed: Seed = None,
     quiet: Quiet = False,
-    replications: Replications = 1,
-    workers: Workers = 1,
+    replications: Replications = None,
+    precision: Precision = None,
+    max_replications: MaxReplications = 100,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = "local",
     mode: Mode = "virtual",
     broker: Broker = "mqtt://127.0.0.1:1883",
     speed: Speed = 20.0,
@@ -133,6 +160,7 @@ def run(
     """Run a scenario in virtual time (or live over MQTT) and write report.json and a summary."""
     from simulation.experiment.folder import finish_run
 
+    spec = executor_or_exit(executor, workers)
     loaded = load_or_exit(scenario, seed=seed)
     if area:
         loaded = _with_area(loaded, area)
@@ -143,12 +171,11 @@ def run(
 
         loaded = with_replay(loaded, cap)
     out_dir = out if out is not None else Path("runs") / loaded.scenario.name
-    _check_options(mode, replications, fault, run_id, metrics_port)
+    _check_options(mode, replications, precision, fault, run_id, metrics_port)
     out_dir.mkdir(parents=True, exist_ok=True)
     shown = None if quiet else console
     if shown is not None and loaded.rainfall is not None:
         shown.print(loaded.rainfall.summary(), markup=False, highlight=False)
-    live: dict[str, Any] | None = None
     if mode == "live":
         from simulation.cli.live import run_live
 
@@ -170,18 +197,47 @@ def run(
             payload=payload,
             run_id=run_id,
         )
+        report, folder = finish_run(result, out_dir, live=live, console=shown)
     else:
-        result = _run_virtual(loaded, quiet=quiet)
-    report, folder = finish_run(
-        result, out_dir, live=live, replications=replications, workers=workers, console=shown
-    )
+        result, built = _replicated(
+            loaded, (replications, precision, max_replications), spec, quiet=quiet
+        )
+        report, folder = finish_run(result, out_dir, report=built, console=shown)
     if not quiet:
         _print_outcome(report, folder)
 
 
+def _replicated(
+    loaded: LoadedScenario,
+    counts: tuple[int | None, float | None, int],
+    spec: ExecutorSpec,
+    *,
+    quiet: bool,
+) -> tuple[RunResult, dict[str, Any]]:
+    """The virtual run over replications: (replications, precision, max_replications)."""
+    from simulation.experiment.replicate import DEFAULT_REPLICATIONS, Plan, run_replicated
+
+    replications, precision, max_replications = counts
+    plan = Plan(replications or DEFAULT_REPLICATIONS, precision, max_replications)
+    if precision is not None and max_replications < plan.replications:
+        fail(
+            f"--max-replications: expected at least --replications ({plan.replications}), "
+            f"got {max_replications}"
+        )
+    with executor_failures():
+        return run_replicated(
+            loaded,
+            plan,
+            run_first=lambda: _run_virtual(loaded, quiet=quiet),
+            executor=spec,
+            console=None if quiet else console,
+        )
+
+
 def _check_options(
     mode: str,
-    replications: int,
+    replications: int | None,
+    precision: float | None,
     fault: list[str] | None,
     run_id: str | None,
     metrics_port: int | None = None,
@@ -189,8 +245,12 @@ def _check_options(
     if mode not in ("virtual", "live"):
         fail(f"--mode: expected virtual or live, got {mode!r}")
     # a live run is one pass against a real broker; its replications would not be independent
-    if replications > 1 and mode != "virtual":
+    if replications is not None and replications > 1 and mode != "virtual":
         fail(f"--replications: expected 1 with --mode {mode}, got {replications}")
+    if precision is not None and mode != "virtual":
+        fail(f"--precision: expected --mode virtual, got --mode {mode}")
+    if precision is not None and precision <= 0:
+        fail(f"--precision: expected a half-width above 0 (e.g. 0.01), got {precision:g}")
     if fault and mode != "live":
         fail(f"--fault: expected --mode live, got --mode {mode}")
     if metrics_port is not None and mode != "live":
@@ -259,7 +319,8 @@ def _print_outcome(report: dict[str, Any], folder: RunFolder) -> None:
 
     print_summary(report, console)
     if "replications" in report:
-        from simulation.report.intervals import print_intervals
+        from simulation.report.intervals import print_intervals, print_ranking
 
         print_intervals(report["replications"], console)
+        print_ranking(report, console)
     console.print(f"report: {folder.report_json} and {folder.report_html}")

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from simulation.cli.common import EXIT_INVALID, ScenarioFile, console, errors, load_or_exit
+from simulation.cli.common import (
+    EXIT_INVALID,
+    ExecutorOption,
+    ScenarioFile,
+    WorkersOption,
+    console,
+    errors,
+    executor_failures,
+    executor_or_exit,
+    load_or_exit,
+)
 
 __all__ = ["sweep"]
 
@@ -21,19 +31,24 @@ def sweep(
         ),
     ],
     replications: Annotated[int, typer.Option(min=1, help="replications per grid point")] = 1,
-    workers: Annotated[
-        int, typer.Option(min=1, help="processes (figures do not depend on it)")
-    ] = 1,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = "local",
     out: Annotated[
         Path | None, typer.Option(help="output folder (default runs/<scenario name>-sweep)")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress or table")] = False,
 ) -> None:
     """Run a grid of overrides with one seed (common random numbers); write sweep.csv/json/html."""
-    from simulation.experiment.sweep import build_grid, run_sweep_with_progress, write_outputs
+    from simulation.experiment.sweep import (
+        build_grid,
+        run_sweep_with_progress,
+        task_file,
+        write_outputs,
+    )
     from simulation.report.sweep import print_sweep
     from simulation.scenario import ScenarioError
 
+    spec = executor_or_exit(executor, workers)
     loaded = load_or_exit(scenario)
     try:
         overrides, grid = build_grid(loaded, set_)
@@ -46,9 +61,6 @@ def sweep(
             errors.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INVALID) from None
     out_dir = out if out is not None else Path("runs") / f"{loaded.scenario.name}-sweep"
-    rows = run_sweep_with_progress(
-        grid, replications, workers=workers, console=None if quiet else console
-    )
     meta = {
         "scenario": loaded.scenario.name,
         "scenario_file": str(loaded.path),
@@ -56,7 +68,28 @@ def sweep(
         "seed": loaded.scenario.seed,
         "replications": replications,
     }
+    resume = task_file(out_dir, grid, meta)
+    total = len(grid) * replications
+    if resume.done and not quiet:
+        console.print(f"resuming: {len(resume.done)} of {total} task(s) kept in {resume.path}")
+    try:
+        with executor_failures():
+            rows = run_sweep_with_progress(
+                grid, replications, executor=spec, console=None if quiet else console, resume=resume
+            )
+    except typer.Exit:
+        resume.close(finished=False)
+        if resume.done:
+            errors.print(
+                f"{len(resume.done)} of {total} task(s) kept in {resume.path}: "
+                "run the same command again to resume",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+        raise
     write_outputs(out_dir, overrides, rows, meta)
+    resume.close(finished=True)
     if not quiet:
         print_sweep(overrides, rows, console)
         console.print(

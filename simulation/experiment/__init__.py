@@ -1,6 +1,8 @@
-"""Experiments: one run, replications, sweeps, sensitivity (one at a time, Morris), optimize."""
+"""Experiments: one run, replications, sweeps, sensitivity, optimize, and where they run."""
 
 __all__ = [
+    "executors",
+    "executors_dask",
     "folder",
     "gcpause",
     "levers",
@@ -8,10 +10,12 @@ __all__ = [
     "morris",
     "optimize",
     "optimize_results",
+    "replicate",
     "replications",
     "sensitivity",
     "sensitivity_params",
     "sweep",
+    "taskfile",
     "variants",
     "virtual",
 ]

@@ -1,8 +1,8 @@
 """A run folder: report.json, report.html, records.csv.gz and alerts/*.xml, alike for every command.
 
 `alertsim run` (virtual or live) and the runs `alertsim serve` starts end the same way: the
-finished run's report is built (with the live section of a live run and, for more than one
-replication, the replications block), then the folder is written. ``finish_run`` is that ending;
+finished run's report is built (with the live section of a live run; a replicated run brings its
+own, with the replications added), then the folder is written. ``finish_run`` is that ending;
 ``write_run_folder`` writes a report that is already built.
 """
 
@@ -86,27 +86,21 @@ def finish_run(
     out_dir: Path,
     *,
     live: dict[str, Any] | None = None,
-    replications: int = 1,
-    workers: int = 1,
+    report: dict[str, Any] | None = None,
     console: Console | None = None,
 ) -> tuple[dict[str, Any], RunFolder]:
-    """Build the report of ``result`` and write its folder; progress shown on ``console``.
+    """Build the report of ``result`` (unless given, built) and write its folder.
 
-    With ``replications`` > 1, ``result`` is replication 0 and the others run here (over
-    ``workers`` processes) for the report's `replications` block.
+    Progress is shown on ``console``. A replicated run passes the report
+    `simulation.experiment.replicate.run_replicated` built, with its replications added.
     """
     from simulation.report.build import build_report
 
-    with _status(console, "building the report"):
-        report = build_report(result)
+    if report is None:
+        with _status(console, "building the report"):
+            report = build_report(result)
     if live is not None:
         report["live"] = live
-    if replications > 1:
-        from simulation.experiment.replications import add_replications
-
-        report = add_replications(
-            report, result.loaded, replications, workers=workers, console=console
-        )
     with _status(console, "writing report.html, records.csv.gz and alerts/*.xml"):
         boundaries = result.loaded.topology.boundaries
         folder = write_run_folder(

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import itertools
 import math
-import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 
+from simulation.experiment import executors
+from simulation.experiment.executors import ExecutorSpec
 from simulation.scenario import LoadedScenario
 
 if TYPE_CHECKING:
@@ -120,78 +120,74 @@ def replication_figures(loaded: LoadedScenario, replication: int) -> Figures:
     return headline_figures(build_report(run_virtual(loaded, replication=replication)))
 
 
+def figures_task(scenarios: Sequence[LoadedScenario], item: tuple[int, int]) -> Figures:
+    """Executor task: the figures of replication ``item[1]`` of ``scenarios[item[0]]``."""
+    index, replication = item
+    return replication_figures(scenarios[index], replication)
+
+
 def run_tasks(
     tasks: Sequence[tuple[LoadedScenario, int]],
     *,
-    workers: int = 1,
+    executor: ExecutorSpec | None = None,
+    workers: int | None = None,
     done: Callable[[int], None] | None = None,
+    finished: Callable[[int, Figures], None] | None = None,
 ) -> list[Figures]:
     """Headline figures of each (scenario, replication) task, in task order.
 
-    `workers > 1` spreads tasks over that many spawned processes (spawn, not fork: safe under
-    threads, the same on every platform). `done(index)` is called in this process as each task
-    finishes, in completion order; the result never depends on that order.
+    The distinct scenarios go to each worker once (see `simulation.experiment.executors`).
+    ``workers`` alone means that many local processes (``executor`` wins when both are given).
+    `done(index)` and `finished(index, figures)` are called in this process as each task
+    finishes, in completion order; the result never depends on that order, the executor or its
+    number of workers.
     """
-    if workers < 1:
-        raise ValueError(f"workers: expected a positive integer, got {workers}")
-    results: dict[int, Figures] = {}
-    if workers == 1 or len(tasks) <= 1:
-        for index, (loaded, r) in enumerate(tasks):
-            results[index] = replication_figures(loaded, r)
-            if done is not None:
-                done(index)
-    else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
-            futures: dict[Future[Figures], int] = {
-                pool.submit(replication_figures, loaded, r): index
-                for index, (loaded, r) in enumerate(tasks)
-            }
-            for future in as_completed(futures):
-                index = futures[future]
-                results[index] = future.result()
-                if done is not None:
-                    done(index)
-    return [results[index] for index in range(len(tasks))]
+    if executor is None and workers is not None:
+        executor = ExecutorSpec("local", workers)
+    scenarios: list[LoadedScenario] = []
+    position: dict[int, int] = {}
+    items: list[tuple[int, int]] = []
+    for loaded, r in tasks:
+        if id(loaded) not in position:
+            position[id(loaded)] = len(scenarios)
+            scenarios.append(loaded)
+        items.append((position[id(loaded)], r))
+    return executors.run_tasks(
+        figures_task,
+        tuple(scenarios),
+        items,
+        executor=executor,
+        done=lambda index, figures: _report_done(index, figures, done, finished),
+    )
+
+
+def _report_done(
+    index: int,
+    figures: Figures,
+    done: Callable[[int], None] | None,
+    finished: Callable[[int, Figures], None] | None,
+) -> None:
+    if done is not None:
+        done(index)
+    if finished is not None:
+        finished(index, figures)
 
 
 def run_replications(
     loaded: LoadedScenario,
     replications: Iterable[int],
     *,
-    workers: int = 1,
+    executor: ExecutorSpec | None = None,
     done: Callable[[int], None] | None = None,
 ) -> dict[int, Figures]:
     """Headline figures of each replication of one scenario, keyed by replication number."""
     numbers = list(replications)
     figures = run_tasks(
         [(loaded, r) for r in numbers],
-        workers=workers,
+        executor=executor,
         done=None if done is None else (lambda index: done(numbers[index])),
     )
     return dict(zip(numbers, figures, strict=True))
-
-
-def replications_block(
-    loaded: LoadedScenario,
-    count: int,
-    *,
-    workers: int = 1,
-    first: Figures | None = None,
-    done: Callable[[int], None] | None = None,
-) -> dict[str, Interval]:
-    """The report's `replications` block: replications 0..count-1 aggregated.
-
-    `first` is replication 0's figures when the caller already ran it (the CLI does, to write its
-    full report), so it is not run twice.
-    """
-    if count < 1:
-        raise ValueError(f"replications: expected a positive integer, got {count}")
-    todo = range(1 if first is not None else 0, count)
-    figures = run_replications(loaded, todo, workers=workers, done=done)
-    if first is not None:
-        figures[0] = first
-    return aggregate(figures[r] for r in range(count))
 
 
 def count_progress(console: Console) -> Progress:
@@ -206,28 +202,3 @@ def count_progress(console: Console) -> Progress:
         console=console,
         transient=True,
     )
-
-
-def add_replications(
-    report: dict[str, Any],
-    loaded: LoadedScenario,
-    count: int,
-    *,
-    workers: int = 1,
-    console: Console | None = None,
-) -> dict[str, Any]:
-    """Replication 0's report with the `replications` block added (progress shown on `console`)."""
-    first = headline_figures(report)
-    if console is None:
-        block = replications_block(loaded, count, workers=workers, first=first)
-        return {**report, "replications": block}
-    with count_progress(console) as bar:
-        task = bar.add_task(f"replications on {workers} worker(s)", total=count, completed=1)
-        block = replications_block(
-            loaded,
-            count,
-            workers=workers,
-            first=first,
-            done=lambda _r: bar.advance(task),
-        )
-    return {**report, "replications": block}

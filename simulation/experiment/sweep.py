@@ -22,12 +22,19 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import ValidationError
 
+from simulation.experiment.executors import ExecutorSpec
 from simulation.experiment.replications import Figures, aggregate, count_progress, run_tasks
+from simulation.experiment.taskfile import TaskFile
 from simulation.report.sweep import SHARE, TABLE_FIGURES, answers, render_html
+from simulation.report.verdict import outcome
 from simulation.scenario import LoadedScenario, Scenario, ScenarioError, format_validation_error
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+
+# Finished (grid point, replication) tasks of a sweep under way; removed once sweep.json is out.
+TASKS_FILE = "sweep-tasks.jsonl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,12 +170,28 @@ def run_sweep(
     grid: Sequence[GridPoint],
     replications: int,
     *,
-    workers: int = 1,
+    executor: ExecutorSpec | None = None,
     done: Callable[[int], None] | None = None,
+    resume: TaskFile | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per grid point: its parameter values, headline means and the replication block."""
+    """One row per grid point: its parameter values, headline means and the replication block.
+
+    With ``resume``, tasks it holds are not run again and each task that finishes is recorded
+    there as it does, so a sweep cut off (a lost scheduler, say) resumes from it.
+    """
     tasks = [(point.loaded, r) for point in grid for r in range(replications)]
-    figures = run_tasks(tasks, workers=workers, done=done)
+    kept: dict[int, Figures] = dict(resume.done) if resume is not None else {}
+    todo = [i for i in range(len(tasks)) if i not in kept]
+
+    def finished(j: int, figures: Figures) -> None:
+        if resume is not None:
+            resume.record(todo[j], figures)
+        if done is not None:
+            done(todo[j])
+
+    results = run_tasks([tasks[i] for i in todo], executor=executor, finished=finished)
+    ran = dict(zip(todo, results, strict=True))
+    figures = [kept[i] if i in kept else ran[i] for i in range(len(tasks))]
     rows = []
     for index, point in enumerate(grid):
         mine: list[Figures] = figures[index * replications : (index + 1) * replications]
@@ -181,12 +204,25 @@ def run_sweep(
                 **{column: block[key]["mean"] for key, column in TABLE_FIGURES},
                 "meets_notify_target": share is not None
                 and share >= targets.notify_target_share - 1e-12,
+                # MET, MISSED or cannot tell from the interval, as `alertsim run` says it
+                "notify_verdict": None
+                if share is None
+                else outcome(
+                    float(share),
+                    _number(block[SHARE]["ci95_low"]),
+                    _number(block[SHARE]["ci95_high"]),
+                    targets.notify_target_share,
+                ),
                 "notify_target_share": targets.notify_target_share,
                 "notify_target_s": targets.notify_target_s,
                 "replications": block,
             }
         )
     return rows
+
+
+def _number(value: float | int | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _csv_value(value: Any) -> str:
@@ -217,15 +253,29 @@ def run_sweep_with_progress(
     grid: Sequence[GridPoint],
     replications: int,
     *,
-    workers: int = 1,
+    executor: ExecutorSpec | None = None,
     console: Console | None = None,
+    resume: TaskFile | None = None,
 ) -> list[dict[str, Any]]:
     """run_sweep with a progress bar over (grid point, replication) tasks when given a console."""
     if console is None:
-        return run_sweep(grid, replications, workers=workers)
+        return run_sweep(grid, replications, executor=executor, resume=resume)
     with count_progress(console) as bar:
         task = bar.add_task(
             f"{len(grid)} grid point(s) x {replications} replication(s)",
             total=len(grid) * replications,
+            completed=0 if resume is None else len(resume.done),
         )
-        return run_sweep(grid, replications, workers=workers, done=lambda _i: bar.advance(task))
+        return run_sweep(
+            grid,
+            replications,
+            executor=executor,
+            done=lambda _i: bar.advance(task),
+            resume=resume,
+        )
+
+
+def task_file(out_dir: Path, grid: Sequence[GridPoint], meta: dict[str, Any]) -> TaskFile:
+    """The sweep's results file of finished tasks in ``out_dir`` (see `taskfile`)."""
+    header = {**meta, "grid": [point.values for point in grid]}
+    return TaskFile(out_dir / TASKS_FILE, header)

@@ -1,7 +1,8 @@
 """Optional extras: check one is installed, or say which to install, before its code is imported.
 
 The geometry needs shapely (`pip install 'alertsim[geo]'`), gridded rainfall xarray and a NetCDF
-engine (`pip install 'alertsim[netcdf]'`), Prometheus metrics prometheus-client (`pip install
+engine (`pip install 'alertsim[netcdf]'`), a Dask executor distributed (`pip install
+'alertsim[dask]'`), Prometheus metrics prometheus-client (`pip install
 'alertsim[metrics]'`), `alertsim calibrate` scipy (`pip install
 'alertsim[calibrate]'`), `alertsim optimize` optuna (`pip install 'alertsim[optimize]'`), and
 Morris screening (`alertsim sensitivity --morris`) SALib (`pip install 'alertsim[sensitivity]'`).
@@ -18,9 +19,10 @@ from dispatcher.errors import AlertsimError
 
 __all__ = ["EXTRAS", "Extra", "MissingExtra", "require"]
 
-Extra = Literal["geo", "netcdf", "calibrate", "metrics", "optimize", "sensitivity"]
+Extra = Literal["calibrate", "dask", "geo", "metrics", "netcdf", "optimize", "sensitivity"]
 # extra -> the importable modules it brings
 EXTRAS: Final[dict[Extra, tuple[str, ...]]] = {
+    "dask": ("distributed",),
     "geo": ("shapely",),
     "netcdf": ("shapely", "xarray", "netCDF4"),
     "calibrate": ("scipy", "numpy"),

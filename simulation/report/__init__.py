@@ -9,6 +9,7 @@ __all__ = [
     "html_parts",
     "html_provenance",
     "html_queues",
+    "html_ranking",
     "html_tables",
     "intervals",
     "map_sections",
@@ -23,4 +24,5 @@ __all__ = [
     "sweep",
     "terminal",
     "tornado",
+    "verdict",
 ]

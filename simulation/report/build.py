@@ -16,6 +16,7 @@ from simulation import metrics
 from simulation.hazards import HazardModel
 from simulation.report.provenance import provenance
 from simulation.report.queues import queues
+from simulation.report.verdict import verdict
 from simulation.scenario import LoadedScenario
 
 SCHEMA_VERSION = 1
@@ -62,38 +63,6 @@ PROTOCOL_KEYS = (
     "acks_unknown",
     "deliveries_repeated",
 )
-
-
-def _fmt_share(share: float) -> str:
-    return f"{share * 100:.1f}%"
-
-
-def verdict(report: dict[str, Any]) -> list[str]:
-    """One sentence per target, with the figures that decide it."""
-    targets = report["targets"]
-    note = report["notification"]
-    resp = report["response"]
-    notify_min = targets["notify_target_s"] / 60
-    respond_min = targets["respond_target_s"] / 60
-    met_notify = note["within_target_share"] >= targets["notify_target_share"] - 1e-12
-    met_respond = resp["risk_points"] > 0 and resp["within_target_share"] >= 1.0 - 1e-12
-    full = note["time_to_share_s"]["1.0"]
-    full_text = (
-        f"everyone by {full / 60:.1f} min" if full is not None else "not everyone was reached"
-    )
-    sentences = [
-        f"{'MET' if met_notify else 'MISSED'}: universal notification within {notify_min:g} min - "
-        f"{_fmt_share(note['within_target_share'])} of {note['targeted']:,} responders "
-        f"acknowledged in time (target {_fmt_share(targets['notify_target_share'])}); "
-        f"{full_text}.",
-    ]
-    if resp["risk_points"]:
-        sentences.append(
-            f"{'MET' if met_respond else 'MISSED'}: rapid response within {respond_min:g} min - "
-            f"{_fmt_share(resp['within_target_share'])} of {resp['risk_points']:,} risk points had "
-            f"a responder on scene in time; {resp['reached']:,} reached in all."
-        )
-    return sentences
 
 
 HOP_NAMES = {

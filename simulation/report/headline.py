@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from simulation.report.verdict import floor_pct
+
 Kind = Literal["share", "seconds", "count"]
 
 
@@ -71,7 +73,7 @@ def fmt(value: Any, kind: Kind) -> str:
     if value is None:
         return "-"
     if kind == "share":
-        return f"{value * 100:.1f}%"
+        return floor_pct(value)  # floored: 99.97% is never shown as 100.0%
     if kind == "seconds":
         return f"{value:,.1f} s"
     return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"

@@ -18,6 +18,7 @@ from simulation.report.headline import HEADLINES, LABELS, lookup
 from simulation.report.html_parts import fault_split, figure, section, share_class, table
 from simulation.report.html_provenance import assumptions_section
 from simulation.report.html_queues import queues
+from simulation.report.html_ranking import ranking
 from simulation.report.html_tables import channels, counts, districts, metadata, towns
 from simulation.report.map_sections import MAP_CSS, report_maps
 from simulation.report.style import CSS
@@ -67,10 +68,10 @@ SECTIONS = (
 def _verdict(report: dict[str, Any]) -> str:
     out = []
     for i, sentence in enumerate(report["verdict"]):
-        met = sentence.startswith("MET")
         word, _, rest = sentence.partition(":")
+        kind = {"MET": "met", "MISSED": "missed"}.get(word, "unsure")  # "cannot tell"
         out.append(
-            f'<p class="verdict {"met" if met else "missed"}" data-key="verdict.{i}">'
+            f'<p class="verdict {kind}" data-key="verdict.{i}">'
             f"<b>{escape(word)}</b>:{escape(rest)}</p>"
         )
     out.extend(f'<p class="why">{escape(sentence)}</p>' for sentence in report.get("why", []))
@@ -325,6 +326,7 @@ def render_html(report: dict[str, Any], shapes: MapShapes | None = None) -> str:
         _charted(_budget, report, "budget", "budget", "Latency budget per hop"),
         report_maps(report, shapes),
         districts(report),
+        ranking(report),
         towns(report),
         channels(report),
         queues(report),

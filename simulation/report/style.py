@@ -13,6 +13,7 @@ p.note{color:#4b5563;font-size:.9rem;margin:4px 0 10px}
 .verdict{border-left:6px solid;padding:10px 14px;margin:8px 0;border-radius:4px;font-size:1.05rem}
 .verdict.met{border-color:#059669;background:#ecfdf5}
 .verdict.missed{border-color:#dc2626;background:#fef2f2}
+.verdict.unsure{border-color:#d97706;background:#fffbeb}
 .verdict b{letter-spacing:.04em}
 .why{margin:6px 0 6px 20px;color:#374151}
 .tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:10px;

@@ -7,25 +7,32 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from simulation.report.verdict import MET, MISSED, floor_pct
+
 
 def _s(value: float | None) -> str:
     return "-" if value is None else f"{value:,.1f}"
 
 
 def _pct(share: float) -> str:
-    return f"{share * 100:.1f}%"
+    return floor_pct(share)  # never rounded up to a target
 
 
 def print_summary(report: dict[str, Any], console: Console) -> None:
     note, resp = report["notification"], report["response"]
     targets = report["targets"]
     for sentence in report["verdict"]:
-        style = "bold green" if sentence.startswith("MET") else "bold red"
+        word = sentence.partition(":")[0]
+        style = {MET: "bold green", MISSED: "bold red"}.get(word, "bold yellow")
         console.print(sentence, style=style)
     for sentence in report.get("why", []):
         console.print(sentence)
 
-    head = Table(title=f"{report['scenario']} - {report['strategy']}, seed {report['seed']}")
+    title = f"{report['scenario']} - {report['strategy']}, seed {report['seed']}"
+    if "replications" in report:
+        n = report["replications"]["notification.within_target_share"]["n"]
+        title += f", replication 0 of {n} (intervals below)"
+    head = Table(title=title)
     head.add_column("figure")
     head.add_column("value", justify="right")
     flagged = ", ".join(f"{k} {v:,}" for k, v in note["flagged"].items() if v) or "none"
@@ -54,7 +61,8 @@ def print_summary(report: dict[str, Any], console: Console) -> None:
     console.print(head)
 
     worst = sorted(report["by_district"], key=lambda d: (d["within_target_share"], d["code"]))[:5]
-    table = Table(title="Five worst districts (share acknowledged within target)")
+    one = " in replication 0" if "ranking" in report else ""
+    table = Table(title=f"Five worst districts{one} (share acknowledged within target)")
     for column in (
         "district",
         "targeted",

@@ -148,3 +148,18 @@ def test_cli_sweep_rejects_bad_paths_with_exit_2(tmp_path: Path) -> None:
     assert "scenario.channels.app_push.failur: expected no such field" in result.output
     assert "scenario.strategy: expected 'cascade', 'direct' or 'hybrid'" in result.output
     assert not (tmp_path / "never").exists()
+
+
+def test_each_point_has_the_verdict_its_interval_gives() -> None:
+    """Targets below, inside and above the interval (the target changes no draw: common random
+    numbers, so every point has the same interval) give MET, cannot tell and MISSED."""
+    loaded = load_scenario(SMOKE)
+    _, probe = build_grid(loaded, ["targets.notify_target_share=0.5"])
+    share = run_sweep(probe, 12)[0]["replications"]["notification.within_target_share"]
+    low, mean, high = share["ci95_low"], share["mean"], share["ci95_high"]
+    assert 0 < low < mean < high < 1, share
+    targets = [round(low / 2, 6), round(mean, 6), round((high + 1) / 2, 6)]
+    _, grid = build_grid(loaded, ["targets.notify_target_share=" + ",".join(map(str, targets))])
+    rows = run_sweep(grid, 12)
+    assert [row["replications"]["notification.within_target_share"] for row in rows] == [share] * 3
+    assert [row["notify_verdict"] for row in rows] == ["MET", "cannot tell", "MISSED"]
