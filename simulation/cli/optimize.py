@@ -10,9 +10,13 @@ import typer
 from simulation.cli.common import (
     EXIT_FAILED,
     EXIT_INVALID,
+    ExecutorOption,
     ScenarioFile,
+    WorkersOption,
     console,
     errors,
+    executor_failures,
+    executor_or_exit,
     fail,
     load_or_exit,
 )
@@ -20,6 +24,7 @@ from simulation.cli.common import (
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from simulation.experiment.executors import ExecutorSpec
     from simulation.experiment.levers import Levers
     from simulation.scenario import LoadedScenario
 
@@ -37,9 +42,8 @@ def optimize(
         typer.Option(min=0.0, help="stop starting trials after this many wall seconds"),
     ] = None,
     replications: Annotated[int, typer.Option(min=2, help="replications per trial")] = 5,
-    workers: Annotated[
-        int, typer.Option(min=1, help="processes (figures do not depend on it)")
-    ] = 1,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = "local",
     sampler: Annotated[str, typer.Option(help="tpe, nsga2 or random")] = "tpe",
     sampler_seed: Annotated[
         int, typer.Option(help="the sampler's seed (same seed, same search)")
@@ -62,6 +66,7 @@ def optimize(
     from simulation.experiment.levers import load_levers
     from simulation.scenario import ScenarioError
 
+    where = executor_or_exit(executor, workers)
     loaded = load_or_exit(scenario)
     try:
         spec = load_levers(levers, loaded)
@@ -81,7 +86,10 @@ def optimize(
         "sampler": sampler,
         "sampler_seed": sampler_seed,
     }
-    _run(loaded, spec, out_dir, meta, trials=trials, timeout=timeout, workers=workers, quiet=quiet)
+    with executor_failures():
+        _run(
+            loaded, spec, out_dir, meta, trials=trials, timeout=timeout, executor=where, quiet=quiet
+        )
 
 
 def _run(
@@ -92,7 +100,7 @@ def _run(
     *,
     trials: int,
     timeout: float | None,
-    workers: int,
+    executor: ExecutorSpec,
     quiet: bool,
 ) -> None:
     from simulation.experiment.optimize import OptimizeError, evaluate, run_study, study_trials
@@ -123,13 +131,13 @@ def _run(
             trials=trials,
             timeout_s=timeout,
             replications=replications,
-            workers=workers,
+            executor=executor,
             sampler=meta["sampler"],
             seed=meta["sampler_seed"],
             started=started,
             done=done,
         )
-        baseline = evaluate(loaded, replications, workers=workers).figures
+        baseline = evaluate(loaded, replications, executor=executor).figures
     except OptimizeError as exc:
         fail(str(exc))
     finally:

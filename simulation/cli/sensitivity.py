@@ -11,14 +11,19 @@ import typer
 from simulation.cli.common import (
     EXIT_FAILED,
     EXIT_INVALID,
+    ExecutorOption,
     ScenarioFile,
+    WorkersOption,
     console,
     errors,
+    executor_failures,
+    executor_or_exit,
     fail,
     load_or_exit,
 )
 
 if TYPE_CHECKING:
+    from simulation.experiment.executors import ExecutorSpec
     from simulation.experiment.sensitivity import Variant
     from simulation.experiment.sensitivity_params import Parameter
     from simulation.scenario import LoadedScenario
@@ -38,9 +43,8 @@ def sensitivity(
     replications: Annotated[
         int, typer.Option(min=1, help="replications per variant (>1: 95% intervals)")
     ] = 1,
-    workers: Annotated[
-        int, typer.Option(min=1, help="processes (figures do not depend on it)")
-    ] = 1,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = "local",
     out: Annotated[
         Path | None, typer.Option(help="output folder (default runs/<scenario name>-sensitivity)")
     ] = None,
@@ -64,12 +68,14 @@ def sensitivity(
             require("sensitivity", "alertsim sensitivity --morris")
         except MissingExtra as exc:
             fail(str(exc), EXIT_FAILED)
+    spec = executor_or_exit(executor, workers)
     loaded = load_or_exit(scenario)
     parameters, variants = _parameters(loaded, params, factor, morris=morris > 0)
     out_dir = out if out is not None else Path("runs") / f"{loaded.scenario.name}-sensitivity"
-    analysis = run_with_progress(
-        loaded, variants, replications, workers=workers, console=None if quiet else console
-    )
+    with executor_failures():
+        analysis = run_with_progress(
+            loaded, variants, replications, executor=spec, console=None if quiet else console
+        )
     targets = loaded.scenario.targets
     document = {
         "scenario": loaded.scenario.name,
@@ -83,9 +89,10 @@ def sensitivity(
         **analysis,
     }
     if morris:
-        document["morris"] = _morris(
-            loaded, parameters, morris, morris_levels, replications, workers, quiet
-        )
+        with executor_failures():
+            document["morris"] = _morris(
+                loaded, parameters, morris, morris_levels, replications, spec, quiet
+            )
     json_path, html_path = write_outputs(out_dir, document)
     if not quiet:
         print_sensitivity(document, console)
@@ -98,7 +105,7 @@ def _morris(
     trajectories: int,
     levels: int,
     replications: int,
-    workers: int,
+    executor: ExecutorSpec,
     quiet: bool,
 ) -> dict[str, Any]:
     """Morris screening over the same parameters, with its own progress bar."""
@@ -112,7 +119,7 @@ def _morris(
             trajectories=trajectories,
             replications=replications,
             levels=levels,
-            workers=workers,
+            executor=executor,
             done=done,
         )
 

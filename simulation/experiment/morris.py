@@ -15,13 +15,16 @@ distribution whose low and high are of one kind (a lognormal's median and p90 to
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulation.experiment.replications import Figures, run_tasks
 from simulation.experiment.sensitivity import FIGURES
 from simulation.experiment.sensitivity_params import Parameter
 from simulation.experiment.variants import build_variant, is_number, set_path
 from simulation.scenario import LoadedScenario, ScenarioError
+
+if TYPE_CHECKING:
+    from simulation.experiment.executors import ExecutorSpec
 
 __all__ = ["check_interpolable", "design", "interpolate", "run_morris", "total_runs"]
 
@@ -97,7 +100,7 @@ def run_morris(
     trajectories: int,
     replications: int,
     levels: int = 4,
-    workers: int = 1,
+    executor: ExecutorSpec | None = None,
     done: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Run the design and analyse it: per figure, mu*, its interval, sigma, ranked by mu*."""
@@ -109,7 +112,7 @@ def run_morris(
     x = design(parameters, trajectories, levels, seed)
     points = [_point(loaded, parameters, row) for row in x]
     tasks = [(point, r) for point in points for r in range(replications)]
-    rows: list[Figures] = run_tasks(tasks, workers=workers, done=done)
+    rows: list[Figures] = run_tasks(tasks, executor=executor, done=done)
     out: dict[str, Any] = {
         "trajectories": trajectories,
         "levels": levels,

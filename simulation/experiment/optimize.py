@@ -28,6 +28,8 @@ from simulation.scenario import LoadedScenario, ScenarioError
 if TYPE_CHECKING:
     import optuna
 
+    from simulation.experiment.executors import ExecutorSpec
+
 __all__ = [
     "SAMPLERS",
     "Evaluation",
@@ -57,9 +59,11 @@ class Evaluation:
         return 0.0 if low is None else float(low)
 
 
-def evaluate(loaded: LoadedScenario, replications: int, *, workers: int = 1) -> Evaluation:
+def evaluate(
+    loaded: LoadedScenario, replications: int, *, executor: ExecutorSpec | None = None
+) -> Evaluation:
     """Run replications 0..N-1 of one scenario and summarise the optimizer's figures."""
-    rows: list[Figures] = run_tasks([(loaded, r) for r in range(replications)], workers=workers)
+    rows: list[Figures] = run_tasks([(loaded, r) for r in range(replications)], executor=executor)
     return Evaluation(
         {f: mean_ci95([v for row in rows if (v := row.get(f)) is not None]) for f in FIGURES}
     )
@@ -143,7 +147,7 @@ def run_study(
     trials: int,
     timeout_s: float | None = None,
     replications: int = 5,
-    workers: int = 1,
+    executor: ExecutorSpec | None = None,
     sampler: str = "tpe",
     seed: int = 0,
     started: Callable[[int], None] | None = None,
@@ -171,7 +175,7 @@ def run_study(
             except ScenarioError as exc:
                 trial.set_user_attr("problem", exc.errors)
                 return (math.nan,) * (1 + len(figures))
-            evaluation = evaluate(plan, replications, workers=workers)
+            evaluation = evaluate(plan, replications, executor=executor)
             cache[key] = {
                 "figures": evaluation.figures,
                 "cost": plan_cost(levers, settings),

@@ -23,6 +23,8 @@ from simulation.scenario import LoadedScenario, ScenarioError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from simulation.experiment.executors import ExecutorSpec
+
 __all__ = [
     "FIGURES",
     "Variant",
@@ -139,7 +141,7 @@ def run_sensitivity(
     variants: Sequence[Variant],
     replications: int,
     *,
-    workers: int = 1,
+    executor: ExecutorSpec | None = None,
     done: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Run the baseline and every variant over replications 0..N-1 and analyse them."""
@@ -149,7 +151,7 @@ def run_sensitivity(
     tasks = [(loaded, r) for r in reps]
     for _param, low, high in variants:
         tasks += [(low, r) for r in reps] + [(high, r) for r in reps]
-    figures = run_tasks(tasks, workers=workers, done=done)
+    figures = run_tasks(tasks, executor=executor, done=done)
     return analyse(variants, figures, replications)
 
 
@@ -158,12 +160,12 @@ def run_with_progress(
     variants: Sequence[Variant],
     replications: int,
     *,
-    workers: int = 1,
+    executor: ExecutorSpec | None = None,
     console: Console | None = None,
 ) -> dict[str, Any]:
     """run_sensitivity with a progress bar over runs when given a console."""
     if console is None:
-        return run_sensitivity(loaded, variants, replications, workers=workers)
+        return run_sensitivity(loaded, variants, replications, executor=executor)
     total = (1 + 2 * len(variants)) * replications
     with count_progress(console) as bar:
         task = bar.add_task(
@@ -171,7 +173,7 @@ def run_with_progress(
             total=total,
         )
         return run_sensitivity(
-            loaded, variants, replications, workers=workers, done=lambda _i: bar.advance(task)
+            loaded, variants, replications, executor=executor, done=lambda _i: bar.advance(task)
         )
 
 

@@ -122,6 +122,7 @@ def test_every_bad_lever_is_listed_with_where_it_is(tmp_path: Path) -> None:
 
 def _optimize(scenario: Path, levers: Path, out: Path, trials: int) -> dict[str, Any]:
     args = ["optimize", str(scenario), "--levers", str(levers), "--trials", str(trials)]
+    args += ["--workers", "1"]
     result = CliRunner().invoke(app, [*args, "--replications", "3", "--out", str(out), "-q"])
     assert result.exit_code == 0, result.output
     document: dict[str, Any] = json.loads((out / "optimize.json").read_text())

@@ -132,9 +132,11 @@ def _params(tmp_path: Path) -> Path:
     return path
 
 
-def _run(scenario: Path, params: Path, out: Path, replications: int = 3) -> dict[str, Any]:
+def _run(
+    scenario: Path, params: Path, out: Path, replications: int = 3, workers: int = 1
+) -> dict[str, Any]:
     args = ["sensitivity", str(scenario), "--params", str(params)]
-    args += ["--replications", str(replications)]
+    args += ["--replications", str(replications), "--workers", str(workers)]
     result = CliRunner().invoke(app, [*args, "--out", str(out), "-q"])
     assert result.exit_code == 0, result.output
     document: dict[str, Any] = json.loads((out / "sensitivity.json").read_text())
@@ -180,7 +182,7 @@ def test_outputs_are_deterministic_and_the_page_draws_two_tornados(tmp_path: Pat
     scenario, params = _small(tmp_path), _params(tmp_path)
     first = tmp_path / "one"
     _run(scenario, params, first, replications=2)
-    _run(scenario, params, tmp_path / "two", replications=2)
+    _run(scenario, params, tmp_path / "two", replications=2, workers=2)  # any executor
     assert (first / "sensitivity.json").read_bytes() == (
         tmp_path / "two" / "sensitivity.json"
     ).read_bytes()
@@ -236,6 +238,7 @@ def test_morris_screening_ranks_what_matters_and_is_drawn(tmp_path: Path) -> Non
     scenario, params = _small(tmp_path), _params(tmp_path)
     out = tmp_path / "out"
     args = ["sensitivity", str(scenario), "--params", str(params), "--morris", "4"]
+    args += ["--workers", "1"]
     result = CliRunner().invoke(app, [*args, "--out", str(out), "-q"])
     assert result.exit_code == 0, result.output
     document = json.loads((out / "sensitivity.json").read_text())
