@@ -15,11 +15,17 @@ __all__ = ["validate"]
 def validate(scenario: ScenarioFile) -> None:
     """Check a scenario file; exit 2 listing every problem (file, field, value, expectation)."""
     loaded = load_or_exit(scenario)
+    # one line each, never wrapped or marked up: a path may be long and may hold "[" or ":"
     console.print(
-        f"{scenario}: valid ({loaded.scenario.name}, strategy {loaded.scenario.strategy})"
+        f"{scenario}: valid ({loaded.scenario.name}, strategy {loaded.scenario.strategy})",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
     if loaded.rainfall is not None:  # read from data: say from what, and what was left out
-        console.print(f"  {loaded.rainfall.summary()}", markup=False, highlight=False)
+        console.print(
+            f"  {loaded.rainfall.summary()}", markup=False, highlight=False, soft_wrap=True
+        )
     console.print(f"  {_provenance_summary(loaded)}", markup=False, highlight=False, soft_wrap=True)
 
 

@@ -42,9 +42,10 @@ __all__ = [
     "run_replicated",
 ]
 
-# `make run` answers in about a minute on 2 cores: the city takes ~33 s a replication alone, and
-# replication 0 (here) runs beside the two workers'.
-DEFAULT_REPLICATIONS = 4
+# `make run` answers in about a minute on 2 cores: the city takes ~40 s a replication alone (with
+# its centers' background load), replication 0 (here) runs beside the two workers', and the whole
+# command took 79 s with 3 (124 s with 4) on a quiet 2-core machine.
+DEFAULT_REPLICATIONS = 3
 DEFAULT_MAX_REPLICATIONS = 100
 SHARE = "notification.within_target_share"
 DISTRICT, TOWN = "district:", "town:"

@@ -108,7 +108,8 @@ def test_every_distribution_is_bounded(tmp_path: Path) -> None:
 def test_rich_markup_in_a_file_name_prints_as_written(tmp_path: Path) -> None:
     for name in ("a:x:b.yaml", "[bold]c.yaml"):
         path = write_scenario(tmp_path, base_scenario(), name=name)
-        result = CliRunner().invoke(app, ["validate", str(path)], env={"COLUMNS": "400"})
+        # a narrow terminal: the line must still come out whole, not wrapped inside the path
+        result = CliRunner().invoke(app, ["validate", str(path)], env={"COLUMNS": "40"})
         assert result.exit_code == 0, result.output
         assert f"{path}: valid" in result.output
         bad = write_scenario(tmp_path, merged(base_scenario(), {"seed": -1}), name=name)
