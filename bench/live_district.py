@@ -26,6 +26,18 @@ from simulation.scenario import load_scenario  # noqa: E402
 from tests.support.broker import Broker  # noqa: E402
 
 
+def _scenario(work: Path, towns: int) -> Path:
+    """The smoke scenario with `towns` towns of Wanzhou, written in `work` (paths made absolute)."""
+    data = yaml.safe_load((ROOT / "scenarios" / "smoke-one-town.yaml").read_text())
+    data["name"] = "bench-wanzhou"
+    data["topology"]["path"] = str(ROOT / "config" / "topology" / "chongqing.yaml")
+    data["provenance"]["sources"] = str(ROOT / "config" / "sources.yaml")
+    data["topology"]["towns_per_district"] = towns
+    path = work / "bench-wanzhou.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--speed", type=float, default=60.0)
@@ -34,12 +46,7 @@ def main() -> None:
     parser.add_argument("--swarm-workers", type=int, default=1)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="alertsim-bench-"))
-    data = yaml.safe_load((ROOT / "scenarios" / "smoke-one-town.yaml").read_text())
-    data["name"] = "bench-wanzhou"
-    data["topology"]["path"] = str(ROOT / "config" / "topology" / "chongqing.yaml")
-    data["topology"]["towns_per_district"] = args.towns
-    path = work / "bench-wanzhou.yaml"
-    path.write_text(yaml.safe_dump(data))
+    path = _scenario(work, args.towns)
     broker = Broker(work).start()
     swarm_proc = None
     try:

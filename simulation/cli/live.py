@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from simulation.faults import Fault
+    from simulation.live.progress import LiveProgress
     from simulation.report.build import RunResult
     from simulation.scenario import LoadedScenario
 
@@ -145,7 +146,7 @@ def run_live(
     parsed = _parse_faults(faults)
     passwords = _passwords(credentials)
     on_world = _metrics(metrics_port, metrics_host, loaded, console)
-    with _fault_proxy(broker, faults) as proxied:
+    with _fault_proxy(broker, faults) as proxied, _progress_bar(loaded, console) as progress:
         if console is not None:
             console.print(
                 f"live run of {loaded.scenario.name} over {proxied} at {speed:g}x "
@@ -170,6 +171,7 @@ def run_live(
                 driver_client_id=DISPATCHER_USER if passwords is not None else None,
                 on_world=on_world,
                 run_id=run_id,
+                progress=progress,
             )
         except (TransportError, LiveLagError, SigningError, ValueError) as exc:
             fail(f"live run failed: {exc}", EXIT_LIVE_FAILED)
@@ -218,6 +220,35 @@ def _require_metrics() -> None:
         require_metrics("--metrics-port")
     except MissingExtra as exc:
         fail(str(exc), EXIT_FAILED)
+
+
+@contextmanager
+def _progress_bar(
+    loaded: LoadedScenario, console: Console | None
+) -> Iterator[Callable[[LiveProgress], None] | None]:
+    """A progress bar like a virtual run's (None when quiet): the share acknowledged, model
+    time and lag, or how long until the first alert."""
+    if console is None:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from simulation.live.progress import describe
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"live {loaded.scenario.name}", total=1.0, status="connecting")
+
+        def show(p: LiveProgress) -> None:
+            bar.update(task, completed=p.acknowledged_share, status=describe(p))
+
+        yield show
 
 
 def _check_broker(broker: str) -> None:

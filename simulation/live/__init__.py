@@ -6,6 +6,7 @@ __all__ = [
     "inbound",
     "keys",
     "pacer",
+    "progress",
     "proxy",
     "reach",
     "run",

@@ -34,6 +34,7 @@ from simulation.experiment.virtual import alert_summaries, build_city
 from simulation.faults import Fault
 from simulation.live.driver import LiveDriver
 from simulation.live.keys import AlertSigners, temporary_key_set
+from simulation.live.progress import LiveProgress, report_progress, snapshot
 from simulation.live.reach import LiveCounters
 from simulation.live.swarm import Swarm, SwarmCounters, connection_client_id, connection_groups
 from simulation.model.world import World
@@ -105,6 +106,7 @@ async def run_live_async(
     driver_client_id: str | None = None,
     run_id: str | None = None,
     driver_transport_factory: TransportFactory | None = None,
+    progress: Callable[[LiveProgress], None] | None = None,
 ) -> LiveOutcome:
     factory = transport_factory or mqtt_factory(broker_url)
     # The driver's own connection: persistent, unless the caller chose the transports.
@@ -118,18 +120,13 @@ async def run_live_async(
     with contextlib.ExitStack() as cleanup:
         keys_folder = _keys_folder(keys, sign, city, cleanup)
         keyring = load_keyring(keys_folder) if keys_folder is not None else None
-        swarm: Swarm | None = None
-        if local_swarm:
-            swarm = Swarm(
-                loaded.scenario,
-                city,
-                factory,
-                speed=speed,
-                responders_per_connection=responders_per_connection,
-                replication=replication,
-                keyring=keyring,
+        swarm = (
+            await _start_swarm(
+                loaded, city, factory, speed, responders_per_connection, replication, keyring
             )
-            await swarm.start()
+            if local_swarm
+            else None
+        )
         client_id = driver_client_id or f"live-{loaded.scenario.name[:40]}-{run_id}"
         # The driver's connection runs on a thread of its own: on the driver's loop, bursts of
         # acknowledgements held due model events back by up to 250 ms at speed 60.
@@ -139,12 +136,8 @@ async def run_live_async(
         )
         world = _world(loaded, city, driver, replication, run_id, on_world)
         try:
-            await transport.start()
-            if on_started is not None:
-                on_started(driver)
-            await driver.run(world)
+            await _drive(driver, transport, world, on_started, progress)
         finally:
-            await transport.close()
             if swarm is not None:
                 await swarm.stop()
     wall_s = (time.monotonic_ns() - wall_start_ns) / 1e9
@@ -178,6 +171,55 @@ def _world(
     if on_world is not None:
         on_world(world, driver)
     return world
+
+
+async def _drive(
+    driver: LiveDriver,
+    transport: ThreadedTransport,
+    world: World,
+    on_started: Callable[[LiveDriver], None] | None,
+    progress: Callable[[LiveProgress], None] | None,
+) -> None:
+    """Connect, run the world to its end, close; showing progress meanwhile when asked."""
+    shown = (
+        asyncio.create_task(report_progress(world, driver.pacer, progress))
+        if progress is not None
+        else None
+    )
+    try:
+        await transport.start()
+        if on_started is not None:
+            on_started(driver)
+        await driver.run(world)
+    finally:
+        if shown is not None and progress is not None:
+            shown.cancel()
+            await asyncio.gather(shown, return_exceptions=True)
+            progress(snapshot(world, driver.pacer))
+        await transport.close()
+
+
+async def _start_swarm(
+    loaded: LoadedScenario,
+    city: City,
+    factory: TransportFactory,
+    speed: float,
+    responders_per_connection: int,
+    replication: int,
+    keyring: Keyring | None,
+) -> Swarm:
+    """The in-process swarm, subscribed."""
+    swarm = Swarm(
+        loaded.scenario,
+        city,
+        factory,
+        speed=speed,
+        responders_per_connection=responders_per_connection,
+        replication=replication,
+        keyring=keyring,
+    )
+    await swarm.start()
+    return swarm
 
 
 def _seen_by_driver(

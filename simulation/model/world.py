@@ -146,6 +146,7 @@ class World:
         self._issued: dict[str, IssuedAlert] = {}
         self._open_alerts = 0
         self._alerts_to_issue = 0
+        self.first_alert_at_s: float | None = None  # known once started
         self._routes = 0
 
     # -- construction -------------------------------------------------------------------------
@@ -211,6 +212,7 @@ class World:
         """Schedule the hazard's warnings; call once, then run the environment."""
         warnings = self.hazard.warnings()
         self._alerts_to_issue = len(warnings)
+        self.first_alert_at_s = min((w.at_s for w in warnings), default=None)
         self._start_background(max((w.at_s for w in warnings), default=0.0))
         for seq, warning in enumerate(warnings, start=1):
             self.env.timeout(warning.at_s).callbacks.append(self._issuer(warning, seq))

@@ -12,6 +12,7 @@ from typing import Any
 
 from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
 from simulation import metrics
+from simulation.report.provenance import provenance
 from simulation.report.queues import queues
 from simulation.scenario import LoadedScenario
 
@@ -166,6 +167,7 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "cdf": metrics.cdfs(records, points),
         "ack_share_over_time": metrics.ack_share_over_time(records),
         "budget": metrics.budget(records),
+        "provenance": provenance(result.loaded),
     }
     report["verdict"] = verdict(report)
     report["why"] = why(report)

@@ -16,6 +16,7 @@ from typing import Any
 from simulation.report import svg
 from simulation.report.headline import HEADLINES, LABELS, lookup
 from simulation.report.html_parts import fault_split, figure, section, share_class, table
+from simulation.report.html_provenance import assumptions_section
 from simulation.report.html_queues import queues
 from simulation.report.html_tables import channels, counts, districts, metadata, towns
 from simulation.report.style import CSS
@@ -53,6 +54,7 @@ SECTIONS = (
     ("queues", "Staff queues"),
     ("flagged", "Flagged"),
     ("transport", "Transport"),
+    ("assumptions", "What this answer assumes"),
     ("metadata", "Run"),
 )
 
@@ -339,6 +341,7 @@ def render_html(report: dict[str, Any]) -> str:
             counts(report, "transport", ["counter", "messages"]),
         ),
         fault_split(report),
+        assumptions_section(report),
         metadata(report),
     ]
     return (

@@ -1,7 +1,8 @@
 """Scenarios: the schema of a scenario file, its distributions, and the loader.
 
 A scenario is YAML validated by frozen pydantic models (`schema`, built on `distributions`);
-`load_scenario` (`loading`) returns it with its topology or raises `ScenarioError` listing every
+`load_scenario` (`loading`) returns it with its topology and the provenance of its parameters
+(`provenance`: a source or an assumption per number) or raises `ScenarioError` listing every
 problem. docs/scenarios.md describes every field.
 """
 
@@ -35,6 +36,7 @@ from simulation.scenario.loading import (
     load_scenario,
     parse_yaml,
 )
+from simulation.scenario.provenance import Entry, ParameterProvenance, Source
 from simulation.scenario.schema import (
     AlertSettings,
     Behaviour,
@@ -66,6 +68,7 @@ __all__ = [
     "Constant",
     "Distribution",
     "Empirical",
+    "Entry",
     "Escalation",
     "Exponential",
     "FloodSlowdown",
@@ -76,11 +79,13 @@ __all__ = [
     "Network",
     "NonNegative",
     "Outage",
+    "ParameterProvenance",
     "Positive",
     "Probability",
     "Relays",
     "Scenario",
     "ScenarioError",
+    "Source",
     "Strategy",
     "Targets",
     "TierSettings",
@@ -96,5 +101,6 @@ __all__ = [
     "load_scenario",
     "loading",
     "parse_yaml",
+    "provenance",
     "schema",
 ]

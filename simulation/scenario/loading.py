@@ -25,6 +25,14 @@ from simulation.inputs import (
     yaml_problem,
 )
 from simulation.rainfall.readings import Provenance
+from simulation.scenario.distributions import Frozen
+from simulation.scenario.provenance import (
+    ParameterProvenance,
+    ProvenanceSpec,
+    SourceList,
+    attach,
+    source_list_problems,
+)
 from simulation.scenario.schema import Scenario
 from simulation.topology.source import TopologyError, TopologySource, load_topology
 
@@ -53,6 +61,8 @@ class LoadedScenario(BaseModel):
     topology: TopologySource
     # Where hazard.rainfall_mm came from when the file gave a rainfall_source (else None).
     rainfall: Provenance | None = None
+    # Where every parameter's value comes from (the file's `provenance` group), as checked.
+    provenance: ParameterProvenance = ParameterProvenance()
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
@@ -170,6 +180,8 @@ def load_scenario(path: str | Path, *, roots: Sequence[Path] | None = None) -> L
             [f"{where}: expected a mapping of scenario fields, got {type(data).__name__}"]
         )
 
+    data = dict(data)
+    raw_provenance = data.pop("provenance", None)  # not a model parameter: checked below
     errors: list[str] = []
     topology: TopologySource | None = None
     context: dict[str, Any] = {}
@@ -190,6 +202,9 @@ def load_scenario(path: str | Path, *, roots: Sequence[Path] | None = None) -> L
         errors.extend(_confined_data(where, path, scenario, roots))
     if errors or scenario is None or topology is None:
         raise ScenarioError(errors or [f"{where}: expected a valid scenario"])
+    provenance, problems = _provenance(where, path, raw_provenance, scenario, roots)
+    if problems:
+        raise ScenarioError(problems)
     from simulation.scenario.geodata import load_geodata
 
     scenario, rainfall, problems = load_geodata(where, path, scenario, topology)
@@ -202,6 +217,7 @@ def load_scenario(path: str | Path, *, roots: Sequence[Path] | None = None) -> L
         sha256=hashlib.sha256(raw_bytes).hexdigest(),
         topology=topology,
         rainfall=rainfall,
+        provenance=provenance,
     )
 
 
@@ -264,6 +280,40 @@ def _with_interarrivals(
     if not tiers:
         return scenario
     return scenario.model_copy(update={"tiers": scenario.tiers.model_copy(update=tiers)})
+
+
+class _WithProvenance(Frozen):
+    provenance: ProvenanceSpec
+
+
+def _provenance(
+    where: str, path: Path, raw: Any, scenario: Scenario, roots: Sequence[Path] | None
+) -> tuple[ParameterProvenance, list[str]]:
+    """The scenario's `provenance` group checked against its fields and its source list."""
+    data = scenario.model_dump(mode="json")
+    if raw is None:
+        return attach(None, None, None, data)
+    try:
+        spec = _WithProvenance.model_validate({"provenance": raw}).provenance
+    except ValidationError as exc:
+        return ParameterProvenance(), format_validation_error(where, exc)
+    field = f"{where}: scenario.provenance.sources"
+    try:
+        sources_path = confine(path.parent / spec.sources, roots, shown=spec.sources)
+        raw_bytes = read_bounded(sources_path, MAX_SCENARIO_BYTES, shown=spec.sources)
+        text = decode_text(raw_bytes, spec.sources)
+    except InputError as exc:
+        return ParameterProvenance(), [f"{field}: {exc}"]
+    try:
+        sources = SourceList.model_validate(parse_yaml(text, spec.sources))
+    except ScenarioError as exc:
+        return ParameterProvenance(), [f"{field}: {line}" for line in exc.errors]
+    except ValidationError as exc:
+        return ParameterProvenance(), [
+            f"{field}: {line}" for line in source_list_problems(spec.sources, exc)
+        ]
+    provenance, problems = attach(spec, sources, spec.sources, data)
+    return provenance, [f"{where}: {line}" for line in problems]
 
 
 def _cross_checks(where: str, scenario: Scenario) -> list[str]:

@@ -86,6 +86,7 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoadedScenario,
     directory = tmp_path_factory.mktemp("calibrate")
     data = yaml.safe_load((ROOT / "scenarios" / "chongqing-record-rainfall.yaml").read_text())
     data["topology"].update(path=str(TOPOLOGY), scale=0.02)
+    data["provenance"]["sources"] = str(ROOT / "config" / "sources.yaml")
     data["behaviour"]["read_s"] = lognormal(*KNOWN["behaviour.read_s"])
     data["behaviour"]["ack_s"] = lognormal(*KNOWN["behaviour.ack_s"])
     data["tiers"]["town"]["processing_s"] = lognormal(*KNOWN["tiers.town.processing_s"])

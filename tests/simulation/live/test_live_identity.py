@@ -23,6 +23,7 @@ from dispatcher.wire.runs import RUN_ID
 from simulation.experiment.virtual import build_city
 from simulation.live.driver import LiveDriver
 from simulation.live.keys import init_keys
+from simulation.live.progress import LiveProgress
 from simulation.live.run import LiveOutcome, mqtt_factory, run_live_async
 from simulation.live.swarm import Swarm, responders_of
 from simulation.scenario import LoadedScenario, load_scenario
@@ -132,6 +133,7 @@ async def test_broker_killed_mid_run_loses_nobody_who_acknowledged(
         tasks.append(asyncio.create_task(kill_and_restart()))
 
     tasks: list[asyncio.Task[None]] = []
+    shown: list[LiveProgress] = []
     await swarm.start()
     try:
         outcome = await run_live_async(
@@ -141,6 +143,7 @@ async def test_broker_killed_mid_run_loses_nobody_who_acknowledged(
             local_swarm=False,
             keys=keys,
             on_started=started,
+            progress=shown.append,
         )
     finally:
         await swarm.stop()
@@ -153,6 +156,11 @@ async def test_broker_killed_mid_run_loses_nobody_who_acknowledged(
     flagged = {r.recipient_id for r in outcome.result.records if r.flag is not None}
     assert said_yes
     assert not said_yes & flagged
+    # progress went on through the outage, and ends where the report does
+    assert len(shown) > 2
+    assert [p.now_s for p in shown] == sorted(p.now_s for p in shown)
+    records = outcome.result.records
+    assert shown[-1].acknowledged_share == pytest.approx(acknowledged(outcome) / len(records))
     # the report names the outage of the driver's connection
     (outage, *_more) = outcome.live["outages"]
     assert outage["to"] is not None

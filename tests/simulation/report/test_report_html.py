@@ -118,6 +118,7 @@ def test_verdict_comes_first_then_the_charts_in_order(parsed: Parsed) -> None:
         "queues",
         "flagged",
         "transport",
+        "assumptions",
         "metadata",
     ]
     assert parser.charts[:5] == [
@@ -179,7 +180,11 @@ def test_run_writes_the_three_files(run_dir: Path) -> None:
     page = (run_dir / "report.html").read_text(encoding="utf-8")
     # self-contained: nothing to fetch, nothing to execute
     assert not re.search(r"<script(?![^>]*application/json)", page)
-    assert not re.search(r'(src|href)="(https?:)?//', page)
+    assert not re.search(r'src="(https?:)?//', page)
+    assert not re.search(r'<link[^>]*href="(https?:)?//', page)
+    # the only external addresses are links to the sources a reader may follow
+    for tag in re.findall(r'<[a-z]+[^>]*href="(?:https?:)?//[^>]*>', page):
+        assert tag.startswith("<a "), tag
 
 
 def test_an_older_report_without_chart_figures_still_renders(parsed: Parsed) -> None:

@@ -35,6 +35,7 @@ def smoke_with(**topology: Any) -> bytes:
     data = yaml.safe_load(SMOKE.read_text(encoding="utf-8"))
     data["topology"] = {**data["topology"], "path": str(CONFIG / "topology" / "chongqing.yaml")}
     data["topology"].update(topology)
+    data["provenance"] = {**data["provenance"], "sources": str(CONFIG / "sources.yaml")}
     return yaml.safe_dump(data).encode()
 
 
