@@ -185,6 +185,35 @@ def run_live(
     return outcome.result, outcome.live
 
 
+@contextmanager
+def _progress_bar(
+    loaded: LoadedScenario, console: Console | None
+) -> Iterator[Callable[[LiveProgress], None] | None]:
+    """A progress bar like a virtual run's (None when quiet): the share acknowledged, model
+    time and lag, or how long until the first alert."""
+    if console is None:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from simulation.live.progress import describe
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"live {loaded.scenario.name}", total=1.0, status="connecting")
+
+        def show(p: LiveProgress) -> None:
+            bar.update(task, completed=p.acknowledged_share, status=describe(p))
+
+        yield show
+
+
 def _metrics(
     port: int | None, host: str, loaded: LoadedScenario, console: Console | None
 ) -> Callable[[Any, Any], None] | None:
@@ -220,35 +249,6 @@ def _require_metrics() -> None:
         require_metrics("--metrics-port")
     except MissingExtra as exc:
         fail(str(exc), EXIT_FAILED)
-
-
-@contextmanager
-def _progress_bar(
-    loaded: LoadedScenario, console: Console | None
-) -> Iterator[Callable[[LiveProgress], None] | None]:
-    """A progress bar like a virtual run's (None when quiet): the share acknowledged, model
-    time and lag, or how long until the first alert."""
-    if console is None:
-        yield None
-        return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from simulation.live.progress import describe
-
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"live {loaded.scenario.name}", total=1.0, status="connecting")
-
-        def show(p: LiveProgress) -> None:
-            bar.update(task, completed=p.acknowledged_share, status=describe(p))
-
-        yield show
 
 
 def _check_broker(broker: str) -> None:

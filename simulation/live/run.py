@@ -158,21 +158,6 @@ async def run_live_async(
     return LiveOutcome(result, live, swarm.counters if swarm is not None else None)
 
 
-def _world(
-    loaded: LoadedScenario,
-    city: City,
-    driver: LiveDriver,
-    replication: int,
-    run_id: str,
-    on_world: Callable[[World, LiveDriver], None] | None,
-) -> World:
-    """The run's world, on the driver's reach, handed to `on_world` (say, --metrics-port's)."""
-    world = World(loaded.scenario, city, replication=replication, reach=driver.reach, run_id=run_id)
-    if on_world is not None:
-        on_world(world, driver)
-    return world
-
-
 async def _drive(
     driver: LiveDriver,
     transport: ThreadedTransport,
@@ -220,6 +205,21 @@ async def _start_swarm(
     )
     await swarm.start()
     return swarm
+
+
+def _world(
+    loaded: LoadedScenario,
+    city: City,
+    driver: LiveDriver,
+    replication: int,
+    run_id: str,
+    on_world: Callable[[World, LiveDriver], None] | None,
+) -> World:
+    """The run's world, on the driver's reach, handed to `on_world` (say, --metrics-port's)."""
+    world = World(loaded.scenario, city, replication=replication, reach=driver.reach, run_id=run_id)
+    if on_world is not None:
+        on_world(world, driver)
+    return world
 
 
 def _seen_by_driver(
