@@ -186,3 +186,24 @@ def test_alertsim_swarm_serves_its_metrics(mosquitto: Broker, tmp_path: Path) ->
     finally:
         swarm.send_signal(signal.SIGTERM)
         swarm.wait(30)
+
+
+def test_the_run_commands_exporter_serves_the_run_it_is_handed() -> None:
+    import typer
+
+    from dispatcher.core.tracker import Tracker
+    from simulation.cli.live import _metrics
+    from simulation.live.reach import LiveCounters
+
+    port = free_port()
+    on_world = _metrics(port, "127.0.0.1", load_scenario(SMOKE), None)
+    assert on_world is not None
+    world = type("W", (), {"tracker": Tracker(), "env": type("E", (), {"now": 12.5})()})()
+    driver = type("D", (), {"counters": LiveCounters(), "pacer": type("P", (), {"lags_s": []})()})()
+    on_world(world, driver)
+    metrics = scrape(port)
+    assert metrics["alertsim_model_time_seconds"] == 12.5
+    assert metrics["alertsim_alerts_issued_total"] == 0
+    with pytest.raises(typer.Exit) as taken:  # the port is in use now: one line, exit 2
+        _metrics(port, "127.0.0.1", load_scenario(SMOKE), None)
+    assert taken.value.exit_code == 2
