@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 
 from dispatcher.errors import AlertsimError
+from simulation.inputs import InputError, read_bounded
 
 __all__ = [
     "ATTEMPT_COLUMNS",
@@ -70,6 +71,7 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "flagged_at_s",
 )
 MAX_ROWS = 2_000_000
+MAX_LOG_BYTES = 512 * 1024 * 1024  # a city's records.csv.gz is ~10 MB
 
 
 class DrillLogError(AlertsimError, ValueError):
@@ -136,10 +138,10 @@ def read_drill_log(path: Path, *, first_rung: str, first_timeout_s: float) -> Dr
 
 
 def _rows(path: Path) -> Iterator[list[str]]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DrillLogError(f"{path}: expected a readable file, got {exc.strerror}") from None
+    try:  # a regular file of bounded size, as every file a user names (simulation/inputs.py)
+        raw = read_bounded(path, MAX_LOG_BYTES)
+    except InputError as exc:
+        raise DrillLogError(f"{path}: {exc}") from None
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)

@@ -37,7 +37,8 @@ from simulation.experiment.variants import (
     scale_value,
     set_path,
 )
-from simulation.scenario import LoadedScenario, ScenarioError, parse_yaml
+from simulation.scenario import LoadedScenario, ScenarioError
+from simulation.scenario.loading import read_yaml_file
 
 __all__ = [
     "FIGURES",
@@ -200,13 +201,7 @@ def load_levers(path: Path, loaded: LoadedScenario) -> Levers:
     """The levers and targets a levers file names; ScenarioError listing every problem."""
     where = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(
-            [f"{where}: expected a readable YAML file, got {exc.strerror}"]
-        ) from exc
-    try:
-        spec = _File.model_validate(parse_yaml(text, where))
+        spec = _File.model_validate(read_yaml_file(path))
     except ValidationError as exc:
         raise ScenarioError(_file_lines(where, exc)) from exc
     data = loaded.scenario.model_dump(mode="json")

@@ -28,7 +28,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from simulation.experiment.variants import PathError, get_path, is_number, scale_value
-from simulation.scenario import LoadedScenario, ScenarioError, parse_yaml
+from simulation.scenario import LoadedScenario, ScenarioError
+from simulation.scenario.loading import read_yaml_file
 
 __all__ = [
     "DEFAULT_FACTOR",
@@ -135,13 +136,7 @@ def load_parameters(path: Path, loaded: LoadedScenario) -> list[Parameter]:
     """The parameters a `--params` YAML file names; ScenarioError listing every problem."""
     where = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(
-            [f"{where}: expected a readable YAML file, got {exc.strerror}"]
-        ) from exc
-    try:
-        spec = _File.model_validate(parse_yaml(text, where))
+        spec = _File.model_validate(read_yaml_file(path))
     except ValidationError as exc:
         raise ScenarioError(_file_lines(where, exc)) from exc
     data = loaded.scenario.model_dump(mode="json")

@@ -162,6 +162,20 @@ def _lower_first(message: str) -> str:
     return message[:1].lower() + message[1:]
 
 
+def read_yaml_file(path: Path) -> Any:
+    """A YAML file a user names (`--levers`, `--params`): bounded, a regular file, strict YAML.
+
+    Read like the scenario itself, so `/dev/zero` or a huge file is refused at once; ScenarioError
+    with one line naming the file on any problem.
+    """
+    where = str(path)
+    try:
+        text = decode_text(read_bounded(path, MAX_SCENARIO_BYTES), where)
+    except InputError as exc:
+        raise ScenarioError([f"{where}: {exc}"]) from None
+    return parse_yaml(text, where)
+
+
 def load_scenario(path: str | Path, *, roots: Sequence[Path] | None = None) -> LoadedScenario:
     """Read, parse and validate a scenario file; raise ScenarioError with every problem found.
 

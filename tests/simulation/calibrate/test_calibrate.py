@@ -253,3 +253,8 @@ def test_a_log_it_cannot_use_is_refused_naming_row_and_column(
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_device_is_refused_before_it_is_read() -> None:
+    with pytest.raises(DrillLogError, match=r"^/dev/zero: expected a regular file"):
+        read_drill_log(Path("/dev/zero"), first_rung="app_push", first_timeout_s=120)
