@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from simulation.experiment.executors import ExecutorSpec
     from simulation.scenario import LoadedScenario
 
@@ -32,6 +34,7 @@ __all__ = [
     "executor_or_exit",
     "fail",
     "load_or_exit",
+    "status_bar",
 ]
 
 # No markup and no :emoji: codes by default: what is printed quotes file names and scenario
@@ -61,6 +64,20 @@ WorkersOption = Annotated[
         "depend on it)",
     ),
 ]
+
+
+def status_bar(console: Console) -> Progress:
+    """The progress bar of a run, virtual or live: description, bar, a status text, elapsed."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from simulation.cli.common import EXIT_FAILED, EXIT_LIVE_FAILED, fail, load_or_exit
+from simulation.cli.common import EXIT_FAILED, EXIT_LIVE_FAILED, fail, load_or_exit, status_bar
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -196,18 +196,9 @@ def _progress_bar(
     if console is None:
         yield None
         return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from simulation.live.progress import describe
 
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with status_bar(console) as bar:
         task = bar.add_task(f"live {loaded.scenario.name}", total=1.0, status="connecting")
 
         def show(p: LiveProgress) -> None:

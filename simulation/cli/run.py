@@ -22,6 +22,7 @@ from simulation.cli.common import (
     executor_or_exit,
     fail,
     load_or_exit,
+    status_bar,
 )
 
 if TYPE_CHECKING:
@@ -286,21 +287,12 @@ def _with_area(loaded: LoadedScenario, files: list[Path]) -> LoadedScenario:
 
 def _run_virtual(loaded: LoadedScenario, *, quiet: bool) -> RunResult:
     """One virtual replication, with a progress bar of the share acknowledged unless quiet."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from simulation.experiment.virtual import Progress as ModelProgress
     from simulation.experiment.virtual import run_virtual
 
     if quiet:
         return run_virtual(loaded)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with status_bar(console) as bar:
         task = bar.add_task(f"running {loaded.scenario.name}", total=1.0, status="")
 
         def show(p: ModelProgress) -> None:
