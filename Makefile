@@ -29,7 +29,8 @@ test: $(BIN)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m 'not solo'
+	$(BIN)/python -m pytest -m solo
 
 bench: $(BIN)/.installed-dev
 	$(BIN)/python bench/virtual_city.py

@@ -266,6 +266,7 @@ def district_swarm(mosquitto: Broker, tmp_path: Path) -> Iterator[tuple[float, P
 
 
 @pytest.mark.slow
+@pytest.mark.solo  # its KS bound measures wall-clock pacing: run alone, not beside other tests
 def test_live_notification_latency_agrees_with_virtual(
     mosquitto: Broker, district_swarm: tuple[float, Path]
 ) -> None:
