@@ -5,6 +5,7 @@ Also the experiments on it and what is fitted to drills (``calibrate``)."""
 __all__ = [
     "behaviour",
     "calibrate",
+    "caplifecycle",
     "capreplay",
     "cli",
     "experiment",

@@ -41,6 +41,8 @@ class IssuedAlert:
     districts: tuple[str, ...]
     recipients: int
     risk_points: int
+    msg_type: str = "Alert"  # or Update, Cancel: a warning's life (simulation.model.episodes)
+    references: tuple[str, ...] = ()
 
 
 class Model(Protocol):

@@ -23,6 +23,7 @@ from simpy.core import EmptySchedule
 from dispatcher.core.commands import (
     AlertCompleted,
     CallCenter,
+    CallOff,
     Command,
     Confirm,
     Dispatch,
@@ -65,6 +66,7 @@ from simulation.model.alert_ids import alert_identifier
 from simulation.model.background import start_all
 from simulation.model.centers import CenterModel
 from simulation.model.channels import ChannelModel
+from simulation.model.episodes import LatestMessages, issued_alert
 from simulation.model.reach import IssuedAlert, Reach, VirtualReach
 from simulation.scenario import Scenario
 from simulation.topology.city import (
@@ -150,6 +152,8 @@ class World:
         self._alerts_to_issue = 0
         self.first_alert_at_s: float | None = None  # known once started
         self._routes = 0
+        self._latest = LatestMessages()
+        self._called_off: set[tuple[str, str]] = set()  # (alert, town) a Cancel withdrew
 
     # -- construction -------------------------------------------------------------------------
 
@@ -215,7 +219,9 @@ class World:
     def start(self, replay: Sequence[WarningIssued] = ()) -> None:
         """Schedule the hazard's warnings (or those replayed); call once, then run the model."""
         warnings = list(replay) or [
-            w for w in map(self._in_area, self.hazard.warnings()) if w is not None
+            w
+            for w in map(self._in_area, self.hazard.warnings(self.scenario.alert.lifecycle))
+            if w is not None
         ]
         self._alerts_to_issue = len(warnings)
         self.first_alert_at_s = min((w.at_s for w in warnings), default=None)
@@ -322,22 +328,16 @@ class World:
             issued_at_s=self.env.now,
             expires_at_s=self.env.now + expires_s,
             districts=tuple(self._plan_of(code, warning.towns) for code in warning.districts),
+            msg_type=warning.msg_type,
+            references=self._latest.references(warning),
         )
-        recipients = plan.recipients()
-        issued = IssuedAlert(
-            alert_id,
-            warning.level,
-            plan.issued_at_s,
-            plan.expires_at_s,
-            warning.districts,
-            len(recipients),
-            sum(len(r.risk_points) for r in recipients),
-        )
-        self.alerts.append(issued)
-        self._issued[alert_id] = issued
+        self._latest.issued(warning, alert_id)
         self._alerts_to_issue -= 1
         self._open_alerts += 1
         self.handle(AlertIssued(plan))
+        issued = issued_alert(plan, warning, self.tracker)
+        self.alerts.append(issued)
+        self._issued[alert_id] = issued
 
     def handle(self, event: Event) -> None:
         """Hand `event` to the policy now and carry out what it commands."""
@@ -381,6 +381,8 @@ class World:
                 self._check_done()
             case Flagged():
                 pass  # recorded by the tracker; the report reads it from there
+            case CallOff():
+                self._called_off.update((command.alert_id, town) for town in command.towns)
 
     def _call(self, command: CallCenter) -> None:
         """The source center's staff phone a silent center; an answered call delivers the alert."""
@@ -455,7 +457,10 @@ class World:
             return legs.leg_m(command.responder_id, command.town, points, index) / max(speed, 0.05)
 
         def arrive(index: int) -> None:
-            self.handle(OnScene(command.alert_id, points[index], command.responder_id))
+            if self._called_off and (command.alert_id, command.town) in self._called_off:
+                index = len(points)  # a Cancel called the walk off: no further point is reached
+            else:
+                self.handle(OnScene(command.alert_id, points[index], command.responder_id))
             if index + 1 < len(points):
                 self.env.timeout(leg_s(index + 1)).callbacks.append(lambda _: arrive(index + 1))
             else:

@@ -3,6 +3,7 @@
 __all__ = [
     "build",
     "compare",
+    "episodes",
     "faults",
     "headline",
     "html",

@@ -360,6 +360,13 @@ def _default_text() -> dict[str, AlertText]:
 
 class AlertSettings(Frozen):
     expires_s: Positive = 3600.0
+    lifecycle: Literal["separate", "updates"] = Field(
+        default="updates",
+        description=(
+            "updates: a district's rising level issues Updates of its first alert and its "
+            "falling back a Cancel; separate: every rise is an alert of its own"
+        ),
+    )
     sender: str = "cq-municipal"
     # One info block per language, in this order, in the CAP XML a run writes (alerts/*.xml).
     text: dict[Annotated[str, Field(pattern=r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$")], AlertText] = (
