@@ -335,8 +335,7 @@ class World:
         self._alerts_to_issue -= 1
         self._open_alerts += 1
         self.handle(AlertIssued(plan))
-        issued = issued_alert(plan, warning, self.tracker)
-        self.alerts.append(issued)
+        self.alerts.append(issued := issued_alert(plan, warning, self.tracker))
         self._issued[alert_id] = issued
 
     def handle(self, event: Event) -> None:

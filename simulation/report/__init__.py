@@ -7,6 +7,7 @@ __all__ = [
     "faults",
     "headline",
     "html",
+    "html_episodes",
     "html_parts",
     "html_provenance",
     "html_queues",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulation.report import svg
 from simulation.report.headline import HEADLINES, LABELS, lookup
+from simulation.report.html_episodes import episodes_section
 from simulation.report.html_parts import fault_split, figure, section, share_class, table
 from simulation.report.html_provenance import assumptions_section
 from simulation.report.html_queues import queues
@@ -53,6 +54,7 @@ SECTIONS = (
     ("over-time", "Acknowledged over time"),
     ("response", "Response"),
     ("budget", "Latency budget"),
+    ("episodes", "Warning episodes"),
     ("maps", "Maps"),
     ("districts", "Districts"),
     ("towns", "Worst towns"),
@@ -324,6 +326,7 @@ def render_html(report: dict[str, Any], shapes: MapShapes | None = None) -> str:
         _charted(_over_time, report, "ack_share_over_time", "over-time", "Acknowledged share"),
         _charted(_response, report, "cdf", "response", "Response latency of risk points"),
         _charted(_budget, report, "budget", "budget", "Latency budget per hop"),
+        episodes_section(report),
         report_maps(report, shapes),
         districts(report),
         ranking(report),

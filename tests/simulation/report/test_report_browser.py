@@ -16,18 +16,27 @@ def page(run_dir: Path) -> Page:
     return open_page((run_dir / "report.html").as_uri())
 
 
-def test_the_browser_draws_every_chart(page: Page) -> None:
+def test_the_browser_draws_every_chart(page: Page, run_dir: Path) -> None:
     charts = re.findall(r'<svg [^>]*data-chart="([^"]+)"', page.dom)
-    assert charts[:5] == [
+    assert charts[:6] == [
         "notification-cdf",
         "ack-share-over-time",
         "response-cdf",
         "latency-budget",
+        "episode-timeline",
         "district-compliance",
     ]
     # the staircases and bars made it into the rendered document
     assert page.dom.count("<polyline") >= 5
     assert page.dom.count('data-segment="') >= 8
+    # the warning's timeline: its Alert and its Cancel, each marked where it was issued
+    timeline = page.dom[page.dom.index('data-chart="episode-timeline"') :]
+    timeline = timeline[: timeline.index("</svg>")]
+    assert re.findall(r'data-message="(\w+)"', timeline) == ["Alert", "Cancel"]
+    assert "<circle" in timeline
+    report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    share = report["episodes"][0]["messages"][0]["acknowledged_share"]
+    assert f"Alert {share:.0%}</text>" in timeline
 
 
 def test_the_browser_shows_the_verdict_first(page: Page, run_dir: Path) -> None:
