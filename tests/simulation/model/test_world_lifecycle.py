@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from dispatcher.core.commands import Command, Notify
 from dispatcher.wire.capxml import decode_cap, encode_cap
@@ -121,3 +123,74 @@ def test_a_cancel_stops_every_ladder_and_walk_of_its_episode(tmp_path: Path, str
     assert all(p.on_scene_at_s is None for p in points)  # called off before setting off
     assert {p.withdrawn for p in points} == {"cancelled"}
     assert any(p.dispatched_at_s is not None for p in points)
+
+
+# A burst (maybe rising: an Update), three dry hours (a Cancel), maybe a second burst (a new
+# episode), in half-hour steps.
+storms = st.tuples(
+    st.sampled_from([0, 30, 60]), st.sampled_from([0, 60, 100]), st.sampled_from([0, 60])
+).map(lambda rain: [rain[0], rain[1], *[0] * 6, rain[2], rain[2]])
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    storms,
+    storms,
+    st.sampled_from(["cascade", "direct", "hybrid"]),
+)
+def test_any_storm_ends_every_state_once_and_sends_nothing_after_a_cancel(
+    tmp_path_factory: pytest.TempPathFactory, wanzhou: list[int], yubei: list[int], strategy: str
+) -> None:
+    loaded = load(
+        tmp_path_factory.mktemp("storm"),
+        strategy=strategy,
+        topology={"districts": ["500101", "500112"], "scale": 0.02},
+        hazard={
+            **STORM,
+            "step_s": 1800,
+            "rainfall_mm": {"default": [0] * 10, "500101": wanzhou, "500112": yubei},
+        },
+        channels={"app_push": {"missed": 0.5}, "sms": {"missed": 0.5}},
+        alert={"expires_s": 2400},
+    )
+    sent: list[tuple[float, Command]] = []
+    world = World(loaded.scenario, build_city(loaded), on_command=lambda c, t: sent.append((t, c)))
+    world.start()
+    world.run()
+    records = world.records()
+    # once per message each was targeted by: one record per (alert, recipient), ended once
+    assert len({(r.alert_id, r.recipient_id) for r in records}) == len(records)
+    assert all((r.acknowledged_at_s is None) != (r.flag is None) for r in records)
+    district_of = {r.recipient_id: r.district for r in records}
+    acknowledged: set[tuple[str, str]] = set()
+    cancelled_at: dict[str, list[float]] = {}
+    event(" ".join(sorted({a.msg_type for a in world.alerts})))  # hypothesis: what was covered
+    for alert in world.alerts:
+        for district in alert.districts:
+            if alert.msg_type == "Cancel":
+                cancelled_at.setdefault(district, []).append(alert.issued_at_s)
+    episode_start = {a.alert_id: a.issued_at_s for a in world.alerts}
+    for at_s, command in sent:
+        if isinstance(command, Notify):
+            district = district_of[command.recipient.id]
+            opened = episode_start[command.alert_id]
+            # nothing is sent for an episode after its Cancel
+            assert not [c for c in cancelled_at.get(district, []) if opened <= c <= at_s]
+    for r in records:  # one acknowledgement per person per episode
+        if r.acknowledged_at_s is not None:
+            key = (r.recipient_id, str(_episode(world, r.alert_id, r.district)))
+            assert key not in acknowledged
+            acknowledged.add(key)
+
+
+def _episode(world: World, alert_id: str, district: str) -> float:
+    """When the episode of ``alert_id`` in ``district`` opened (its Alert's issue time)."""
+    opened = 0.0
+    for alert in world.alerts:
+        if district in alert.districts and alert.msg_type == "Alert":
+            opened = alert.issued_at_s
+        if alert.alert_id == alert_id:
+            return opened
+    raise AssertionError(alert_id)
