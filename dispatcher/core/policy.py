@@ -246,8 +246,11 @@ class Policy:
         if state.rung >= 0 or state.done:
             return []
         state.notified_at_s = now_s
-        carried = self._index[alert_id].carried
-        rung = carried.get(state.recipient.id, 0) if carried else 0
+        index = self._index[alert_id]
+        rung = index.carried.get(state.recipient.id, 0) if index.carried else 0
+        if rung and self.settings.strategy == "hybrid" and state.recipient.town:
+            # hybrid climbs past the first rung only once the town center has the alert
+            rung = rung if state.recipient.town in index.engaged_towns else 0
         return self._attempt(alert_id, state, rung, now_s)
 
     def _attempt(

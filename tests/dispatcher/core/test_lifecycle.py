@@ -202,3 +202,20 @@ def test_every_state_ends_once_and_nothing_is_sent_after_the_cancel(
     flagged = sum(v for k, v in p.tracker.counters.items() if k.startswith("flagged_"))
     assert ends == flagged + len(acknowledged)
     assert sum(1 for c in sent if isinstance(c, AlertCompleted)) == len(alerts) + cancelled
+
+
+def test_hybrid_carries_a_rung_on_only_once_the_town_center_has_the_update() -> None:
+    p = Policy(PolicySettings("hybrid", LADDER, TIMEOUTS))
+    town = Center("town", TOWN)
+    p.handle(AlertIssued(plan("a1", 0.0)), 0.0)
+    p.handle(CenterProcessed("a1", MUNICIPAL), 30.0)
+    p.handle(CenterProcessed("a1", town), 60.0)
+    assert notified(p.handle(TimerFired("a1", MEMBERS[1].id, 0), 90.0)) == {
+        MEMBERS[1].id: ("sms", 1)
+    }
+    p.handle(AlertIssued(plan("a2", 100.0, msg_type="Update", references=("a1",))), 100.0)
+    # the municipal push goes to everyone at once, on the first rung: the town has not got a2
+    assert notified(p.handle(CenterProcessed("a2", MUNICIPAL), 130.0))[MEMBERS[1].id] == (
+        "app_push",
+        0,
+    )

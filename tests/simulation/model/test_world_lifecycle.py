@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from dispatcher.core.commands import Command, Notify
 from dispatcher.wire.capxml import decode_cap, encode_cap
+from simulation.cli import app
 from simulation.experiment.virtual import build_city, run_virtual
 from simulation.model.world import World
 from simulation.report.build import build_report
@@ -194,3 +196,24 @@ def _episode(world: World, alert_id: str, district: str) -> float:
         if alert.alert_id == alert_id:
             return opened
     raise AssertionError(alert_id)
+
+
+def test_the_run_folder_holds_valid_cap_of_each_message_and_the_summary_lists_them(
+    tmp_path: Path,
+) -> None:
+    storm(tmp_path)
+    out = tmp_path / "run"
+    scenario = str(tmp_path / "scenario.yaml")
+    ran = CliRunner().invoke(app, ["run", scenario, "--replications", "1", "--out", str(out)])
+    assert ran.exit_code == 0, ran.output
+    assert "1 Alert, 1 Cancel, 1 Update" in ran.output
+    assert "carried on into an Update" in ran.output
+    written = sorted((out / "alerts").glob("*.xml"))
+    assert len(written) == 3
+    checked = CliRunner().invoke(app, ["cap", "validate", *map(str, written)])
+    assert checked.exit_code == 0, checked.output
+    assert checked.output.count("valid CAP 1.2") == 3
+    update, cancel = (decode_cap(path.read_bytes()) for path in written[1:])
+    assert [r.identifier for r in update.references] == [written[0].stem]
+    assert [r.identifier for r in cancel.references] == [written[1].stem]
+    assert cancel.references[0].sent == update.sent
