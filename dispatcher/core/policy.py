@@ -110,6 +110,8 @@ class Policy:
         self.tracker = tracker if tracker is not None else Tracker()
         self._index: dict[str, _AlertIndex] = {}
         self._episodes = Episodes()
+        # (alert, town) a Cancel withdrew: a walk there reaches no further risk point (CallOff)
+        self.called_off: set[tuple[str, str]] = set()
 
     def handle(self, event: Event, now_s: float) -> list[Command]:
         match event:
@@ -205,6 +207,7 @@ class Policy:
                 commands.extend(self._flag(alert_id, state, "cancelled", now_s))
             towns = tuple(t.code for d in plan.districts for t in d.towns)
             commands.extend(CallOff(alert_id, towns) for alert_id in earlier)
+            self.called_off.update((alert_id, town) for alert_id in earlier for town in towns)
             empty = replace(plan, districts=())
             self.tracker.open(empty)
             relay, counters = self.settings.relay, self.tracker.counters

@@ -7,6 +7,8 @@ municipal center's own log would. A replayed CAP message names its references it
 
 from __future__ import annotations
 
+from typing import Any
+
 from dispatcher.core.plan import AlertPlan
 from dispatcher.core.tracker import Tracker
 from simulation.hazards import WarningIssued
@@ -21,24 +23,27 @@ class LatestMessages:
     def __init__(self) -> None:
         self._latest: dict[str, str] = {}
 
-    def references(self, warning: WarningIssued) -> tuple[str, ...]:
-        """What ``warning`` refers to: its own references, else its districts' latest messages
-        (none for an Alert)."""
-        if warning.references or warning.msg_type == "Alert":
-            return warning.references
-        return tuple(sorted({self._latest[d] for d in warning.districts if d in self._latest}))
-
-    def issued(self, warning: WarningIssued, alert_id: str) -> None:
+    def issued(self, warning: WarningIssued, alert_id: str) -> tuple[str, ...]:
+        """Note ``warning`` issued as ``alert_id``; what it refers to: its own references, else
+        its districts' latest messages (none for an Alert)."""
+        references = warning.references
+        if not references and warning.msg_type != "Alert":
+            latest = {self._latest[d] for d in warning.districts if d in self._latest}
+            references = tuple(sorted(latest))
         for district in warning.districts:
             if warning.msg_type == "Cancel":
                 self._latest.pop(district, None)
             else:
                 self._latest[district] = alert_id
+        return references
 
 
-def issued_alert(plan: AlertPlan, warning: WarningIssued, tracker: Tracker) -> IssuedAlert:
+def issued_alert(
+    plan: AlertPlan, warning: WarningIssued, tracker: Tracker, **more: Any
+) -> IssuedAlert:
     """The alert as the world lists it, once the policy has opened it: an Update targets only
-    those of its area who had not acknowledged the warning already, a Cancel nobody."""
+    those of its area who had not acknowledged the warning already, a Cancel nobody. ``more``:
+    IssuedAlert's other fields."""
     state = tracker.alerts[plan.alert_id]
     return IssuedAlert(
         plan.alert_id,
@@ -50,4 +55,5 @@ def issued_alert(plan: AlertPlan, warning: WarningIssued, tracker: Tracker) -> I
         len(state.risk_points),
         msg_type=plan.msg_type,
         references=plan.references,
+        **more,
     )

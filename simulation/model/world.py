@@ -153,7 +153,6 @@ class World:
         self.first_alert_at_s: float | None = None  # known once started
         self._routes = 0
         self._latest = LatestMessages()
-        self._called_off: set[tuple[str, str]] = set()  # (alert, town) a Cancel withdrew
 
     # -- construction -------------------------------------------------------------------------
 
@@ -218,10 +217,9 @@ class World:
 
     def start(self, replay: Sequence[WarningIssued] = ()) -> None:
         """Schedule the hazard's warnings (or those replayed); call once, then run the model."""
+        lifecycle = self.scenario.alert.lifecycle
         warnings = list(replay) or [
-            w
-            for w in map(self._in_area, self.hazard.warnings(self.scenario.alert.lifecycle))
-            if w is not None
+            w for w in map(self._in_area, self.hazard.warnings(lifecycle)) if w is not None
         ]
         self._alerts_to_issue = len(warnings)
         self.first_alert_at_s = min((w.at_s for w in warnings), default=None)
@@ -329,9 +327,8 @@ class World:
             expires_at_s=self.env.now + expires_s,
             districts=tuple(self._plan_of(code, warning.towns) for code in warning.districts),
             msg_type=warning.msg_type,
-            references=self._latest.references(warning),
+            references=self._latest.issued(warning, alert_id),
         )
-        self._latest.issued(warning, alert_id)
         self._alerts_to_issue -= 1
         self._open_alerts += 1
         self.handle(AlertIssued(plan))
@@ -378,10 +375,8 @@ class World:
             case AlertCompleted():
                 self._open_alerts -= 1
                 self._check_done()
-            case Flagged():
-                pass  # recorded by the tracker; the report reads it from there
-            case CallOff():
-                self._called_off.update((command.alert_id, town) for town in command.towns)
+            case Flagged() | CallOff():
+                pass  # recorded by the tracker (and the policy): the report and walks read it
 
     def _call(self, command: CallCenter) -> None:
         """The source center's staff phone a silent center; an answered call delivers the alert."""
@@ -456,7 +451,7 @@ class World:
             return legs.leg_m(command.responder_id, command.town, points, index) / max(speed, 0.05)
 
         def arrive(index: int) -> None:
-            if self._called_off and (command.alert_id, command.town) in self._called_off:
+            if (command.alert_id, command.town) in self.policy.called_off:
                 index = len(points)  # a Cancel called the walk off: no further point is reached
             else:
                 self.handle(OnScene(command.alert_id, points[index], command.responder_id))
