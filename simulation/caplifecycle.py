@@ -15,7 +15,7 @@ from datetime import datetime
 from dispatcher.wire.capvocab import Reference, ResponseType
 from dispatcher.wire.messages import Alert, Certainty, Info, MsgType, Severity, Urgency
 
-__all__ = ["lifecycle_message"]
+__all__ = ["lifecycle_message", "lifecycle_payload"]
 
 
 def _cancelled(info: Info) -> Info:
@@ -48,3 +48,20 @@ def lifecycle_message(
         update["info"] = _cancelled(alert.info)
         update["more_info"] = tuple(map(_cancelled, alert.more_info))
     return Alert.model_validate(alert.model_copy(update=update).model_dump())
+
+
+def lifecycle_payload(
+    payload: bytes, msg_type: str, references: tuple[str, ...], sent: Mapping[str, datetime]
+) -> bytes:
+    """A recipient's alert payload (CAP JSON or compact XML, kept as it is) as the ``msg_type``
+    message it is, with its ``references``: what live mode publishes for an Update."""
+    from dispatcher.wire.capxml import decode_cap, encode_cap, is_xml
+    from dispatcher.wire.messages import decode_alert, encode_alert
+
+    if msg_type == "Alert" and not references:
+        return payload
+    if is_xml(payload):
+        return encode_cap(
+            lifecycle_message(decode_cap(payload), msg_type, references, sent), pretty=False
+        )
+    return encode_alert(lifecycle_message(decode_alert(payload), msg_type, references, sent))

@@ -16,6 +16,11 @@ Escalation: an unacknowledged responder is tried on the next rung of the ladder 
 timeout; after the last rung they are flagged `unreachable` (or `unavailable` if a door-knock found
 them away). Whoever has not ended by the alert's expiry is flagged `expired`, and whoever has not
 ended when the driver stops waiting (`DeadlinePassed`) is flagged `unacknowledged`.
+
+A warning's life (`dispatcher.core.lifecycle`): an Update (a plan with ``references``) ends the
+pending states of the earlier messages it supersedes ``superseded`` and carries those recipients
+on at the rung reached, leaving out whoever acknowledged already; a Cancel ends the rest of the
+episode in its area ``cancelled`` and calls its walks off (`CallOff`, `called_off`).
 """
 
 from __future__ import annotations

@@ -9,12 +9,15 @@ margin is minutes of model time, seconds of wall time at this speed.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from dispatcher.core.tracker import RecipientRecord
 from dispatcher.wire.capxml import decode_cap
+from dispatcher.wire.messages import decode_alert
 from simulation.experiment.virtual import run_virtual
-from simulation.live.run import run_live
+from simulation.live.driver import LiveDriver
+from simulation.live.run import run_live_async
 from simulation.scenario import LoadedScenario
 from tests.support.broker import Broker
 from tests.support.cap_messages import CMA_ALERT_SENT, CMA_TOWNS, cma_message
@@ -55,7 +58,11 @@ def test_live_and_virtual_agree_on_the_updates_and_the_cancel(
 ) -> None:
     loaded = episode(tmp_path)
     virtual = run_virtual(loaded)
-    live = run_live(loaded, broker_url=mosquitto.url, speed=SPEED).result
+    drivers: list[LiveDriver] = []
+    outcome = asyncio.run(
+        run_live_async(loaded, broker_url=mosquitto.url, speed=SPEED, on_started=drivers.append)
+    )
+    live = outcome.result
     lifecycle = [(a["id"], a["msg_type"], a["references"], a["recipients"]) for a in live.alerts]
     assert lifecycle == [
         (a["id"], a["msg_type"], a["references"], a["recipients"]) for a in virtual.alerts
@@ -67,3 +74,14 @@ def test_live_and_virtual_agree_on_the_updates_and_the_cancel(
     assert any(r.flag is None and r.alert_id.endswith("-2") for r in live.records)
     assert sum(acked for _, acked in outcomes(live.records).values()) > 0
     assert [a.msg_type.value for a in live.cap_alerts] == ["Alert", "Update", "Cancel"]
+    # what went on the wire: the Update as an Update, referring to the alert
+    on_wire = {
+        (
+            alert_id,
+            decode_alert(payload).msg_type.value,
+            tuple(r.identifier for r in decode_alert(payload).references),
+        )
+        for (alert_id, _, _), payload in drivers[0].reach._payloads.items()
+    }
+    first, update = (a["id"] for a in live.alerts[:2])
+    assert on_wire == {(first, "Alert", ()), (update, "Update", (first,))}
