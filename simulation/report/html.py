@@ -316,7 +316,7 @@ def render_html(report: dict[str, Any], shapes: MapShapes | None = None) -> str:
     body = [
         f"<h1>{escape(report['scenario'])}</h1>",
         f'<p class="sub">{escape(report["strategy"])} relay, seed {report["seed"]}, '
-        f"{report['mode']} run; {len(report['alerts'])} alert(s) to "
+        f"{report['mode']} run; {len(report['alerts'])} message(s) to "
         f"{figure(report, 'notification.targeted', 'count')} responders and "
         f"{figure(report, 'response.risk_points', 'count')} risk points.</p>",
         _verdict(report),
