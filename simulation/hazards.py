@@ -9,10 +9,12 @@ A warning's life (``alert.lifecycle: updates``, the default): a district's warni
 CAP Alert at the first step end its level reaches the hazard's ``alert_level``; each later step
 end at which its level is higher issues an Update (the new level, referencing the district's
 latest message); the first step end at which its level is below ``alert_level`` again (no signal
-at or above it holds over its window) issues a Cancel. A level that falls but stays at or above
-``alert_level`` issues nothing: the warning stands at its highest level until cancelled. A
-district that rises again after a Cancel starts a new episode with a new Alert. With ``separate``
-every rise is an alert of its own and nothing is cancelled, as before episodes were modelled.
+at or above it holds over its window) issues a Cancel, unless the warning's latest message has
+expired by then: it has lapsed, and there is nothing left to cancel. A level that falls but stays
+at or above ``alert_level`` issues nothing: the warning stands at its highest level until
+cancelled. A district that rises again after a Cancel (or a lapse) starts a new episode with a
+new Alert. With ``separate`` every rise is an alert of its own and nothing is cancelled, as
+before episodes were modelled.
 """
 
 from __future__ import annotations
@@ -111,13 +113,15 @@ class HazardModel:
     def duration_s(self) -> float:
         return self.steps * self.hazard.step_s
 
-    def warnings(self, lifecycle: str = "separate") -> list[WarningIssued]:
+    def warnings(
+        self, lifecycle: str = "separate", expires_s: float | None = None
+    ) -> list[WarningIssued]:
         """Alerts to issue, evaluated at the end of every step, in time order.
 
         ``lifecycle="updates"``: Alerts, Updates and Cancels (`lifecycle_warnings`).
         """
         if lifecycle == "updates":
-            return self.lifecycle_warnings()
+            return self.lifecycle_warnings(expires_s)
         threshold = level_rank(self.hazard.alert_level)
         alerted: dict[str, int] = dict.fromkeys(self.rain, threshold - 1)
         issued: list[WarningIssued] = []
@@ -138,8 +142,9 @@ class HazardModel:
                 issued.append(WarningIssued(t_s, level, tuple(raised[level])))
         return issued
 
-    def lifecycle_warnings(self) -> list[WarningIssued]:
-        """Each district's Alert, Updates and Cancel (see the module docstring), in time order.
+    def lifecycle_warnings(self, expires_s: float | None = None) -> list[WarningIssued]:
+        """Each district's Alert, Updates and Cancel (see the module docstring), in time order;
+        with ``expires_s`` (each message's life), no Cancel for a warning that has lapsed.
 
         Districts changing alike at one step end share one message: Updates and Alerts by level
         from the highest down (an Update before an Alert of its level), then Cancels by level.
@@ -147,6 +152,7 @@ class HazardModel:
         """
         threshold = level_rank(self.hazard.alert_level)
         live: dict[str, int] = {}  # district -> rank of its live warning
+        latest_s: dict[str, float] = {}  # district -> when its latest message was issued
         issued: list[WarningIssued] = []
         for k in range(1, self.steps + 1):
             t_s = k * self.hazard.step_s
@@ -158,9 +164,10 @@ class HazardModel:
                 current = live.get(code)
                 if rank >= threshold and (current is None or rank > current):
                     changed.setdefault((0 if current is None else -1, rank), []).append(code)
-                    live[code] = rank
+                    live[code], latest_s[code] = rank, t_s
                 elif current is not None and rank < threshold:
-                    changed.setdefault((1, current), []).append(code)
+                    if expires_s is None or t_s < latest_s[code] + expires_s:
+                        changed.setdefault((1, current), []).append(code)
                     del live[code]
             for order, rank in sorted(changed, key=lambda key: (key[0] > 0, -key[1], key[0])):
                 kind: MsgKind = ("Update", "Alert", "Cancel")[order + 1]

@@ -217,9 +217,9 @@ class World:
 
     def start(self, replay: Sequence[WarningIssued] = ()) -> None:
         """Schedule the hazard's warnings (or those replayed); call once, then run the model."""
-        lifecycle = self.scenario.alert.lifecycle
+        lifecycle = (self.scenario.alert.lifecycle, self.scenario.alert.expires_s)
         warnings = list(replay) or [
-            w for w in map(self._in_area, self.hazard.warnings(lifecycle)) if w is not None
+            w for w in map(self._in_area, self.hazard.warnings(*lifecycle)) if w is not None
         ]
         self._alerts_to_issue = len(warnings)
         self.first_alert_at_s = min((w.at_s for w in warnings), default=None)

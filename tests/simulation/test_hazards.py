@@ -314,6 +314,23 @@ def test_a_step_issues_updates_before_alerts_of_a_level_and_cancels_last() -> No
     ]
 
 
+def test_a_warning_whose_latest_message_expired_lapses_without_a_cancel() -> None:
+    hazard = model({D1: [60, 0, 0, 0, 60, 0, 0, 0]}, codes=(D1,), alert_level="orange")
+    # orange after 1 h, below after 4 h, orange again after 5 h, below after 8 h
+    assert hazard.warnings("updates", expires_s=3 * HOUR_S + 1) == [
+        WarningIssued(HOUR_S, "orange", (D1,)),
+        WarningIssued(4 * HOUR_S, "orange", (D1,), msg_type="Cancel"),
+        WarningIssued(5 * HOUR_S, "orange", (D1,)),
+        WarningIssued(8 * HOUR_S, "orange", (D1,), msg_type="Cancel"),
+    ]
+    # each alert has expired 3 h after issue, when the rain falls back: nothing to cancel, and
+    # the second burst is a new episode all the same
+    assert hazard.warnings("updates", expires_s=3 * HOUR_S) == [
+        WarningIssued(HOUR_S, "orange", (D1,)),
+        WarningIssued(5 * HOUR_S, "orange", (D1,)),
+    ]
+
+
 def test_city_scope_is_one_episode_at_the_citys_highest_level() -> None:
     hazard = model(
         {D1: [60, 60, 0, 0, 0, 0], D2: [0, 0, 0, 0, 0, 0]},

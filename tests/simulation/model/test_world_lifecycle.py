@@ -38,7 +38,7 @@ def storm(tmp_path: Path, lifecycle: str = "updates", **overrides: Any) -> Loade
         tmp_path,
         hazard=STORM,
         channels={"app_push": {"missed": 0.5}},
-        alert={"expires_s": 7200, "lifecycle": lifecycle},
+        alert={"expires_s": 20000, "lifecycle": lifecycle},
         **overrides,
     )
 
@@ -155,7 +155,7 @@ def test_any_storm_ends_every_state_once_and_sends_nothing_after_a_cancel(
             "rainfall_mm": {"default": [0] * 10, "500101": wanzhou, "500112": yubei},
         },
         channels={"app_push": {"missed": 0.5}, "sms": {"missed": 0.5}},
-        alert={"expires_s": 2400},
+        alert={"expires_s": 20000},
     )
     sent: list[tuple[float, Command]] = []
     world = World(loaded.scenario, build_city(loaded), on_command=lambda c, t: sent.append((t, c)))
