@@ -65,6 +65,7 @@ from simulation.model.alert_ids import alert_identifier
 from simulation.model.background import start_all
 from simulation.model.centers import CenterModel
 from simulation.model.channels import ChannelModel
+from simulation.model.clock import Environment
 from simulation.model.reach import IssuedAlert, Reach, VirtualReach
 from simulation.scenario import Scenario
 from simulation.topology.city import (
@@ -95,7 +96,7 @@ class World:
         self.city = city
         # Part of every alert id: derived from the replication unless given (a live run's own).
         self.run_id = run_id if run_id is not None else virtual_run_id(replication)
-        self.env = simpy.Environment()
+        self.env = Environment()
         self.done = self.env.event()
         self._events_processed = 0
         self.streams = Streams(scenario.seed, replication)
@@ -257,20 +258,15 @@ class World:
         env = self.env
         if on_progress is not None:
             self._tick(progress_every_s, on_progress)
-        # Stepped here rather than by `env.run(until=done)`, which processes the same events in
-        # the same order, because SimPy keeps no public count of them and the report gives it.
-        step, done = env.step, self.done
-        steps = 0
+        # Not `env.run(until=done)`: this processes the same events in the same order and counts
+        # them, which SimPy does not, and the report gives the count.
         try:
-            while done.callbacks is not None:  # None once `done` itself has been processed
-                step()
-                steps += 1
+            steps = env.run_until_processed(self.done)
         except EmptySchedule:
             raise RuntimeError(
                 f"the model ran out of events at {env.now} s before every alert was complete"
             ) from None
-        finally:
-            self._events_processed += steps
+        self._events_processed += steps  # after the run: its progress ticks took theirs off
 
     def step(self) -> None:
         """Process the next event: for a driver that paces the model itself."""
