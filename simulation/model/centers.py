@@ -19,6 +19,7 @@ import simpy
 
 from dispatcher.core.plan import Center
 from simulation.behaviour import Sampler
+from simulation.model.clock import Environment
 
 ALERT, BACKGROUND = 0, 1
 WORK: tuple[str, ...] = ("alert", "background")
@@ -29,9 +30,7 @@ OnGranted = Callable[[float, float], None]
 
 
 class CenterModel:
-    def __init__(
-        self, center: Center, env: simpy.Environment, staff: int, processing_s: Sampler
-    ) -> None:
+    def __init__(self, center: Center, env: Environment, staff: int, processing_s: Sampler) -> None:
         self.center = center
         self.env = env
         self.staff = simpy.Resource(env, capacity=staff)
@@ -80,7 +79,7 @@ class CenterModel:
             _granted(tally, now - requested)
             if on_granted is not None:
                 on_granted(requested, now)
-            env.timeout(duration_s()).callbacks.append(finished)
+            env.later(duration_s(), finished)
 
         def finished(_: simpy.Event) -> None:
             tally[BUSY_S] += env.now - (request.usage_since or 0.0)
