@@ -175,3 +175,15 @@ def test_a_cma_style_bilingual_episode_replays_with_its_references(tmp_path: Pat
     ]
     checked = CliRunner().invoke(app, ["cap", "validate", *map(str, written)])
     assert checked.exit_code == 0, checked.output
+
+
+def test_an_update_without_its_alert_is_one_line_naming_the_reference(tmp_path: Path) -> None:
+    load(tmp_path, topology={"towns_per_district": 3})
+    refused = CliRunner().invoke(
+        app, ["run", str(tmp_path / "scenario.yaml"), "-q", "--cap", str(UPDATE)]
+    )
+    assert refused.exit_code == 2
+    assert refused.stderr.strip() == (
+        "--cap: cq-500101-20250720-rainstorm-2: expected references to messages replayed before "
+        "it, got cq-500101-20250720-rainstorm-1"
+    )
