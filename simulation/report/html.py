@@ -312,6 +312,11 @@ def render_html(report: dict[str, Any], shapes: MapShapes | None = None) -> str:
     """The whole page as one string; its maps are drawn on `shapes` (none without them)."""
     nav = "".join(f'<a href="#{a}">{escape(t)}</a>' for a, t in SECTIONS)
     flagged = report["notification"]["flagged"]
+    superseded = (
+        figure(report, "notification.superseded", "count")
+        if "superseded" in report["notification"]
+        else ""
+    )
     title = f"{report['scenario']}: alertsim report"
     body = [
         f"<h1>{escape(report['scenario'])}</h1>",
@@ -340,10 +345,12 @@ def render_html(report: dict[str, Any], shapes: MapShapes | None = None) -> str:
             "flagged with a cause.</p>",
             table(
                 ["cause", "recipients"],
-                [
-                    [escape(c), figure(report, f"notification.flagged.{c}", "count")]
-                    for c in flagged
-                ],
+                [[escape(c), figure(report, f"notification.flagged.{c}", "count")] for c in flagged]
+                + (
+                    [["superseded (counted in the newer message)", superseded]]
+                    if "superseded" in report["notification"]
+                    else []
+                ),
             ),
         ),
         section(

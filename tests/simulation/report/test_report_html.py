@@ -214,7 +214,7 @@ def test_the_episode_timeline_shows_each_message_and_its_figures(parsed: Parsed)
     for i in range(len(report["messages"])):
         assert {f"messages.{i}.targeted", f"messages.{i}.acknowledged"} <= keys
         assert {f"messages.{i}.superseded", f"messages.{i}.latency_s.p50"} <= keys
-    assert {"episode_latency_s.p50", "episode_latency_s.max"} <= keys
+    assert {"episode_latency_s.p50", "episode_latency_s.max", "notification.superseded"} <= keys
     [episode] = report["episodes"]
     assert episode["latency_s"] == report["episode_latency_s"]["max"]
     assert episode["latency_s"] == pytest.approx(
