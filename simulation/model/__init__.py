@@ -10,5 +10,6 @@ __all__ = [
     "network",
     "reach",
     "responders",
+    "routes",
     "world",
 ]
