@@ -262,7 +262,7 @@ def _check_options(
 
 def _with_area(loaded: LoadedScenario, files: list[Path]) -> LoadedScenario:
     """The scenario with its hazard's alert area drawn by `--area` files instead."""
-    from simulation.geo.extras import MissingExtra, require
+    from simulation.extras import MissingExtra, require
     from simulation.scenario import AlertArea
     from simulation.scenario.geodata import check_area
 
