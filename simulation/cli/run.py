@@ -40,7 +40,7 @@ Replications = Annotated[
     int | None,
     typer.Option(
         min=1,
-        help="independent replications (default 4 in virtual mode, 1 live); >1 gives each "
+        help="independent replications (default 3 in virtual mode, 1 live); >1 gives each "
         "figure's mean and 95% CI; with --precision, the least run",
     ),
 ]
