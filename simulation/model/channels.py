@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-import simpy
-
 from simulation.behaviour import Streams, bernoulli, sampler
 from simulation.hazards import HazardModel
 from simulation.model.centers import ALERT, CenterModel, OnGranted
+from simulation.model.clock import Environment
 from simulation.model.network import Network
 from simulation.scenario import ChannelSettings
 
@@ -25,7 +24,7 @@ class ChannelModel:
         self,
         name: str,
         settings: ChannelSettings,
-        env: simpy.Environment,
+        env: Environment,
         streams: Streams,
         network: Network,
         hazard: HazardModel,
@@ -91,9 +90,9 @@ class ChannelModel:
         elif self.settings.via_broker:
             if not self.network.send(on_arrival):
                 self.counters["replies_resent"] += 1
-                self.env.timeout(self._resend_s).callbacks.append(lambda _: self.reply(on_arrival))
+                self.env.later(self._resend_s, lambda _: self.reply(on_arrival))
         else:
-            self.env.timeout(self._delay()).callbacks.append(lambda _: on_arrival())
+            self.env.later(self._delay(), lambda _: on_arrival())
 
     def _staffed(
         self,
@@ -119,7 +118,7 @@ class ChannelModel:
             return
         delay_s = self._delay()
         if not self.settings.via_broker:
-            self.env.timeout(delay_s).callbacks.append(lambda _: self._arrived(on_delivered))
+            self.env.later(delay_s, lambda _: self._arrived(on_delivered))
             return
         copies = [0]
 

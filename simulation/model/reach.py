@@ -25,6 +25,7 @@ from dispatcher.core.events import Acknowledged, Delivered, Event, FoundAbsent
 from dispatcher.core.plan import Center, Recipient
 from simulation.behaviour import ResponderBehaviour, Streams
 from simulation.model.alert_ids import behaviour_key
+from simulation.model.clock import Environment
 from simulation.model.network import Network, NetworkModel
 from simulation.model.responders import ResponderModel
 from simulation.scenario import Scenario
@@ -47,7 +48,7 @@ class Model(Protocol):
     """The world as a reach sees it: its clock, settings and streams, and the policy's inbox."""
 
     @property
-    def env(self) -> simpy.Environment: ...
+    def env(self) -> Environment: ...
 
     @property
     def scenario(self) -> Scenario: ...
@@ -111,7 +112,7 @@ class VirtualReach:
     It is also the responders' `Surroundings`: one object all of them share.
     """
 
-    env: simpy.Environment
+    env: Environment
     network: NetworkModel
     behaviour: ResponderBehaviour
     verify_s: dict[str, float]

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import simpy
 
 from dispatcher.core.events import Acknowledged, Delivered, Event, FoundAbsent
 from dispatcher.core.plan import Center, Recipient
@@ -23,6 +22,7 @@ from dispatcher.wire.topics import center_topic, topic_for
 from simulation.behaviour import Streams
 from simulation.experiment.virtual import build_city
 from simulation.live.driver import LiveDriver
+from simulation.model.clock import Environment
 from simulation.model.reach import IssuedAlert
 from simulation.model.world import World
 from simulation.scenario import Scenario
@@ -37,7 +37,7 @@ class RecordingModel:
     """The world as the live side sees it, recording what it is asked to do and when."""
 
     def __init__(self, scenario: Scenario) -> None:
-        self.env = simpy.Environment()
+        self.env = Environment()
         self.done = self.env.event()
         self.scenario = scenario
         self.streams = Streams(scenario.seed)
