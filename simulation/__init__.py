@@ -8,6 +8,7 @@ __all__ = [
     "capreplay",
     "cli",
     "experiment",
+    "extras",
     "faults",
     "geo",
     "hazards",
