@@ -3,7 +3,11 @@ double, pairs never split) and scripts read aloud by characters (zh) or words.""
 
 from __future__ import annotations
 
+import math
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dispatcher.wire.alerts import DEFAULT_INSTRUCTION, DEFAULT_INSTRUCTION_ZH
 from simulation.textlength import GSM7_BASIC, GSM7_EXTENSION, sms_length, spoken
@@ -95,3 +99,17 @@ def test_twice_the_text_takes_twice_as_long() -> None:
 def test_a_rate_that_is_not_positive_is_refused() -> None:
     with pytest.raises(ValueError, match="speech rates: expected positive rates, got 0"):
         spoken("x", "en", 0, 2.5)
+
+
+@given(st.text(alphabet=st.sampled_from("a€雨😀 {"), max_size=600))
+def test_segments_hold_the_text_and_never_more_than_needed(text: str) -> None:
+    length = sms_length(text)
+    single, per_segment = (160, 153) if length.encoding == "GSM-7" else (70, 67)
+    if length.units <= single:
+        assert length.segments == 1
+    else:
+        # at least enough segments to hold every unit; a pair moved whole wastes at most one
+        # unit a segment
+        assert length.segments >= math.ceil(length.units / per_segment)
+        assert length.segments <= math.ceil(length.units / (per_segment - 1))
+    assert sms_length(text + "a").segments >= length.segments  # longer is never fewer
