@@ -5,6 +5,7 @@ __all__ = [
     "background",
     "centers",
     "channels",
+    "clock",
     "network",
     "reach",
     "responders",

@@ -52,7 +52,7 @@ def start_all(
             for center, streams in busy:
                 start_background(center, streams, rngs, lambda: done.triggered, horizon_s)
 
-        done.env.timeout(since_s).callbacks.append(start)
+        busy[0][0].env.later(since_s, start)  # every center shares the one environment
     return since_s
 
 
@@ -123,6 +123,6 @@ def _arrivals(
     def schedule() -> None:
         wait_s = gap(env.now)
         if env.now + wait_s <= horizon_s:
-            env.timeout(wait_s).callbacks.append(arrive)
+            env.later(wait_s, arrive)
 
     schedule()

@@ -16,12 +16,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-import simpy
-
 from simulation.alerttext import AlertLengths
 from simulation.behaviour import Streams, bernoulli, sampler
 from simulation.hazards import HazardModel
 from simulation.model.centers import ALERT, CenterModel, OnGranted
+from simulation.model.clock import Environment
 from simulation.model.network import Network
 from simulation.scenario import ChannelSettings
 
@@ -36,7 +35,7 @@ class ChannelModel:
         self,
         name: str,
         settings: ChannelSettings,
-        env: simpy.Environment,
+        env: Environment,
         streams: Streams,
         network: Network,
         hazard: HazardModel,
@@ -117,9 +116,9 @@ class ChannelModel:
         elif self.settings.via_broker:
             if not self.network.send(on_arrival):
                 self.counters["replies_resent"] += 1
-                self.env.timeout(self._resend_s).callbacks.append(lambda _: self.reply(on_arrival))
+                self.env.later(self._resend_s, lambda _: self.reply(on_arrival))
         else:
-            self.env.timeout(self._delay()).callbacks.append(lambda _: on_arrival())
+            self.env.later(self._delay(), lambda _: on_arrival())
 
     def _staffed(
         self,
@@ -156,7 +155,7 @@ class ChannelModel:
             delay_s = max(delay_s, self._delay())
         delay_s += read_s
         if not self.settings.via_broker:
-            self.env.timeout(delay_s).callbacks.append(lambda _: self._arrived(on_delivered))
+            self.env.later(delay_s, lambda _: self._arrived(on_delivered))
             return
         copies = [0]
 

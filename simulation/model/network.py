@@ -15,6 +15,7 @@ from typing import Protocol
 import simpy
 
 from simulation.behaviour import Streams, bernoulli, sampler
+from simulation.model.clock import Environment
 from simulation.scenario import Network as NetworkSettings
 
 
@@ -48,7 +49,7 @@ class Network(Protocol):
 class NetworkModel:
     """The virtual `Network`: seeded latency, loss and QoS 1 duplicates behind one FIFO broker."""
 
-    def __init__(self, env: simpy.Environment, settings: NetworkSettings, streams: Streams) -> None:
+    def __init__(self, env: Environment, settings: NetworkSettings, streams: Streams) -> None:
         self.env = env
         self._latency = sampler(settings.latency_s, streams.get("network.latency"))
         self._lost = bernoulli(settings.loss, streams.get("network.loss"))
@@ -79,10 +80,10 @@ class NetworkModel:
             counters["delivered"] += 1
             on_arrival()
 
-        self.env.timeout(queued_s + self._latency() + extra_s).callbacks.append(arrived)
+        self.env.later(queued_s + self._latency() + extra_s, arrived)
         if self._duplicated():
             # A QoS 1 redelivery: the same message again, a little later, counted apart.
             counters["duplicates"] += 1
             delay_s = queued_s + self._latency() + extra_s
-            self.env.timeout(delay_s).callbacks.append(lambda _: on_arrival())
+            self.env.later(delay_s, lambda _: on_arrival())
         return True

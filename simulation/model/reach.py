@@ -26,6 +26,7 @@ from dispatcher.core.plan import Center, Recipient
 from simulation.alerttext import AlertWords
 from simulation.behaviour import ResponderBehaviour, Streams
 from simulation.model.alert_ids import behaviour_key
+from simulation.model.clock import Environment
 from simulation.model.network import Network, NetworkModel
 from simulation.model.responders import ResponderModel
 from simulation.scenario import Scenario
@@ -50,7 +51,7 @@ class Model(Protocol):
     """The world as a reach sees it: its clock, settings and streams, and the policy's inbox."""
 
     @property
-    def env(self) -> simpy.Environment: ...
+    def env(self) -> Environment: ...
 
     @property
     def scenario(self) -> Scenario: ...
@@ -114,7 +115,7 @@ class VirtualReach:
     It is also the responders' `Surroundings`: one object all of them share.
     """
 
-    env: simpy.Environment
+    env: Environment
     network: NetworkModel
     behaviour: ResponderBehaviour
     verify_s: dict[str, float]

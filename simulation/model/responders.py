@@ -15,17 +15,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-import simpy
-
 from dispatcher.core.plan import Recipient
 from simulation.behaviour import ResponderBehaviour
+from simulation.model.clock import Environment
 
 
 class Surroundings(Protocol):
     """What a responder sees (the clock, how people behave) and the two ways they answer."""
 
     @property
-    def env(self) -> simpy.Environment: ...
+    def env(self) -> Environment: ...
 
     @property
     def behaviour(self) -> ResponderBehaviour: ...
@@ -85,7 +84,7 @@ class ResponderModel:
             # Answered already, and the alert comes again: the answer may have been lost, so
             # they answer once more, over this channel.
             ack_in_s = behaviour.ack_s(key, recipient_id, channel)
-            env.timeout(ack_in_s).callbacks.append(lambda _: self._answer(channel, rung))
+            env.later(ack_in_s, lambda _: self._answer(channel, rung))
             return
         now_s = env.now
         # A signed alert is verified before it is shown, so verification delays the read.
@@ -97,7 +96,7 @@ class ResponderModel:
         self.read_at_s, self.channel, self.rung = read_at_s, channel, rung
         generation = self.generation
         ack_in_s = read_at_s - now_s + behaviour.ack_s(key, recipient_id, channel)
-        env.timeout(ack_in_s).callbacks.append(lambda _: self._acknowledge(generation))
+        env.later(ack_in_s, lambda _: self._acknowledge(generation))
 
     def _acknowledge(self, generation: int) -> None:
         if generation != self.generation or self.acked:

@@ -66,6 +66,7 @@ from simulation.model.alert_ids import alert_identifier
 from simulation.model.background import start_all
 from simulation.model.centers import CenterModel
 from simulation.model.channels import ChannelModel
+from simulation.model.clock import Alarm, Environment
 from simulation.model.reach import IssuedAlert, Reach, VirtualReach
 from simulation.scenario import Scenario
 from simulation.topology.city import (
@@ -96,7 +97,7 @@ class World:
         self.city = city
         # Part of every alert id: derived from the replication unless given (a live run's own).
         self.run_id = run_id if run_id is not None else virtual_run_id(replication)
-        self.env = simpy.Environment()
+        self.env = Environment()
         self.done = self.env.event()
         self._events_processed = 0
         self.streams = Streams(scenario.seed, replication)
@@ -143,7 +144,7 @@ class World:
         self.staff_stamps: dict[tuple[str, str], list[list[object]]] = {}
         self.queues_since_s = 0.0  # set by `start`
         self._district_plans = {d.code: self._district_plan(d) for d in city.districts}
-        self._timers: dict[float, simpy.Timeout] = {}
+        self._timers: dict[float, Alarm] = {}
         self._on_command = on_command
         self.alerts: list[IssuedAlert] = []
         self._issued: dict[str, IssuedAlert] = {}
@@ -228,7 +229,7 @@ class World:
             [w.at_s for w in warnings],
         )
         for seq, warning in enumerate(warnings, start=1):
-            self.env.timeout(warning.at_s).callbacks.append(self._issuer(warning, seq))
+            self.env.later(warning.at_s, self._issuer(warning, seq))
         if not warnings:
             self.done.succeed()
 
@@ -258,20 +259,15 @@ class World:
         env = self.env
         if on_progress is not None:
             self._tick(progress_every_s, on_progress)
-        # Stepped here rather than by `env.run(until=done)`, which processes the same events in
-        # the same order, because SimPy keeps no public count of them and the report gives it.
-        step, done = env.step, self.done
-        steps = 0
+        # Not `env.run(until=done)`: this processes the same events in the same order and counts
+        # them, which SimPy does not, and the report gives the count.
         try:
-            while done.callbacks is not None:  # None once `done` itself has been processed
-                step()
-                steps += 1
+            steps = env.run_until_processed(self.done)
         except EmptySchedule:
             raise RuntimeError(
                 f"the model ran out of events at {env.now} s before every alert was complete"
             ) from None
-        finally:
-            self._events_processed += steps
+        self._events_processed += steps  # after the run: its progress ticks took theirs off
 
     def step(self) -> None:
         """Process the next event: for a driver that paces the model itself."""
@@ -299,7 +295,7 @@ class World:
             self._events_processed -= 1  # stepped by `run`, which counted it
             self._tick(every_s, on_progress)
 
-        self.env.timeout(every_s).callbacks.append(tick)
+        self.env.later(every_s, tick)
 
     def _plan_of(self, district: str, towns: tuple[str, ...]) -> DistrictPlan:
         """The district's plan, narrowed to ``towns`` when any of them is in it."""
@@ -406,11 +402,10 @@ class World:
         """
         timeout = self._timers.get(at_s)
         if timeout is None:
-            timeout = self.env.timeout(at_s - self.env.now)
-            self._timers[at_s] = timeout
             # First callback: later timers for this instant must get an event of their own.
-            timeout.callbacks.append(lambda _: self._timers.__delitem__(at_s))
-        timeout.callbacks.append(lambda _: self.handle(event))
+            timeout = self.env.later(at_s - self.env.now, lambda _: self._timers.__delitem__(at_s))
+            self._timers[at_s] = timeout
+        timeout.callbacks.append(lambda _: self.handle(event))  # type: ignore[union-attr]
 
     def _notify(self, command: Notify) -> None:
         recipient = command.recipient
@@ -463,12 +458,12 @@ class World:
         def arrive(index: int) -> None:
             self.handle(OnScene(command.alert_id, points[index], command.responder_id))
             if index + 1 < len(points):
-                self.env.timeout(leg_s(index + 1)).callbacks.append(lambda _: arrive(index + 1))
+                self.env.later(leg_s(index + 1), lambda _: arrive(index + 1))
             else:
                 self._routes -= 1
                 self._check_done()
 
-        self.env.timeout(self._depart_s() + leg_s(0)).callbacks.append(lambda _: arrive(0))
+        self.env.later(self._depart_s() + leg_s(0), lambda _: arrive(0))
 
     def _check_done(self) -> None:
         if (

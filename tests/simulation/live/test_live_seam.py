@@ -12,7 +12,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import simpy
 
 from dispatcher.core.events import Acknowledged, Delivered, Event, FoundAbsent
 from dispatcher.core.plan import Center, Recipient
@@ -26,6 +25,7 @@ from simulation.alerttext import AlertWords, alert_lengths
 from simulation.behaviour import Streams
 from simulation.experiment.virtual import build_city
 from simulation.live.driver import LiveDriver
+from simulation.model.clock import Environment
 from simulation.model.reach import IssuedAlert
 from simulation.model.world import World
 from simulation.scenario import Scenario
@@ -40,7 +40,7 @@ class RecordingModel:
     """The world as the live side sees it, recording what it is asked to do and when."""
 
     def __init__(self, scenario: Scenario) -> None:
-        self.env = simpy.Environment()
+        self.env = Environment()
         self.done = self.env.event()
         self.scenario = scenario
         self.streams = Streams(scenario.seed)

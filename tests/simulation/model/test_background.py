@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 import random
 
-import simpy
-
 from dispatcher.core.plan import Center
 from simulation.behaviour import Streams
 from simulation.model.background import gaps, start_background
 from simulation.model.centers import ALERT, BACKGROUND, GRANTED, CenterModel
+from simulation.model.clock import Environment
 from simulation.scenario import BackgroundStream, Constant, Exponential
 
 TOWN = Center("town", "500101001")
@@ -30,7 +29,7 @@ def stream(name: str = "citizen_calls", **arrivals: object) -> BackgroundStream:
 def test_a_town_center_as_m_m_c_matches_erlang_c() -> None:
     # 3 staff, 60 calls an hour of 2 minutes on average: offered load 2 Erlang, utilisation 2/3.
     servers, per_hour, mean_s, calls = 3, 60.0, 120.0, 100_000
-    env = simpy.Environment()
+    env = Environment()
     center = CenterModel(TOWN, env, servers, lambda: 0.0)
     tally = center.tally[BACKGROUND]
     start_background(
@@ -79,7 +78,7 @@ def test_empirical_gaps_are_resampled_and_zero_rates_never_arrive() -> None:
 
 def arrivals_by(center_code: str, others: list[str], until_s: float) -> dict[str, object]:
     """The figures of `center_code` with other centers (with two streams each) started first."""
-    env, streams = simpy.Environment(), Streams(7)
+    env, streams = Environment(), Streams(7)
     service = Constant(kind="constant", value=10.0)
     for code in others:
         other = CenterModel(Center("town", code), env, 100, lambda: 0.0)
@@ -102,13 +101,13 @@ def test_a_centers_stream_is_keyed_on_its_id_not_on_build_order() -> None:
 
 
 def test_arrivals_stop_at_the_horizon_and_when_told() -> None:
-    env = simpy.Environment()
+    env = Environment()
     center = CenterModel(TOWN, env, 1, lambda: 0.0)
     start_background(center, [stream(rate_per_hour=3600.0)], Streams(3), lambda: False, 600.0)
     env.run()  # ends: no arrival is scheduled past the horizon
     granted = center.tally[BACKGROUND][GRANTED]
     assert 500 < granted < 700
-    env = simpy.Environment()
+    env = Environment()
     center = CenterModel(TOWN, env, 1, lambda: 0.0)
     start_background(center, [stream(rate_per_hour=3600.0)], Streams(3), lambda: True, 600.0)
     env.run()

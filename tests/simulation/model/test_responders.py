@@ -10,6 +10,7 @@ import simpy
 
 from dispatcher.core.plan import Recipient
 from simulation.behaviour import ResponderBehaviour
+from simulation.model.clock import Environment
 from simulation.model.responders import ResponderModel
 from tests.support.scenarios import load
 
@@ -45,7 +46,7 @@ class Around:
 
 
 def _responder(tmp_path: Path, **overrides: Any) -> tuple[ResponderModel, Around]:
-    around = Around(simpy.Environment(), ResponderBehaviour(load(tmp_path, **overrides).scenario))
+    around = Around(Environment(), ResponderBehaviour(load(tmp_path, **overrides).scenario))
     return ResponderModel(around, "a-1", "001", MEMBER), around
 
 

@@ -1,0 +1,79 @@
+"""The calendar-queue environment processes exactly the events SimPy's would, in its order."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from simpy.core import EmptySchedule
+
+from simulation.model.clock import Environment
+
+
+def _trace(env: simpy.Environment, seed: int, roots: int, window_hint: float) -> list[tuple]:
+    """Run a seeded cascade of timeouts (some at equal times, some urgent) and log the order."""
+    rng = random.Random(seed)
+    order: list[tuple] = []
+
+    def fire(label: str, depth: int) -> simpy.events.Event | None:
+        def callback(_: simpy.Event) -> None:
+            order.append((env.now, label))
+            if depth < 3:
+                for k in range(rng.randrange(3)):
+                    delay = rng.choice([0.0, window_hint, rng.random() * 5 * window_hint])
+                    env.timeout(delay).callbacks.append(fire(f"{label}.{k}", depth + 1))
+
+        return callback  # type: ignore[return-value]
+
+    for i in range(roots):
+        env.timeout(rng.choice([0.0, 1.0, rng.expovariate(0.05)])).callbacks.append(fire(str(i), 0))
+        urgent = env.event()
+        urgent.callbacks.append(fire(f"u{i}", 2))
+        urgent.succeed()
+    while True:
+        try:
+            env.step()
+        except EmptySchedule:
+            return order
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    roots=st.integers(1, 40),
+    window_s=st.sampled_from([0.5, 1.0, 8.0, 100.0]),
+)
+def test_events_come_in_simpys_order(seed: int, roots: int, window_s: float) -> None:
+    expected = _trace(simpy.Environment(), seed, roots, window_s)
+    assert _trace(Environment(window_s), seed, roots, window_s) == expected
+    assert len(expected) >= 2 * roots
+
+
+def test_run_until_processed_counts_and_stops_at_the_event() -> None:
+    env = Environment(window_s=2.0)
+    seen: list[float] = []
+    for t in (0.5, 3.0, 3.0, 9.5, 40.0):
+        env.timeout(t).callbacks.append(lambda _: seen.append(env.now))
+    until = env.timeout(9.5)
+    assert env.run_until_processed(until) == 5  # 0.5, 3.0, 3.0, the 9.5 before it, and it
+    assert seen == [0.5, 3.0, 3.0, 9.5]
+    assert env.now == 9.5
+    assert env.peek() == 40.0
+
+
+def test_running_dry_raises_empty_schedule_and_peek_says_infinity() -> None:
+    env = Environment()
+    env.timeout(100.0)
+    with pytest.raises(EmptySchedule):
+        env.run_until_processed(env.event())
+    assert env.peek() == float("inf")
+
+
+def test_a_failed_event_nobody_defused_crashes_the_run() -> None:
+    env = Environment()
+    env.timeout(20.0).callbacks.append(lambda _: env.event().fail(ValueError("boom")))
+    with pytest.raises(ValueError, match="boom"):
+        env.run_until_processed(env.timeout(50.0))
