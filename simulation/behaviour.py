@@ -122,6 +122,7 @@ class ResponderBehaviour:
             for name, ch in scenario.channels.items()
         }
         self._missed: dict[str, float] = {name: ch.missed for name, ch in scenario.channels.items()}
+        self._available: dict[str, bool] = {}
 
     def _uniform(self, purpose: str, *key: str) -> float:
         digest = blake2b(self._prefix + ":".join((purpose, *key)).encode(), digest_size=8)
@@ -129,7 +130,13 @@ class ResponderBehaviour:
         return ((int.from_bytes(digest.digest(), "big") >> 11) + 0.5) * 2.0**-53
 
     def available(self, recipient_id: str) -> bool:
-        return self._uniform("available", recipient_id) < self._availability
+        # Asked at every delivery, the same answer each time: drawn once per recipient.
+        known = self._available.get(recipient_id)
+        if known is None:
+            known = self._available[recipient_id] = (
+                self._uniform("available", recipient_id) < self._availability
+            )
+        return known
 
     # `alert` is the alert's stable key (`simulation.model.alert_ids.behaviour_key`), not its
     # identifier: draws must not change when a scenario is renamed.

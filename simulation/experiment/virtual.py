@@ -129,7 +129,7 @@ def run_virtual(
             world.run(PROGRESS_SLICE_S, report)
             report()
         wall_s = (time.monotonic_ns() - wall_start_ns) / 1e9
-        return RunResult(
+        result = RunResult(
             loaded=loaded,
             mode="virtual",
             replication=replication,
@@ -149,3 +149,5 @@ def run_virtual(
             staff_stamps=world.staff_stamps,
             cap_alerts=cap_alerts(world, loaded, started_at),
         )
+        world.close()  # freed now, not by a collector pass over the whole model later
+        return result

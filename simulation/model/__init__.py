@@ -9,5 +9,6 @@ __all__ = [
     "network",
     "reach",
     "responders",
+    "routes",
     "world",
 ]

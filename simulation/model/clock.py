@@ -92,6 +92,13 @@ class Environment(simpy.Environment):
             bucket.append(entry)
         return alarm
 
+    def clear(self) -> None:
+        """Drop every event still scheduled (a finished run's stale timers and what waits on
+        them), so that what their callbacks hold is freed now."""
+        self._queue.clear()
+        self._later.clear()
+        self._later_windows.clear()
+
     def _advance(self) -> bool:
         """Make the next window with events the current one; False if there is none."""
         if not self._later_windows:

@@ -144,6 +144,11 @@ class VirtualReach:
             self._responders[key] = responder
         responder.deliver(channel, rung)
 
+    def forget(self) -> None:
+        """Let the responders and the model they answer go (the run is over)."""
+        self._responders.clear()
+        del self._handle, self._reply
+
     def relay(self, alert_id: str, target: Center, on_arrival: Callable[[], None]) -> None:
         self.network.send(on_arrival)
 
