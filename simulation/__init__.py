@@ -3,6 +3,7 @@
 Also the experiments on it and what is fitted to drills (``calibrate``)."""
 
 __all__ = [
+    "alerttext",
     "behaviour",
     "calibrate",
     "capreplay",
@@ -21,5 +22,6 @@ __all__ = [
     "report",
     "scenario",
     "serve",
+    "textlength",
     "topology",
 ]

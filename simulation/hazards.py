@@ -12,6 +12,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dispatcher.wire.alerts import InfoText
 from simulation.scenario import WARNING_LEVELS, Hazard, WarningLevel
 
 HOUR_S = 3600.0
@@ -33,8 +34,9 @@ class WarningIssued:
     """The municipal center decides to alert these districts at this level at this time.
 
     A replayed CAP message (:mod:`simulation.capreplay`) also names its towns (only those of
-    their districts are alerted; a district without any is alerted whole), its identifier and
-    how long after issue it expires.
+    their districts are alerted; a district without any is alerted whole), its identifier, how
+    long after issue it expires and its own words (one text per info block; none: the
+    scenario's ``alert.text``).
     """
 
     at_s: float
@@ -43,6 +45,7 @@ class WarningIssued:
     towns: tuple[str, ...] = ()
     identifier: str = ""
     expires_s: float | None = None
+    texts: tuple[InfoText, ...] = ()
 
 
 class Rainfall:

@@ -25,6 +25,8 @@ PURE_PREFIXES = (
     "simulation.hazards",
     "simulation.behaviour",
     "simulation.faults",
+    "simulation.alerttext",
+    "simulation.textlength",
 )
 IO_MODULES = ("asyncio", "aiomqtt", "aiohttp", "paho", "socket", "time", "threading", "selectors")
 NOT_FOR_PURE = (

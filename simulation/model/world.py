@@ -58,6 +58,7 @@ from dispatcher.core.policy import Policy, PolicySettings
 from dispatcher.core.relays import RelaySettings
 from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
 from dispatcher.wire.runs import virtual_run_id
+from simulation.alerttext import alert_words
 from simulation.behaviour import Streams, bernoulli, sampler
 from simulation.hazards import HazardModel, WarningIssued
 from simulation.model.alert_ids import alert_identifier
@@ -327,6 +328,9 @@ class World:
             districts=tuple(self._plan_of(code, warning.towns) for code in warning.districts),
         )
         recipients = plan.recipients()
+        words = alert_words(self.scenario.alert, warning, self.city)
+        for channel in self.channels.values():
+            channel.prepare(alert_id, words.lengths)
         issued = IssuedAlert(
             alert_id,
             warning.level,
@@ -335,6 +339,7 @@ class World:
             warning.districts,
             len(recipients),
             sum(len(r.risk_points) for r in recipients),
+            words,
         )
         self.alerts.append(issued)
         self._issued[alert_id] = issued
@@ -417,12 +422,13 @@ class World:
         # A partial, not a lambda: one Python frame fewer on every delivery of a city run.
         delivered = partial(self._deliver, command.alert_id, recipient, channel, command.rung)
         if not model.staffed:
-            model.send(recipient.district, center, delivered)
+            model.send(recipient.district, center, delivered, None, command.alert_id)
             return
         stamp: list[object] = [channel, self.env.now, None]
         key = (command.alert_id, recipient.id)
         self.staff_stamps.setdefault(key, []).append(stamp)
-        model.send(recipient.district, center, delivered, partial(_granted_at, stamp))
+        granted = partial(_granted_at, stamp)
+        model.send(recipient.district, center, delivered, granted, command.alert_id)
 
     # -- what comes back ------------------------------------------------------------------------
 
