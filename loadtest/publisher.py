@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from dispatcher.wire.alerts import flood_alert
+from dispatcher.wire.alerts import InfoText, flood_alert
 from dispatcher.wire.messages import encode_alert
 from loadtest.mqtt.codec import fixed_stamp, publish_template
 from loadtest.mqtt.connection import MqttConnection, open_connection
@@ -44,6 +44,9 @@ __all__ = [
 _HIGH_WATER_BYTES: Final = 1 << 20
 _BATCH: Final = 256
 _DISTINCT_ALERTS: Final = 64
+_HEADLINE: Final = "Red rainstorm warning: flash floods expected"
+_INSTRUCTION: Final = "Move people away from riverbanks and slopes; report on arrival."
+_INSTRUCTION_ZH: Final = "请立即组织河岸和边坡附近人员转移，到达后报告。"
 
 
 Templates = dict[int, list[tuple[bytes, bytes]]]
@@ -96,9 +99,11 @@ def _encoded(config: LoadtestConfig, index: int, sent: datetime, padding: str) -
         sent + timedelta(hours=6),
         district,
         town,
-        headline="Red rainstorm warning: flash floods expected",
-        instruction="Move people away from riverbanks and slopes; report on arrival." + padding,
-        area_desc="load test",
+        texts=(
+            # Bilingual as every alertsim alert, so the bytes loaded are the bytes responders get.
+            InfoText("zh-CN", "暴雨", "暴雨红色预警：预计将发生山洪", _INSTRUCTION_ZH, "负载测试"),
+            InfoText("en-US", "Flood", _HEADLINE, _INSTRUCTION + padding, "load test"),
+        ),
     )
     return encode_alert(alert)
 

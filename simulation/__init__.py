@@ -3,12 +3,14 @@
 Also the experiments on it and what is fitted to drills (``calibrate``)."""
 
 __all__ = [
+    "alerttext",
     "behaviour",
     "calibrate",
     "caplifecycle",
     "capreplay",
     "cli",
     "experiment",
+    "extras",
     "faults",
     "geo",
     "hazards",
@@ -21,5 +23,6 @@ __all__ = [
     "report",
     "scenario",
     "serve",
+    "textlength",
     "topology",
 ]

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from dispatcher.errors import AlertsimError
+from dispatcher.wire.alerts import InfoText
 from dispatcher.wire.messages import (
     CPEAS_GEOCODE,
     Alert,
@@ -181,6 +182,10 @@ def replay_warnings(alerts: Sequence[Alert], city: City) -> list[WarningIssued]:
                 expires_s=None if expires is None else (expires - alert.sent).total_seconds(),
                 msg_type=alert.msg_type.value,  # type: ignore[arg-type]
                 references=references,
+                texts=tuple(
+                    InfoText(i.language, i.event, i.headline, i.instruction, i.area.area_desc)
+                    for i in alert.infos
+                ),
             )
         )
     if problems:

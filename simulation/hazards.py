@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from dispatcher.wire.alerts import InfoText
 from simulation.scenario import WARNING_LEVELS, Hazard, WarningLevel
 
 MsgKind = Literal["Alert", "Update", "Cancel"]
@@ -47,8 +48,9 @@ class WarningIssued:
     """The municipal center decides to alert these districts at this level at this time.
 
     A replayed CAP message (:mod:`simulation.capreplay`) also names its towns (only those of
-    their districts are alerted; a district without any is alerted whole), its identifier and
-    how long after issue it expires.
+    their districts are alerted; a district without any is alerted whole), its identifier, how
+    long after issue it expires and its own words (one text per info block; none: the
+    scenario's ``alert.text``).
 
     An Update or Cancel of the hazard's leaves ``references`` empty: the world refers it to its
     districts' latest messages. A replayed one names the identifiers its CAP references give.
@@ -60,6 +62,7 @@ class WarningIssued:
     towns: tuple[str, ...] = ()
     identifier: str = ""
     expires_s: float | None = None
+    texts: tuple[InfoText, ...] = ()
     msg_type: MsgKind = "Alert"
     references: tuple[str, ...] = ()
 

@@ -20,7 +20,7 @@ import bisect
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from simulation.geo.extras import require
+from simulation.extras import require
 
 if TYPE_CHECKING:
     from prometheus_client.registry import CollectorRegistry

@@ -25,6 +25,8 @@ PURE_PREFIXES = (
     "simulation.hazards",
     "simulation.behaviour",
     "simulation.faults",
+    "simulation.alerttext",
+    "simulation.textlength",
 )
 IO_MODULES = ("asyncio", "aiomqtt", "aiohttp", "paho", "socket", "time", "threading", "selectors")
 NOT_FOR_PURE = (
@@ -107,3 +109,24 @@ def test_pure_modules_pull_in_no_io_framework_even_indirectly() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert found == ""
+
+
+def test_the_extras_check_needs_no_extra_and_only_the_error_root() -> None:
+    # simulation.extras runs before any optional extra is imported, for every command that
+    # needs one: it must import none of them, and nothing of the project but the error root.
+    from simulation.extras import EXTRAS
+
+    optional = {name.split(".")[0] for names in EXTRAS.values() for name in names}
+    assert {"shapely", "scipy", "optuna", "distributed", "prometheus_client"} <= optional
+    targets = [target for target, _line in imported("simulation.extras")]
+    assert "dispatcher.errors" in targets  # the walk read the module
+    bad = [
+        target
+        for target in targets
+        if target.split(".")[0] in optional
+        or (
+            _under(target, ("simulation", "dispatcher", "loadtest"))
+            and not _under(target, ("dispatcher.errors",))
+        )
+    ]
+    assert bad == []

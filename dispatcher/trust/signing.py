@@ -117,13 +117,16 @@ def key_id_for(scope: KeyScope) -> str:
 
 
 def scope_covers(scope: KeyScope, alert: Alert) -> bool:
-    """Whether a key of ``scope`` may sign ``alert`` (by the districts and towns of its area)."""
-    area = alert.info.area
+    """Whether a key of ``scope`` may sign ``alert``: by the districts and towns of every area of
+    every info block (a second language's block must not widen the first's area)."""
     if scope.kind == "municipal":
         return True
+    areas = [area for info in alert.infos for area in info.areas]
     if scope.kind == "district":
-        return area.districts == (scope.code,)
-    return area.districts == (scope.code[:6],) and area.towns == (scope.code,)
+        return all(area.districts == (scope.code,) for area in areas)
+    return all(
+        area.districts == (scope.code[:6],) and area.towns == (scope.code,) for area in areas
+    )
 
 
 @dataclass(frozen=True, slots=True)

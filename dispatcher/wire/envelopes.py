@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Final, Literal
 
 from dispatcher.wire import properties as prop
-from dispatcher.wire.alerts import flood_alert
+from dispatcher.wire.alerts import InfoText, flood_alert
 from dispatcher.wire.message import Message
 from dispatcher.wire.messages import Ack, encode_ack, encode_alert
 from dispatcher.wire.topics import Addressee, ack_topic, center_topic, topic_for
@@ -55,8 +56,10 @@ def flood_alert_bytes(
     issued_at: datetime,
     expires_at: datetime,
     payload: PayloadFormat = "json",
+    texts: Sequence[InfoText] | None = None,
 ) -> bytes:
-    """The CAP JSON (or compact CAP XML) of a flood alert for ``recipient``'s area."""
+    """The CAP JSON (or compact CAP XML) of a flood alert for ``recipient``'s area: one info block
+    per text (default: ``zh-CN`` and ``en-US``, :func:`dispatcher.wire.alerts.default_texts`)."""
     alert = flood_alert(
         alert_id,
         sender,
@@ -65,6 +68,7 @@ def flood_alert_bytes(
         expires_at,
         recipient.district,
         recipient.town,
+        texts=texts,
     )
     if payload == "xml":
         from dispatcher.wire.capxml import encode_cap

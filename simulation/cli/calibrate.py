@@ -29,7 +29,7 @@ def calibrate(
     distance and a CDF plot of data against fit), overlay.yaml (the fitted values) and
     scenario.yaml (the scenario with them, for `alertsim run`).
     """
-    from simulation.geo.extras import MissingExtra, require
+    from simulation.extras import MissingExtra, require
 
     try:
         require("calibrate", "alertsim calibrate")

@@ -88,7 +88,7 @@ def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
 
 def load_or_exit(path: Path, *, seed: int | None = None) -> LoadedScenario:
     """The scenario at ``path`` (with ``seed`` for its own), or exit 2 listing every problem."""
-    from simulation.geo.extras import MissingExtra
+    from simulation.extras import MissingExtra
     from simulation.scenario import ScenarioError, load_scenario
 
     try:
@@ -124,7 +124,7 @@ def executor_or_exit(text: str, workers: int | None) -> ExecutorSpec:
 def executor_failures() -> Iterator[None]:
     """A missing `dask` extra or a lost scheduler inside the block: one line, exit 1."""
     from simulation.experiment.executors import ExecutorError
-    from simulation.geo.extras import MissingExtra
+    from simulation.extras import MissingExtra
 
     try:
         yield

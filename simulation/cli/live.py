@@ -235,7 +235,7 @@ def _metrics(
 
 def _require_metrics() -> None:
     """Exit 1 with the line naming the `metrics` extra unless prometheus-client is installed."""
-    from simulation.geo.extras import MissingExtra
+    from simulation.extras import MissingExtra
     from simulation.prometheus import require_metrics
 
     try:

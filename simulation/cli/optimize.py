@@ -55,7 +55,7 @@ def optimize(
 ) -> None:
     """Search the levers for the cheapest plans meeting the targets; write optimize.json/html."""
     from simulation.experiment.optimize import SAMPLERS
-    from simulation.geo.extras import MissingExtra, require
+    from simulation.extras import MissingExtra, require
 
     if sampler not in SAMPLERS:
         fail(f"--sampler: expected one of {', '.join(SAMPLERS)}, got {sampler!r}")

@@ -40,7 +40,7 @@ Replications = Annotated[
     int | None,
     typer.Option(
         min=1,
-        help="independent replications (default 4 in virtual mode, 1 live); >1 gives each "
+        help="independent replications (default 3 in virtual mode, 1 live); >1 gives each "
         "figure's mean and 95% CI; with --precision, the least run",
     ),
 ]
@@ -263,7 +263,7 @@ def _check_options(
 
 def _with_area(loaded: LoadedScenario, files: list[Path]) -> LoadedScenario:
     """The scenario with its hazard's alert area drawn by `--area` files instead."""
-    from simulation.geo.extras import MissingExtra, require
+    from simulation.extras import MissingExtra, require
     from simulation.scenario import AlertArea
     from simulation.scenario.geodata import check_area
 

@@ -62,7 +62,7 @@ def sensitivity(
     if factor <= 1.0:
         fail(f"--factor: expected a number greater than 1, got {factor:g}")
     if morris:
-        from simulation.geo.extras import MissingExtra, require
+        from simulation.extras import MissingExtra, require
 
         try:
             require("sensitivity", "alertsim sensitivity --morris")

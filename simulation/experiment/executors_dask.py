@@ -16,7 +16,7 @@ from concurrent.futures import CancelledError, Executor
 from contextlib import ExitStack, contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
-from simulation.geo.extras import require
+from simulation.extras import require
 
 if TYPE_CHECKING:
     from distributed import Worker

@@ -32,8 +32,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from simulation.experiment.variants import (
     PathError,
     build_variant,
-    get_path,
+    file_lines,
     is_number,
+    read_entries,
     scale_value,
     set_path,
 )
@@ -173,15 +174,6 @@ def _lever(entry: _Lever, base: Any, at: str) -> Lever:
     return Lever(entry.path, kind, base, lo, hi, step, entry.cost_per_unit)
 
 
-def _file_lines(where: str, exc: ValidationError) -> list[str]:
-    lines = []
-    for err in exc.errors(include_url=False):
-        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
-        message = err["msg"].removeprefix("Value error, ")
-        lines.append(f"{where}: levers{loc}: {message[:1].lower()}{message[1:]}")
-    return lines
-
-
 def _check_ends(loaded: LoadedScenario, lever: Lever, at: str) -> list[str]:
     """Each end of the lever (every choice) applied alone must give a valid scenario."""
     settings: Sequence[Any] = (
@@ -203,26 +195,17 @@ def load_levers(path: Path, loaded: LoadedScenario) -> Levers:
     try:
         spec = _File.model_validate(read_yaml_file(path))
     except ValidationError as exc:
-        raise ScenarioError(_file_lines(where, exc)) from exc
+        raise ScenarioError(file_lines(where, "levers", exc)) from exc
+
+    def lever_at(entry: _Lever, base: Any, at: str) -> Lever:
+        lever = _lever(entry, base, at)
+        ends = _check_ends(loaded, lever, at)
+        if ends:
+            raise ScenarioError(ends)
+        return lever
+
     data = loaded.scenario.model_dump(mode="json")
-    levers: list[Lever] = []
-    problems: list[str] = []
-    for i, entry in enumerate(spec.levers):
-        at = f"{where}: levers.levers[{i}] ({entry.path})"
-        try:
-            lever = _lever(entry, get_path(data, entry.path.split(".")), at)
-        except PathError as exc:
-            problems.extend(
-                line if line.startswith(where) else f"{at}: {line}" for line in exc.errors
-            )
-            continue
-        problems.extend(_check_ends(loaded, lever, at))
-        levers.append(lever)
-    names = [lever.name for lever in levers]
-    if len(set(names)) != len(names):
-        problems.append(f"{where}: levers.levers: expected each path once, got {names}")
-    if problems:
-        raise ScenarioError(problems)
+    levers = read_entries(where, "levers.levers", spec.levers, data, lever_at)
     targets = spec.targets or [
         Target(
             figure="notification.within_target_share",

@@ -27,7 +27,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from simulation.experiment.variants import PathError, get_path, is_number, scale_value
+from simulation.experiment.variants import (
+    file_lines,
+    get_path,
+    is_number,
+    read_entries,
+    scale_value,
+)
 from simulation.scenario import LoadedScenario, ScenarioError
 from simulation.scenario.loading import read_yaml_file
 
@@ -123,52 +129,28 @@ class _File(BaseModel):
     parameters: Annotated[list[_Entry], Field(min_length=1, max_length=500)]
 
 
-def _file_lines(where: str, exc: ValidationError) -> list[str]:
-    lines = []
-    for err in exc.errors(include_url=False):
-        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
-        message = err["msg"].removeprefix("Value error, ")
-        lines.append(f"{where}: params{loc}: {message[:1].lower()}{message[1:]}")
-    return lines
-
-
 def load_parameters(path: Path, loaded: LoadedScenario) -> list[Parameter]:
     """The parameters a `--params` YAML file names; ScenarioError listing every problem."""
     where = str(path)
     try:
         spec = _File.model_validate(read_yaml_file(path))
     except ValidationError as exc:
-        raise ScenarioError(_file_lines(where, exc)) from exc
+        raise ScenarioError(file_lines(where, "params", exc)) from exc
     data = loaded.scenario.model_dump(mode="json")
-    out: list[Parameter] = []
-    problems: list[str] = []
-    for i, entry in enumerate(spec.parameters):
-        at = f"{where}: params.parameters[{i}] ({entry.path})"
-        try:
-            base = get_path(data, entry.path.split("."))
-            if entry.low is not None:
-                out.append(
-                    Parameter(
-                        entry.path, base, entry.low, entry.high, _show(entry.low), _show(entry.high)
-                    )
-                )
-            elif entry.path == "behaviour.availability":
-                away = _unavailability(data, entry.factor or spec.factor)
-                out.extend([] if away is None else [away])
-            else:
-                param = _by_factor(data, entry.path, entry.factor or spec.factor)
-                if param is None:
-                    problems.append(f"{at}: expected a non-zero value to scale, got {base!r}")
-                else:
-                    out.append(param)
-        except PathError as exc:
-            problems.extend(f"{at}: {line}" for line in exc.errors)
-    names = [p.name for p in out]
-    if len(set(names)) != len(names):
-        problems.append(f"{where}: params.parameters: expected each path once, got {names}")
-    if problems:
-        raise ScenarioError(problems)
-    return out
+
+    def parameter_at(entry: _Entry, base: Any, _at: str) -> Parameter | None:
+        if entry.low is not None:
+            low, high = _show(entry.low), _show(entry.high)
+            return Parameter(entry.path, base, entry.low, entry.high, low, high)
+        factor = entry.factor or spec.factor
+        if entry.path == "behaviour.availability":
+            return _unavailability(data, factor)  # None at full availability: nothing to vary
+        param = _by_factor(data, entry.path, factor)
+        if param is None:
+            raise ScenarioError([f"expected a non-zero value to scale, got {base!r}"])
+        return param
+
+    return read_entries(where, "params.parameters", spec.parameters, data, parameter_at)
 
 
 def _show(value: Any) -> str:

@@ -4,14 +4,15 @@ What sensitivity analysis and the optimizer share. A path is the dotted path of 
 (`tiers.municipal.processing_s.median`, `escalation.timeout_s.0`); a variant keeps the scenario's
 seed and topology, so every variant draws from the same random streams (common random numbers).
 Scaling a distribution scales every one of its values (a lognormal's median and p90 together), so
-its shape is kept and only its scale moves.
+its shape is kept and only its scale moves. A levers or params file (a list of entries, each
+at a path) is read entry by entry with :func:`read_entries`, every problem listed alike.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
@@ -20,8 +21,10 @@ from simulation.scenario import LoadedScenario, Scenario, ScenarioError, format_
 __all__ = [
     "PathError",
     "build_variant",
+    "file_lines",
     "get_path",
     "is_number",
+    "read_entries",
     "scale_value",
     "set_path",
 ]
@@ -38,6 +41,20 @@ _SCALE_KEYS = {
 
 class PathError(ScenarioError):
     """A dotted path that does not name a value of the scenario."""
+
+
+class _Entry(Protocol):
+    @property
+    def path(self) -> str: ...
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+E = TypeVar("E", bound=_Entry)
+N = TypeVar("N", bound=_Named)
 
 
 def is_number(value: object) -> bool:
@@ -111,3 +128,47 @@ def build_variant(loaded: LoadedScenario, data: dict[str, Any], where: str) -> L
     except ValidationError as exc:
         raise ScenarioError(format_validation_error(where, exc)) from exc
     return loaded.model_copy(update={"scenario": scenario})
+
+
+def file_lines(where: str, name: str, exc: ValidationError) -> list[str]:
+    """One line per problem of a levers or params file: `{where}: {name}{loc}: {message}`."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: {name}{loc}: {message[:1].lower()}{message[1:]}")
+    return lines
+
+
+def read_entries(
+    where: str,
+    name: str,
+    entries: Sequence[E],
+    data: dict[str, Any],
+    make: Callable[[E, Any, str], N | None],
+) -> list[N]:
+    """``make(entry, value at its path, at)`` for each entry, None left out; at most one per path.
+
+    ``at`` (`{where}: {name}[3] (its.path)`) starts every problem line: ScenarioError raised
+    by ``make`` or by the path's walk, with ``at`` put before each line that does not already
+    name the file. One ScenarioError lists every problem of every entry.
+    """
+    out: list[N] = []
+    problems: list[str] = []
+    for i, entry in enumerate(entries):
+        at = f"{where}: {name}[{i}] ({entry.path})"
+        try:
+            made = make(entry, get_path(data, entry.path.split(".")), at)
+        except ScenarioError as exc:
+            problems.extend(
+                line if line.startswith(where) else f"{at}: {line}" for line in exc.errors
+            )
+            continue
+        if made is not None:
+            out.append(made)
+    names = [item.name for item in out]
+    if len(set(names)) != len(names):
+        problems.append(f"{where}: {name}: expected each path once, got {names}")
+    if problems:
+        raise ScenarioError(problems)
+    return out

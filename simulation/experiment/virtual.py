@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dispatcher.wire.alerts import InfoText, colour_zh, warning_alert
-from dispatcher.wire.messages import Alert, WarningLevel
+from dispatcher.wire.alerts import warning_alert
+from dispatcher.wire.messages import Alert
 from simulation.caplifecycle import lifecycle_message
 from simulation.capreplay import replay_warnings
 from simulation.experiment import machine
@@ -75,6 +75,7 @@ def alert_summaries(world: World) -> list[dict[str, Any]]:
             "districts": len(a.districts),
             "recipients": a.recipients,
             "risk_points": a.risk_points,
+            **(a.words.lengths.summary() if a.words is not None else {}),
             "msg_type": a.msg_type,
             "references": list(a.references),
             "district_codes": list(a.districts),
@@ -106,7 +107,7 @@ def cap_alerts(world: World, loaded: LoadedScenario, started_at: str) -> tuple[A
                 sent[a.alert_id],
                 origin + timedelta(seconds=round(a.expires_at_s)),
                 a.districts,
-                info_texts(loaded, a.level, a.districts),  # type: ignore[arg-type]
+                a.words.texts if a.words is not None else (),
             ),
             a.msg_type,
             a.references,
@@ -114,36 +115,6 @@ def cap_alerts(world: World, loaded: LoadedScenario, started_at: str) -> tuple[A
         )
         for a in world.alerts
     )
-
-
-def info_texts(
-    loaded: LoadedScenario, level: WarningLevel, districts: Sequence[str]
-) -> list[InfoText]:
-    """The scenario's alert.text for a warning: one InfoText per language, fields filled in.
-
-    The areas are the districts' Chinese names (joined with 、) for a zh language, else their
-    English names.
-    """
-    names = {d.code: (d.name, d.name_zh) for d in loaded.topology.districts}
-    texts = []
-    for language, text in loaded.scenario.alert.text.items():
-        chinese = language.lower().startswith("zh")
-        labels = [names.get(code, (code, code))[1 if chinese else 0] or code for code in districts]
-        fields = {
-            "level": level,
-            "colour_zh": colour_zh(level),
-            "areas": ("、" if chinese else ", ").join(labels),
-        }
-        texts.append(
-            InfoText(
-                language,
-                text.event.format(**fields),
-                text.headline.format(**fields),
-                text.instruction.format(**fields),
-                fields["areas"],
-            )
-        )
-    return texts
 
 
 def run_virtual(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import simpy
 
@@ -266,12 +266,16 @@ class LiveReach:
         """The alert's CAP bytes for ``recipient``'s area, made once per alert and area.
 
         Only the district and town enter them, so a town's members and its center's relay
-        share the same bytes (each signed for its own delivery).
+        share the same bytes (each signed for its own delivery). The info blocks are the
+        alert's own words, one per language; each names the recipient's area by its code.
         """
         key = (alert.alert_id, recipient.district, recipient.town)
         payload = self._payloads.get(key)
         if payload is None:
             clock = self.pacer.clock
+            texts = None
+            if alert.words is not None:
+                texts = [replace(text, area_desc="") for text in alert.words.texts]
             payload = self._payloads[key] = flood_alert_bytes(
                 alert.alert_id,
                 alert.level,
@@ -280,6 +284,7 @@ class LiveReach:
                 clock.utc(alert.issued_at_s),
                 clock.utc(alert.expires_at_s),
                 self.payload,
+                texts,
             )
             if alert.references:  # an Update: its msgType and references on the wire too
                 sent = {

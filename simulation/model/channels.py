@@ -4,6 +4,11 @@ A channel owns its delay, its failure rate and its dependence on cell sites. App
 broker (the network model applies first); staffed channels (a town officer phoning, or arranging
 a neighbour's door-knock) hold one of the town center's staff for the length of the attempt, so a
 town that must call many people queues.
+
+An alert's length (`simulation.alerttext`, precomputed once per alert by `prepare`) counts too:
+an SMS of several segments draws its failure and its delay once per segment, and arrives when
+its last segment does (failed if any segment fails); a voice call or an area terminal arrives
+when its script has been read out, its delay plus the script's seconds.
 """
 
 from __future__ import annotations
@@ -11,12 +16,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
+from simulation.alerttext import AlertLengths
 from simulation.behaviour import Streams, bernoulli, sampler
 from simulation.hazards import HazardModel
 from simulation.model.centers import ALERT, CenterModel, OnGranted
 from simulation.model.clock import Environment
 from simulation.model.network import Network
 from simulation.scenario import ChannelSettings
+
+# Channels that read the alert's script aloud; SMS is the one counted in segments.
+READ_ALOUD = ("voice_call", "area_terminal")
+# (segments, seconds read aloud) of an alert this channel has not been told the length of
+_PLAIN = (1, 0.0)
 
 
 class ChannelModel:
@@ -55,10 +66,22 @@ class ChannelModel:
             duplicates=0,
             replies_resent=0,
         )
+        self._segmented = name == "sms"
+        if self._segmented:
+            self.counters["segments"] = 0  # every segment of every SMS sent out
+        # alert id -> (segments, seconds read aloud), for alerts longer than _PLAIN here
+        self._lengths: dict[str, tuple[int, float]] = {}
         # Replies travel back the same way, except to staff, who hear them on the spot.
         self.staffed = settings.staff_s is not None
         self.reply_direct = self.staffed
         self._resend_s = resend_s
+
+    def prepare(self, alert_id: str, lengths: AlertLengths) -> None:
+        """Precompute what alert `alert_id`'s length does on this channel (before sending it)."""
+        segments = lengths.sms.segments if self.name == "sms" else 1
+        read_s = lengths.script.seconds if self.name in READ_ALOUD else 0.0
+        if (segments, read_s) != _PLAIN:
+            self._lengths[alert_id] = (segments, read_s)
 
     def send(
         self,
@@ -66,18 +89,21 @@ class ChannelModel:
         center: CenterModel | None,
         on_delivered: Callable[[], None],
         on_granted: OnGranted | None = None,
+        alert_id: str = "",
     ) -> None:
-        """Attempt delivery to one recipient; `on_delivered` runs if (and when) it arrives.
+        """Attempt delivery of `alert_id` to one recipient; `on_delivered` runs if (and when) it
+        arrives.
 
         A staffed channel first holds one of `center`'s staff, telling `on_granted` when it
         asked for one and when one was free.
         """
         self.counters["sent"] += 1
         self.counters["in_flight"] += 1
+        length = self._lengths.get(alert_id, _PLAIN) if self._lengths else _PLAIN
         if self._staff_s is not None and center is not None:
-            self._staffed(district, center, on_delivered, on_granted)
+            self._staffed(district, center, on_delivered, on_granted, length)
         else:
-            self._dispatch(district, on_delivered)
+            self._dispatch(district, on_delivered, length)
 
     def reply(self, on_arrival: Callable[[], None]) -> None:
         """Carry an acknowledgement back to the dispatcher.
@@ -100,15 +126,23 @@ class ChannelModel:
         center: CenterModel,
         on_delivered: Callable[[], None],
         on_granted: OnGranted | None,
+        length: tuple[int, float],
     ) -> None:
         assert self._staff_s is not None
         center.hold(
-            self._staff_s, lambda: self._dispatch(district, on_delivered), ALERT, on_granted
+            self._staff_s, lambda: self._dispatch(district, on_delivered, length), ALERT, on_granted
         )
 
-    def _dispatch(self, district: str, on_delivered: Callable[[], None]) -> None:
+    def _dispatch(
+        self, district: str, on_delivered: Callable[[], None], length: tuple[int, float] = _PLAIN
+    ) -> None:
         counters = self.counters
-        if self._failed():
+        segments, read_s = length
+        if self._segmented:
+            counters["segments"] += segments
+        failed = self._failed
+        # Every segment must arrive: one failure draw each, from the channel's own stream.
+        if failed() or (segments > 1 and any(failed() for _ in range(segments - 1))):
             self._settle("failed")
             return
         if self.settings.cell_dependent and self._cell() < self.hazard.outage_share(
@@ -117,6 +151,9 @@ class ChannelModel:
             self._settle("cell_outage")
             return
         delay_s = self._delay()
+        for _ in range(segments - 1):  # the message is whole when its last segment arrives
+            delay_s = max(delay_s, self._delay())
+        delay_s += read_s
         if not self.settings.via_broker:
             self.env.later(delay_s, lambda _: self._arrived(on_delivered))
             return

@@ -23,6 +23,7 @@ import simpy
 
 from dispatcher.core.events import Acknowledged, Delivered, Event, FoundAbsent
 from dispatcher.core.plan import Center, Recipient
+from simulation.alerttext import AlertWords
 from simulation.behaviour import ResponderBehaviour, Streams
 from simulation.model.alert_ids import behaviour_key
 from simulation.model.clock import Environment
@@ -42,6 +43,8 @@ class IssuedAlert:
     districts: tuple[str, ...]
     recipients: int
     risk_points: int
+    # its words, one block per language, and how long they are on a channel (None: not known)
+    words: AlertWords | None = None
     msg_type: str = "Alert"  # or Update, Cancel: a warning's life (simulation.model.episodes)
     references: tuple[str, ...] = ()
 

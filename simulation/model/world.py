@@ -59,6 +59,7 @@ from dispatcher.core.policy import Policy, PolicySettings
 from dispatcher.core.relays import RelaySettings
 from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
 from dispatcher.wire.runs import virtual_run_id
+from simulation.alerttext import alert_words
 from simulation.behaviour import Streams, bernoulli, sampler
 from simulation.hazards import HazardModel, WarningIssued
 from simulation.model.alert_ids import alert_identifier
@@ -333,10 +334,13 @@ class World:
             msg_type=warning.msg_type,
             references=self._latest.issued(warning, alert_id),
         )
+        words = alert_words(self.scenario.alert, warning, self.city)
+        for channel in self.channels.values():
+            channel.prepare(alert_id, words.lengths)
         self._alerts_to_issue -= 1
         self._open_alerts += 1
         self.handle(AlertIssued(plan))
-        self.alerts.append(issued := issued_alert(plan, warning, self.tracker))
+        self.alerts.append(issued := issued_alert(plan, warning, self.tracker, words=words))
         self._issued[alert_id] = issued
 
     def handle(self, event: Event) -> None:
@@ -414,12 +418,13 @@ class World:
         # A partial, not a lambda: one Python frame fewer on every delivery of a city run.
         delivered = partial(self._deliver, command.alert_id, recipient, channel, command.rung)
         if not model.staffed:
-            model.send(recipient.district, center, delivered)
+            model.send(recipient.district, center, delivered, None, command.alert_id)
             return
         stamp: list[object] = [channel, self.env.now, None]
         key = (command.alert_id, recipient.id)
         self.staff_stamps.setdefault(key, []).append(stamp)
-        model.send(recipient.district, center, delivered, partial(_granted_at, stamp))
+        granted = partial(_granted_at, stamp)
+        model.send(recipient.district, center, delivered, granted, command.alert_id)
 
     # -- what comes back ------------------------------------------------------------------------
 

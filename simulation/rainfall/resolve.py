@@ -13,8 +13,8 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
+from simulation.extras import require
 from simulation.geo.boundaries import Boundaries
-from simulation.geo.extras import require
 from simulation.rainfall.readings import Provenance, RainfallError, Repairs
 from simulation.scenario.schema import GridRainfall, Hazard, StationRainfall
 

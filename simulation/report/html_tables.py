@@ -100,8 +100,12 @@ def channels(report: dict[str, Any]) -> str:
         )
     columns = sorted({c for counters in report["channels"].values() for c in counters})
     rows = [
-        [escape(name)] + [figure(report, f"channels.{name}.{c}", "count") for c in columns]
-        for name in report["channels"]
+        [escape(name)]
+        + [
+            figure(report, f"channels.{name}.{c}", "count") if c in counters else "-"
+            for c in columns
+        ]
+        for name, counters in report["channels"].items()
     ]
     return section(
         "channels",
@@ -115,6 +119,37 @@ def channels(report: dict[str, Any]) -> str:
         counts(report, "acknowledged_by_channel", ["channel", "acknowledged"]),
         "</div></div><h3>Channel counters</h3>",
         table(["channel", *columns], rows),
+        lengths(report),
+    )
+
+
+def lengths(report: dict[str, Any]) -> str:
+    """Each alert's length on the channels: its SMS in segments, its script read aloud."""
+    rows = []
+    for index, alert in enumerate(report["alerts"]):
+        if "sms" not in alert:
+            continue
+        key = f"alerts.{index}"
+        sms, script = alert["sms"], alert["script"]
+        rows.append(
+            [
+                escape(alert["id"]),
+                f"{escape(sms['language'])}, {escape(sms['encoding'])}",
+                figure(report, f"{key}.sms.chars", "count"),
+                figure(report, f"{key}.sms.segments", "count"),
+                f"{escape(script['language'])}, {figure(report, f'{key}.script.length', 'count')}"
+                f" {escape(script['unit'])}s",
+                figure(report, f"{key}.script.read_s", "seconds"),
+            ]
+        )
+    if not rows:
+        return ""
+    head = ["alert", "SMS", "characters", "segments", "script", "read aloud"]
+    return (
+        "<h3>Alert length on the channels</h3>"
+        '<p class="note">An SMS of several segments arrives when its last segment does and fails '
+        "if any does; a voice call or an area terminal adds the time to read its script.</p>"
+        + table(head, rows)
     )
 
 

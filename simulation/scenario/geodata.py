@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from simulation.geo.extras import require
+from simulation.extras import require
 from simulation.rainfall.readings import Provenance, RainfallError
 from simulation.scenario.schema import AlertArea, Scenario, TopologySettings
 from simulation.topology.source import TopologySource

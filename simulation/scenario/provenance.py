@@ -99,21 +99,20 @@ class ParameterProvenance(Frozen):
 
     def covering(self, path: str) -> str | None:
         """The entry that covers ``path``: the path itself or its nearest enclosing group."""
-        best: str | None = None
-        for key in self.entries:
-            if covers(key, path) and (best is None or len(key) > len(best)):
-                best = key
-        return best
+        # The keys that cover a path are its prefixes that end where a step does: the longest one
+        # in the entries, found by the path's length, not the entries' (every report asks this
+        # of every parameter).
+        if path in self.entries:
+            return path
+        for end in range(len(path) - 1, 0, -1):
+            if path[end] in ".[" and path[:end] in self.entries:
+                return path[:end]
+        return None
 
     @property
     def missing(self) -> list[str]:
         """Parameters no entry covers, in the scenario's order."""
         return [p for p in self.parameters if self.covering(p) is None]
-
-
-def covers(key: str, path: str) -> bool:
-    """True when ``key`` is ``path`` or a group that holds it."""
-    return path == key or path.startswith(key + ".") or path.startswith(key + "[")
 
 
 def split_path(path: str) -> list[str | int] | None:

@@ -358,6 +358,20 @@ def _default_text() -> dict[str, AlertText]:
     }
 
 
+LanguageTag = Annotated[str, Field(pattern=r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$")]
+
+
+class SpeechRates(Frozen):
+    """How fast a voice call or an area terminal reads its script aloud."""
+
+    zh_chars_per_s: Positive = Field(
+        default=4.0, description="spoken characters a second of a Chinese script"
+    )
+    en_words_per_s: Positive = Field(
+        default=2.5, description="words a second of a script in any other language"
+    )
+
+
 class AlertSettings(Frozen):
     expires_s: Positive = 3600.0
     lifecycle: Literal["separate", "updates"] = Field(
@@ -368,10 +382,23 @@ class AlertSettings(Frozen):
         ),
     )
     sender: str = "cq-municipal"
-    # One info block per language, in this order, in the CAP XML a run writes (alerts/*.xml).
-    text: dict[Annotated[str, Field(pattern=r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$")], AlertText] = (
-        Field(default_factory=_default_text, min_length=1)
-    )
+    # One info block per language, in this order, in every CAP alert a run sends or writes.
+    text: dict[LanguageTag, AlertText] = Field(default_factory=_default_text, min_length=1)
+    # Whose instruction an SMS carries and a call or terminal reads (None: text's first).
+    sms_language: LanguageTag | None = None
+    script_language: LanguageTag | None = None
+    speech: SpeechRates = SpeechRates()
+
+    @model_validator(mode="after")
+    def _languages_have_text(self) -> AlertSettings:
+        for name in ("sms_language", "script_language"):
+            language = getattr(self, name)
+            if language is not None and language not in self.text:
+                raise ValueError(
+                    f"{name}: expected a language of alert.text ({', '.join(self.text)}), "
+                    f"got {language!r}"
+                )
+        return self
 
 
 class TrustSettings(Frozen):

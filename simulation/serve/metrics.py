@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulation.geo.extras import MissingExtra
+from simulation.extras import MissingExtra
 from simulation.serve.jobs import Job, RunQueue
 
 __all__ = ["STATUSES", "ServeCollector", "metrics_response", "serve_registry"]

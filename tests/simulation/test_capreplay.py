@@ -51,6 +51,12 @@ def test_the_alert_and_its_update_are_issued_at_their_sent_times_to_their_towns(
         ("Update", ["cq-500101-20250720-rainstorm-1"]),
     ]
     assert result.cap_alerts == alerts
+    # the SMS carries the message's own zh-CN instruction, the call reads it out
+    update = result.alerts[1]
+    assert update["sms"] == {
+        "language": "zh-CN", "encoding": "UCS-2", "chars": 27, "units": 27, "segments": 1,
+    }  # fmt: skip
+    assert (update["script"]["length"], update["script"]["read_s"]) == (24, 6.0)
     warnings = replay_warnings(alerts[::-1], build_city(loaded))  # put in sent order
     assert [(w.at_s, w.expires_s, w.districts) for w in warnings] == [
         (0.0, 6 * 3600.0, ("500101",)),

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from simulation.cli import app
-from simulation.geo.extras import MissingExtra
+from simulation.extras import MissingExtra
 from simulation.live.run import run_live_async
 from simulation.prometheus import LATENCY_BUCKETS_S, LiveCollector, require_metrics, start_exporter
 from simulation.report.build import build_report
@@ -111,7 +111,7 @@ def test_metrics_port_needs_live_mode_and_the_extra(
     )
     assert result.exit_code == 2
     assert "--metrics-port: expected --mode live, got --mode virtual" in result.output
-    from simulation.geo import extras
+    from simulation import extras
 
     monkeypatch.setattr(extras, "find_spec", lambda name: None)
     with pytest.raises(MissingExtra, match=r"pip install 'alertsim\[metrics\]'"):

@@ -147,6 +147,20 @@ def test_a_group_entry_covers_its_numbers_and_the_nearest_entry_wins(tmp_path: P
     assert "escalation.timeout_s" in provenance.missing
 
 
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_the_covering_entry_is_the_longest_key_that_covers_the_path(path: Path) -> None:
+    provenance = load_scenario(path).provenance
+    keys = set(provenance.entries)
+    leaves = numeric_leaves(load_scenario(path).scenario.model_dump(mode="json"))
+    # every number, every key, and paths that only start like a key (no step boundary)
+    probes = [*leaves, *keys, *(k + "x" for k in keys), *(k + "[0].y" for k in keys), "", "x"]
+    assert len(keys) > 10
+    for probe in probes:
+        by_definition = [k for k in keys if covered(probe, {k})]
+        expected = max(by_definition, key=len) if by_definition else None
+        assert provenance.covering(probe) == expected, probe
+
+
 def test_a_scenario_without_provenance_loads_and_says_what_has_none(tmp_path: Path) -> None:
     loaded = load_scenario(write_scenario(tmp_path, base_scenario()))
     assert loaded.provenance.entries == {}

@@ -20,6 +20,7 @@ from dispatcher.trust.signing import (
     scope_covers,
     write_key_set,
 )
+from dispatcher.wire.alerts import flood_alert
 from dispatcher.wire.messages import (
     Alert,
     Status,
@@ -82,6 +83,20 @@ def test_scope_covers_matches_the_tiers() -> None:
     assert not scope_covers(KeyScope("town", T1), alert)
     with pytest.raises(SigningError, match="expected 9 ASCII digits"):
         KeyScope("town", "５00101001")
+
+
+def test_a_bilingual_alert_is_accepted_and_a_second_block_may_not_widen_the_area(
+    keys: Path,
+) -> None:
+    town = flood_alert("a-1", "s", "red", NOW, NOW + timedelta(hours=1), D1, T1)
+    assert [info.language for info in town.infos] == ["zh-CN", "en-US"]
+    assert verify(keys, town, "town-500101001", district=D1, town=T1) == "accepted"
+    wider = town.info.area.model_copy(update={"towns": (T1, T2)})
+    widened = town.model_copy(
+        update={"more_info": (town.more_info[0].model_copy(update={"area": wider}),)}
+    )
+    assert verify(keys, widened, "town-500101001", district=D1, town=T1) == "out_of_scope"
+    assert verify(keys, widened, "district-500101", district=D1, town=T1) == "accepted"
 
 
 def test_unsigned_unknown_and_tampered_rejected(keys: Path) -> None:

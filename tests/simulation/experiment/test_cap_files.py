@@ -65,3 +65,25 @@ def test_a_template_naming_an_unknown_field_is_refused(tmp_path: Path) -> None:
         and "expected only the fields level, colour_zh, areas, got {colour}" in line
         for line in caught.value.errors
     ), caught.value.errors
+
+
+def test_the_sms_and_the_script_take_the_language_the_scenario_chooses(tmp_path: Path) -> None:
+    loaded = load_scenario(
+        write_scenario(tmp_path, merged(base_scenario(), {"alert": {"sms_language": "en-US"}}))
+    )
+    [row] = run_virtual(loaded).alerts
+    assert (row["sms"]["language"], row["sms"]["encoding"], row["sms"]["chars"]) == (
+        "en-US",
+        "GSM-7",
+        41,  # "Acknowledge, then go to your risk points."
+    )
+    assert (row["script"]["language"], row["script"]["length"]) == ("zh-CN", 15)
+
+
+def test_a_channel_language_without_a_text_is_refused(tmp_path: Path) -> None:
+    data = merged(base_scenario(), {"alert": {"script_language": "fr"}})
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(write_scenario(tmp_path, data))
+    [line] = caught.value.errors
+    assert "scenario.alert" in line
+    assert "script_language: expected a language of alert.text (zh-CN, en-US), got 'fr'" in line

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from simulation import extras
 from simulation.experiment import executors
 from simulation.experiment.executors import (
     ExecutorError,
@@ -26,8 +27,7 @@ from simulation.experiment.executors import (
 )
 from simulation.experiment.replications import figures_task, run_replications
 from simulation.experiment.sweep import build_grid, run_sweep
-from simulation.geo import extras
-from simulation.geo.extras import MissingExtra
+from simulation.extras import MissingExtra
 from simulation.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -191,9 +191,9 @@ def test_same_seed_same_search_and_a_stored_study_resumes(tmp_path: Path) -> Non
 
 
 def test_without_optuna_it_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import simulation.geo.extras
+    import simulation.extras
 
-    monkeypatch.setattr(simulation.geo.extras, "find_spec", lambda name: None)
+    monkeypatch.setattr(simulation.extras, "find_spec", lambda name: None)
     args = ["optimize", str(_scenario(tmp_path)), "--levers", str(_levers(tmp_path))]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1

@@ -255,9 +255,9 @@ def test_morris_screening_ranks_what_matters_and_is_drawn(tmp_path: Path) -> Non
 
 
 def test_morris_without_salib_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    import simulation.geo.extras
+    import simulation.extras
 
-    monkeypatch.setattr(simulation.geo.extras, "find_spec", lambda name: None)
+    monkeypatch.setattr(simulation.extras, "find_spec", lambda name: None)
     result = CliRunner().invoke(app, ["sensitivity", str(SMOKE), "--morris", "2"])
     assert result.exit_code == 1
     assert "alertsim sensitivity --morris: expected the 'sensitivity' extra installed" in (

@@ -289,7 +289,8 @@ def test_live_notification_latency_agrees_with_virtual(
     live = run_live(loaded, broker_url=mosquitto.url, speed=speed, local_swarm=False, keys=keys)
     v = [r.latency_s for r in virtual.records if r.latency_s is not None]
     lv = [r.latency_s for r in live.result.records if r.latency_s is not None]
-    assert len(v) > 1900
-    assert len(lv) > 1900
+    # 1,900 of 2,102 acknowledge in virtual time (1,901 before calls read their script aloud)
+    assert len(v) > 1850
+    assert len(lv) > 1850
     assert live.result.transport["delivered"] == live.result.transport["published"]
     assert _ks_distance(v, lv) < 0.05

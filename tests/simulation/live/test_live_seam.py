@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,11 @@ from dispatcher.core.events import Acknowledged, Delivered, Event, FoundAbsent
 from dispatcher.core.plan import Center, Recipient
 from dispatcher.transport import MemoryBroker, MemoryTransport, Message
 from dispatcher.wire import properties as prop
+from dispatcher.wire.alerts import InfoText
 from dispatcher.wire.envelopes import ABSENT_NOTE, ack_message
 from dispatcher.wire.messages import decode_alert
 from dispatcher.wire.topics import center_topic, topic_for
+from simulation.alerttext import AlertWords, alert_lengths
 from simulation.behaviour import Streams
 from simulation.experiment.virtual import build_city
 from simulation.live.driver import LiveDriver
@@ -107,6 +110,24 @@ async def test_a_delivery_is_published_and_its_receipt_stamped_at_the_device_tim
     driver.receive(receipt)  # a QoS 1 redelivery
     assert model.stamped == [(4.5, Delivered("a-1", MEMBER.id, "app_push", 0))]
     assert (driver.counters.delivered, driver.counters.duplicates) == (1, 1)
+
+
+async def test_a_delivery_carries_the_alerts_own_words_in_every_language(live: Live) -> None:
+    texts = (
+        InfoText("zh-CN", "暴雨", "万州区暴雨红色预警", "立即转移。", "万州区"),
+        InfoText("en-US", "Flood", "red warning for Wanzhou", "Move now.", "Wanzhou"),
+    )
+    issued = IssuedAlert("a-2", "red", 0.0, 7200.0, ("500101",), 1, 0)
+    words = AlertWords(texts, alert_lengths(live.model.scenario.alert, texts))
+    live.model.issued = lambda alert_id: replace(issued, words=words)  # type: ignore[method-assign]
+    live.driver.reach.deliver("a-2", MEMBER, "sms", 1)
+    (message,) = await live.published(1)
+    alert = decode_alert(message.payload)
+    assert [(i.language, i.headline, i.instruction, i.area.area_desc) for i in alert.infos] == [
+        ("zh-CN", "万州区暴雨红色预警", "立即转移。", "500101001"),  # the recipient's area
+        ("en-US", "red warning for Wanzhou", "Move now.", "500101001"),
+    ]
+    assert all(i.area.towns == ("500101001",) for i in alert.infos)
 
 
 async def test_an_acknowledgement_goes_back_over_its_channel_now(live: Live) -> None:

@@ -16,6 +16,8 @@ PUSH = 2.0  # app push delay past the broker
 READ, ACK = 20.0, 5.0
 DEPART, LEG = 60.0, 300.0  # 300 m at 1 m/s
 TO_DEVICE_AND_BACK = NET + PUSH + READ + ACK + NET
+# A call reads the default zh-CN instruction aloud: 15 spoken characters at 4 a second.
+SCRIPT = 15 / 4.0
 
 EXPECTED = {
     "cascade": {
@@ -93,7 +95,8 @@ def test_town_staff_queue_for_calls(tmp_path: Path) -> None:
     )
     assert len(calls) >= 4
     # Calls start when the second timeout fires (30 + 60 + 60 s) and take 40 s of the one
-    # officer each; the k-th call in a town completes 40 s after the one before it.
-    first = MUNICIPAL + 60 + 60 + 40 + 15 + 0 + ACK
+    # officer each, then ring (15 s) and read the script out; the k-th call in a town completes
+    # 40 s after the one before it.
+    first = MUNICIPAL + 60 + 60 + 40 + 15 + SCRIPT + 0 + ACK
     assert calls[0] == pytest.approx(first)
     assert calls[-1] > first + 40

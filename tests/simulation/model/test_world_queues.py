@@ -11,6 +11,7 @@ from simulation.report.build import RunResult, build_report
 from tests.support.scenarios import constant, load
 
 STAFF_S, CALL_DELAY_S = 40.0, 15.0  # the base scenario's voice call
+SCRIPT_S = 15 / 4.0  # then the default zh-CN instruction read out: 15 characters at 4 a second
 # Push and SMS never arrive, so every responder is phoned by their center's staff.
 BY_PHONE: dict[str, Any] = {
     "channels": {"app_push": {"failure": 1.0}, "sms": {"failure": 1.0}},
@@ -60,7 +61,9 @@ def test_every_staffed_attempt_is_stamped_and_its_call_starts_when_granted(
     for record in busy.records:
         [[channel, _, granted]] = busy.staff_stamps[(record.alert_id, record.recipient_id)]
         assert channel == record.channel == "voice_call"
-        assert record.ack_delivered_at_s == pytest.approx(granted + STAFF_S + CALL_DELAY_S)
+        assert record.ack_delivered_at_s == pytest.approx(
+            granted + STAFF_S + CALL_DELAY_S + SCRIPT_S
+        )
 
 
 def test_the_alert_waits_behind_background_work(quiet: RunResult, busy: RunResult) -> None:

@@ -104,6 +104,9 @@ def test_the_headline_and_chart_figures_are_all_shown(parsed: Parsed) -> None:
     for i, tier in enumerate(report["queues"]["by_tier"]):
         assert {f"queues.by_tier.{i}.utilisation", f"queues.by_tier.{i}.alert.p_wait"} <= keys
         assert {f"queues.by_tier.{i}.busiest.{j}.code" for j in range(len(tier["busiest"]))} <= keys
+    for i in range(len(report["alerts"])):  # each alert's length on the channels
+        assert {f"alerts.{i}.sms.segments", f"alerts.{i}.script.read_s"} <= keys
+    assert "channels.sms.segments" in keys
 
 
 def test_verdict_comes_first_then_the_charts_in_order(parsed: Parsed) -> None:

@@ -265,7 +265,7 @@ async def test_metrics_count_runs_and_refusals(client: Client) -> None:
 async def test_metrics_without_the_extra_say_what_to_install(
     aiohttp_client: Any, tmp_path: Path, scenarios: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from simulation.geo import extras
+    from simulation import extras
 
     monkeypatch.setattr(extras, "find_spec", lambda name: None)
     client = await make_client(aiohttp_client, tmp_path, scenarios)

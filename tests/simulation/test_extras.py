@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from simulation import extras
 from simulation.cli import app
-from simulation.geo import extras
-from simulation.geo.extras import MissingExtra, require
+from simulation.extras import MissingExtra, require
 from tests.support.scenarios import base_scenario, merged, write_scenario
 
 
