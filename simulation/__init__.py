@@ -6,6 +6,7 @@ __all__ = [
     "alerttext",
     "behaviour",
     "calibrate",
+    "caplifecycle",
     "capreplay",
     "cli",
     "experiment",

@@ -6,6 +6,12 @@ the towns (or whole districts) its areas name by CPEAS geocode, and the towns it
 circles cover on a city placed on its boundaries (:mod:`simulation.geo.areas`), at its warning
 level (the ``alertsim:warningLevel`` parameter, else its severity). Pure: it reads nothing, it
 checks the messages against the city and lists every problem.
+
+An Update or a Cancel is replayed as what it is, its ``references`` resolved to the messages
+replayed before it (an identifier among them, whatever the sender and sent time say): the
+Update supersedes them for the recipients it targets, the Cancel withdraws them in its area
+(`dispatcher.core.lifecycle`). A reference to no earlier replayed message is an error naming it.
+A Cancel keeps the warning level of the latest message it refers to.
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ _LEVEL_BY_SEVERITY: Final[dict[Severity, WarningLevel]] = {
     Severity.MODERATE: "yellow",
     Severity.MINOR: "blue",
 }
+
+
+_REPLAYED: Final = (MsgType.ALERT, MsgType.UPDATE, MsgType.CANCEL)
 
 
 class ReplayError(AlertsimError, ValueError):
@@ -137,18 +146,29 @@ def replay_warnings(alerts: Sequence[Alert], city: City) -> list[WarningIssued]:
     problems: list[str] = []
     ordered = sorted(alerts, key=lambda alert: alert.sent)
     seen: set[str] = set()
-    warnings = []
+    warnings: list[WarningIssued] = []
+    levels: dict[str, WarningLevel] = {}
     for alert in ordered:
         if alert.identifier in seen:
             problems.append(f"{alert.identifier}: expected each identifier once, got it twice")
-        seen.add(alert.identifier)
-        if alert.msg_type not in (MsgType.ALERT, MsgType.UPDATE):
+        if alert.msg_type not in _REPLAYED:
             problems.append(
-                f"{alert.identifier}: expected msgType Alert or Update to replay, got "
-                f"{alert.msg_type} (cancelling a warning is not modelled yet)"
+                f"{alert.identifier}: expected msgType Alert, Update or Cancel to replay, got "
+                f"{alert.msg_type}"
             )
             continue
-        level = _level(alert, problems)
+        references = tuple(ref.identifier for ref in alert.references)
+        unknown = [ref for ref in references if ref not in seen]
+        if unknown:
+            problems.append(
+                f"{alert.identifier}: expected references to messages replayed before it, got "
+                f"{', '.join(unknown)}"
+            )
+        seen.add(alert.identifier)
+        known = [levels[ref] for ref in references if ref in levels]
+        cancel = alert.msg_type == MsgType.CANCEL and known
+        level = known[-1] if cancel else _level(alert, problems)
+        levels[alert.identifier] = level
         whole, towns = _targets(alert, city, problems)
         at_s = (alert.sent - ordered[0].sent).total_seconds()
         expires = alert.info.expires
@@ -160,6 +180,8 @@ def replay_warnings(alerts: Sequence[Alert], city: City) -> list[WarningIssued]:
                 towns=tuple(sorted(towns)),
                 identifier=alert.identifier,
                 expires_s=None if expires is None else (expires - alert.sent).total_seconds(),
+                msg_type=alert.msg_type.value,  # type: ignore[arg-type]
+                references=references,
                 texts=tuple(
                     InfoText(i.language, i.event, i.headline, i.instruction, i.area.area_desc)
                     for i in alert.infos

@@ -4,6 +4,17 @@ National rainstorm warning signals (China Meteorological Administration):
 blue >= 50 mm in 12 h, yellow >= 50 mm in 6 h, orange >= 50 mm in 3 h, red >= 100 mm in 3 h.
 Rain within a step is taken as even, so rolling sums over 3, 6 and 12 hours are exact for any
 step length.
+
+A warning's life (``alert.lifecycle: updates``, the default): a district's warning is issued as a
+CAP Alert at the first step end its level reaches the hazard's ``alert_level``; each later step
+end at which its level is higher issues an Update (the new level, referencing the district's
+latest message); the first step end at which its level is below ``alert_level`` again (no signal
+at or above it holds over its window) issues a Cancel, unless the warning's latest message has
+expired by then: it has lapsed, and there is nothing left to cancel. A level that falls but stays
+at or above ``alert_level`` issues nothing: the warning stands at its highest level until
+cancelled. A district that rises again after a Cancel (or a lapse) starts a new episode with a
+new Alert. With ``separate`` every rise is an alert of its own and nothing is cancelled, as
+before episodes were modelled.
 """
 
 from __future__ import annotations
@@ -11,9 +22,12 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from dispatcher.wire.alerts import InfoText
 from simulation.scenario import WARNING_LEVELS, Hazard, WarningLevel
+
+MsgKind = Literal["Alert", "Update", "Cancel"]
 
 HOUR_S = 3600.0
 _SIGNALS: tuple[tuple[WarningLevel, float, float], ...] = (
@@ -37,6 +51,9 @@ class WarningIssued:
     their districts are alerted; a district without any is alerted whole), its identifier, how
     long after issue it expires and its own words (one text per info block; none: the
     scenario's ``alert.text``).
+
+    An Update or Cancel of the hazard's leaves ``references`` empty: the world refers it to its
+    districts' latest messages. A replayed one names the identifiers its CAP references give.
     """
 
     at_s: float
@@ -46,6 +63,8 @@ class WarningIssued:
     identifier: str = ""
     expires_s: float | None = None
     texts: tuple[InfoText, ...] = ()
+    msg_type: MsgKind = "Alert"
+    references: tuple[str, ...] = ()
 
 
 class Rainfall:
@@ -97,8 +116,15 @@ class HazardModel:
     def duration_s(self) -> float:
         return self.steps * self.hazard.step_s
 
-    def warnings(self) -> list[WarningIssued]:
-        """Alerts to issue, evaluated at the end of every step, in time order."""
+    def warnings(
+        self, lifecycle: str = "separate", expires_s: float | None = None
+    ) -> list[WarningIssued]:
+        """Alerts to issue, evaluated at the end of every step, in time order.
+
+        ``lifecycle="updates"``: Alerts, Updates and Cancels (`lifecycle_warnings`).
+        """
+        if lifecycle == "updates":
+            return self.lifecycle_warnings(expires_s)
         threshold = level_rank(self.hazard.alert_level)
         alerted: dict[str, int] = dict.fromkeys(self.rain, threshold - 1)
         issued: list[WarningIssued] = []
@@ -117,6 +143,39 @@ class HazardModel:
                     raised.setdefault(level, []).append(code)
             for level in sorted(raised, key=level_rank, reverse=True):
                 issued.append(WarningIssued(t_s, level, tuple(raised[level])))
+        return issued
+
+    def lifecycle_warnings(self, expires_s: float | None = None) -> list[WarningIssued]:
+        """Each district's Alert, Updates and Cancel (see the module docstring), in time order;
+        with ``expires_s`` (each message's life), no Cancel for a warning that has lapsed.
+
+        Districts changing alike at one step end share one message: Updates and Alerts by level
+        from the highest down (an Update before an Alert of its level), then Cancels by level.
+        With ``scope: city`` every district takes the city's highest level: one episode.
+        """
+        threshold = level_rank(self.hazard.alert_level)
+        live: dict[str, int] = {}  # district -> rank of its live warning
+        latest_s: dict[str, float] = {}  # district -> when its latest message was issued
+        issued: list[WarningIssued] = []
+        for k in range(1, self.steps + 1):
+            t_s = k * self.hazard.step_s
+            ranks = {code: level_rank(self.rain[code].level_at(t_s)) for code in self.rain}
+            if self.hazard.scope == "city":
+                ranks = dict.fromkeys(ranks, max(ranks.values()))
+            changed: dict[tuple[int, int], list[str]] = {}  # (order, rank) -> districts
+            for code, rank in ranks.items():
+                current = live.get(code)
+                if rank >= threshold and (current is None or rank > current):
+                    changed.setdefault((0 if current is None else -1, rank), []).append(code)
+                    live[code], latest_s[code] = rank, t_s
+                elif current is not None and rank < threshold:
+                    if expires_s is None or t_s < latest_s[code] + expires_s:
+                        changed.setdefault((1, current), []).append(code)
+                    del live[code]
+            for order, rank in sorted(changed, key=lambda key: (key[0] > 0, -key[1], key[0])):
+                kind: MsgKind = ("Update", "Alert", "Cancel")[order + 1]
+                districts = tuple(changed[order, rank])
+                issued.append(WarningIssued(t_s, WARNING_LEVELS[rank], districts, msg_type=kind))
         return issued
 
     def outage_share(self, district: str, t_s: float) -> float:

@@ -3,6 +3,7 @@
 __all__ = [
     "commands",
     "events",
+    "lifecycle",
     "plan",
     "policy",
     "relays",

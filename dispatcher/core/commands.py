@@ -97,6 +97,15 @@ class Flagged:
 
 
 @dataclass(frozen=True, slots=True)
+class CallOff:
+    """A Cancel withdrew the alert in these towns: walks under way there reach no further risk
+    point, and those not yet set off never set off."""
+
+    alert_id: str
+    towns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class AlertCompleted:
     alert_id: str
 
@@ -113,4 +122,5 @@ Command = (
     | Dispatch
     | Flagged
     | AlertCompleted
+    | CallOff
 )

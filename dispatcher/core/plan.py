@@ -13,11 +13,17 @@ from typing import Literal
 Tier = Literal["district", "town", "grid"]
 TIERS: tuple[Tier, ...] = ("district", "town", "grid")
 CenterTier = Literal["municipal", "district", "town"]
-FlagCause = Literal["unreachable", "expired", "unavailable", "unacknowledged"]
+FlagCause = Literal[
+    "unreachable", "expired", "unavailable", "cancelled", "unacknowledged", "superseded"
+]
 # The causes report.json counts: those a run of the model can end with. "unacknowledged" is the
-# policy's answer to DeadlinePassed, which only the live dispatcher feeds (its --deadline-s).
-FLAG_CAUSES: tuple[FlagCause, ...] = ("unreachable", "expired", "unavailable")
-_ALL_FLAG_CAUSES: tuple[FlagCause, ...] = (*FLAG_CAUSES, "unacknowledged")
+# policy's answer to DeadlinePassed, which only the live dispatcher feeds (its --deadline-s);
+# "superseded" ends a state whose recipient carries on in a newer message (an Update), so the
+# report counts the recipient there, not here (dispatcher.core.lifecycle).
+FLAG_CAUSES: tuple[FlagCause, ...] = ("unreachable", "expired", "unavailable", "cancelled")
+_ALL_FLAG_CAUSES: tuple[FlagCause, ...] = (*FLAG_CAUSES, "unacknowledged", "superseded")
+# CAP message types a plan may be: a first Alert, an Update of earlier ones, or a Cancel.
+MsgKind = Literal["Alert", "Update", "Cancel"]
 
 
 def flag_cause(text: str) -> FlagCause:
@@ -81,6 +87,9 @@ class AlertPlan:
     issued_at_s: float
     expires_at_s: float
     districts: tuple[DistrictPlan, ...]
+    # An Update or Cancel names the earlier alerts it supersedes or withdraws (CAP references)
+    msg_type: MsgKind = "Alert"
+    references: tuple[str, ...] = ()
 
     def recipients(self) -> list[Recipient]:
         out: list[Recipient] = []

@@ -16,16 +16,22 @@ Escalation: an unacknowledged responder is tried on the next rung of the ladder 
 timeout; after the last rung they are flagged `unreachable` (or `unavailable` if a door-knock found
 them away). Whoever has not ended by the alert's expiry is flagged `expired`, and whoever has not
 ended when the driver stops waiting (`DeadlinePassed`) is flagged `unacknowledged`.
+
+A warning's life (`dispatcher.core.lifecycle`): an Update (a plan with ``references``) ends the
+pending states of the earlier messages it supersedes ``superseded`` and carries those recipients
+on at the rung reached, leaving out whoever acknowledged already; a Cancel ends the rest of the
+episode in its area ``cancelled`` and calls its walks off (`CallOff`, `called_off`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dispatcher.core.commands import (
     AlertCompleted,
+    CallOff,
     Command,
     Dispatch,
     ExpireAt,
@@ -49,12 +55,14 @@ from dispatcher.core.events import (
     RelayTimerFired,
     TimerFired,
 )
+from dispatcher.core.lifecycle import Episodes, carry, narrowed, withdrawn
 from dispatcher.core.plan import MUNICIPAL, AlertPlan, FlagCause, TownPlan
 from dispatcher.core.relays import RelayBook, RelaySettings
 from dispatcher.core.tracker import AckOutcome, RecipientState, Tracker
 
-# Causes that end the alert's handling: nobody is sent in the flagged recipient's place.
-_ALERT_OVER: tuple[FlagCause, ...] = ("expired", "unacknowledged")
+# Causes that end the alert's handling: nobody is sent in the flagged recipient's place (a
+# superseded recipient carries on in the newer message, points and all).
+_ALERT_OVER: tuple[FlagCause, ...] = ("expired", "unacknowledged", "superseded", "cancelled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +85,15 @@ class PolicySettings:
 class _AlertIndex:
     """Lookups the policy needs for one alert, built once when it is issued."""
 
-    __slots__ = ("districts", "engaged_towns", "lead_of_town", "relays", "towns", "waiting")
+    __slots__ = (
+        "carried",
+        "districts",
+        "engaged_towns",
+        "lead_of_town",
+        "relays",
+        "towns",
+        "waiting",
+    )
 
     def __init__(self, plan: AlertPlan, relay: RelaySettings, counters: Counter[str]) -> None:
         self.relays = RelayBook(plan.alert_id, relay, counters)
@@ -87,6 +103,8 @@ class _AlertIndex:
         self.engaged_towns: set[str] = set()
         # hybrid: recipients whose next rung waits for their town center to have the alert
         self.waiting: dict[str, list[tuple[str, int]]] = {}
+        # an Update: the rung each recipient carried on from a superseded state starts at
+        self.carried: dict[str, int] = {}
 
 
 class Policy:
@@ -96,6 +114,9 @@ class Policy:
         self.settings = settings
         self.tracker = tracker if tracker is not None else Tracker()
         self._index: dict[str, _AlertIndex] = {}
+        self._episodes = Episodes()
+        # (alert, town) a Cancel withdrew: a walk there reaches no further risk point (CallOff)
+        self.called_off: set[tuple[str, str]] = set()
 
     def handle(self, event: Event, now_s: float) -> list[Command]:
         match event:
@@ -131,6 +152,11 @@ class Policy:
     # -- issue and relay ----------------------------------------------------------------------
 
     def _issued(self, plan: AlertPlan, now_s: float) -> list[Command]:
+        if plan.references or plan.msg_type != "Alert":
+            return self._lifecycle(plan, now_s)
+        return self._open(plan, now_s)
+
+    def _open(self, plan: AlertPlan, now_s: float) -> list[Command]:
         self.tracker.open(plan)
         self._index[plan.alert_id] = _AlertIndex(plan, self.settings.relay, self.tracker.counters)
         commands: list[Command] = [Process(plan.alert_id, MUNICIPAL)]
@@ -177,6 +203,35 @@ class Policy:
                 commands.extend(self._climb(alert_id, alert.recipients[recipient_id], rung, now_s))
         return commands
 
+    def _lifecycle(self, plan: AlertPlan, now_s: float) -> list[Command]:
+        """An Update or Cancel: end what it supersedes or withdraws (dispatcher.core.lifecycle)."""
+        earlier = self._episodes.add(plan, self.tracker.alerts)
+        commands: list[Command] = []
+        if plan.msg_type == "Cancel":
+            for alert_id, state in withdrawn(self.tracker, plan, earlier):
+                commands.extend(self._flag(alert_id, state, "cancelled", now_s))
+            towns = tuple(t.code for d in plan.districts for t in d.towns)
+            commands.extend(CallOff(alert_id, towns) for alert_id in earlier)
+            self.called_off.update((alert_id, town) for alert_id in earlier for town in towns)
+            empty = replace(plan, districts=())
+            self.tracker.open(empty)
+            relay, counters = self.settings.relay, self.tracker.counters
+            self._index[plan.alert_id] = _AlertIndex(empty, relay, counters)
+            return [*commands, *self._maybe_complete(plan.alert_id)]
+        moved = carry(self.tracker, plan, earlier)
+        for alert_id, state in moved.superseded:
+            points = self.tracker.alerts[alert_id].risk_points
+            for point_id in state.recipient.risk_points:
+                if points[point_id].withdrawn is None:
+                    points[point_id].withdrawn = "superseded"
+            commands.extend(self._flag(alert_id, state, "superseded", now_s))
+        commands.extend(self._open(narrowed(plan, moved.acknowledged), now_s))
+        index = self._index[plan.alert_id]
+        index.carried = moved.rungs
+        # a duty team lead who acknowledged before still covers the town's unreached members
+        index.lead_of_town = {t.code: t.team[0] for d in plan.districts for t in d.towns if t.team}
+        return [*commands, *self._maybe_complete(plan.alert_id)]
+
     def _relay_received(self, event: RelayReceived) -> list[Command]:
         """A center takes an alert once; every copy it gets is confirmed to the tier above."""
         first, commands = self._index[event.alert_id].relays.received(event.center, event.via)
@@ -199,7 +254,12 @@ class Policy:
         if state.rung >= 0 or state.done:
             return []
         state.notified_at_s = now_s
-        return self._attempt(alert_id, state, 0, now_s)
+        index = self._index[alert_id]
+        rung = index.carried.get(state.recipient.id, 0) if index.carried else 0
+        if rung and self.settings.strategy == "hybrid" and state.recipient.town:
+            # hybrid climbs past the first rung only once the town center has the alert
+            rung = rung if state.recipient.town in index.engaged_towns else 0
+        return self._attempt(alert_id, state, rung, now_s)
 
     def _attempt(
         self, alert_id: str, state: RecipientState, rung: int, now_s: float

@@ -66,6 +66,9 @@ class RiskPointRecord(NamedTuple):
     on_scene_at_s: float | None
     responder_id: str | None
     reassigned: bool  # its grid member was not reached; a town duty team covered it
+    # "superseded": its recipient carries it on in a newer message; "cancelled": a Cancel came
+    # before anyone reached it (dispatcher.core.lifecycle)
+    withdrawn: str | None = None
 
     @property
     def latency_s(self) -> float | None:
@@ -133,7 +136,15 @@ class RecipientState:
 
 
 class RiskPointState:
-    __slots__ = ("dispatched_at_s", "district", "on_scene_at_s", "reassigned", "responder", "town")
+    __slots__ = (
+        "dispatched_at_s",
+        "district",
+        "on_scene_at_s",
+        "reassigned",
+        "responder",
+        "town",
+        "withdrawn",
+    )
 
     def __init__(self, district: str, town: str) -> None:
         self.district = district
@@ -142,6 +153,7 @@ class RiskPointState:
         self.on_scene_at_s: float | None = None
         self.responder: str | None = None
         self.reassigned = False
+        self.withdrawn: str | None = None
 
 
 class AlertState:
@@ -291,6 +303,7 @@ class Tracker:
                 on_scene_at_s=p.on_scene_at_s,
                 responder_id=p.responder,
                 reassigned=p.reassigned,
+                withdrawn=p.withdrawn,
             )
             for point_id, p in alert.risk_points.items()
         ]

@@ -106,8 +106,9 @@ CapFiles = Annotated[
     list[Path] | None,
     typer.Option(
         "--cap",
-        help="replay this CAP 1.2 XML alert (repeat for updates) at its sent time, "
-        "instead of the hazard's warnings",
+        help="replay this CAP 1.2 XML alert (repeat for its updates and cancel, references "
+        "resolved to the messages replayed before) at its sent time, instead of the hazard's "
+        "warnings",
     ),
 ]
 RunId = Annotated[

@@ -10,6 +10,7 @@ from typing import Any
 
 from dispatcher.wire.alerts import warning_alert
 from dispatcher.wire.messages import Alert
+from simulation.caplifecycle import lifecycle_message
 from simulation.capreplay import replay_warnings
 from simulation.experiment import machine
 from simulation.experiment.gcpause import without_gc_pauses
@@ -75,6 +76,9 @@ def alert_summaries(world: World) -> list[dict[str, Any]]:
             "recipients": a.recipients,
             "risk_points": a.risk_points,
             **(a.words.lengths.summary() if a.words is not None else {}),
+            "msg_type": a.msg_type,
+            "references": list(a.references),
+            "district_codes": list(a.districts),
         }
         for a in world.alerts
     ]
@@ -93,15 +97,21 @@ def cap_alerts(world: World, loaded: LoadedScenario, started_at: str) -> tuple[A
     if loaded.cap_alerts:
         return loaded.cap_alerts
     origin = datetime.fromisoformat(started_at)
+    sent = {a.alert_id: origin + timedelta(seconds=round(a.issued_at_s)) for a in world.alerts}
     return tuple(
-        warning_alert(
-            a.alert_id,
-            loaded.scenario.alert.sender,
-            a.level,  # type: ignore[arg-type]
-            origin + timedelta(seconds=round(a.issued_at_s)),
-            origin + timedelta(seconds=round(a.expires_at_s)),
-            a.districts,
-            a.words.texts if a.words is not None else (),
+        lifecycle_message(
+            warning_alert(
+                a.alert_id,
+                loaded.scenario.alert.sender,
+                a.level,  # type: ignore[arg-type]
+                sent[a.alert_id],
+                origin + timedelta(seconds=round(a.expires_at_s)),
+                a.districts,
+                a.words.texts if a.words is not None else (),
+            ),
+            a.msg_type,
+            a.references,
+            sent,
         )
         for a in world.alerts
     )

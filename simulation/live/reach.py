@@ -30,6 +30,7 @@ from dispatcher.wire.envelopes import (
     relay_message,
     wall_expiry_s,
 )
+from simulation.caplifecycle import lifecycle_payload
 from simulation.live.keys import AlertSigners
 from simulation.live.pacer import Pacer
 from simulation.model.reach import IssuedAlert, Model
@@ -285,4 +286,10 @@ class LiveReach:
                 self.payload,
                 texts,
             )
+            if alert.references:  # an Update: its msgType and references on the wire too
+                sent = {
+                    ref: clock.utc(self.model.issued(ref).issued_at_s) for ref in alert.references
+                }
+                payload = lifecycle_payload(payload, alert.msg_type, alert.references, sent)
+                self._payloads[key] = payload
         return payload

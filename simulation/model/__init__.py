@@ -6,6 +6,7 @@ __all__ = [
     "centers",
     "channels",
     "clock",
+    "episodes",
     "network",
     "reach",
     "responders",

@@ -45,6 +45,8 @@ class IssuedAlert:
     risk_points: int
     # its words, one block per language, and how long they are on a channel (None: not known)
     words: AlertWords | None = None
+    msg_type: str = "Alert"  # or Update, Cancel: a warning's life (simulation.model.episodes)
+    references: tuple[str, ...] = ()
 
 
 class Model(Protocol):

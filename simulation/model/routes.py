@@ -8,7 +8,7 @@ reference counting now frees each route the moment it ends.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 from dispatcher.core.commands import Dispatch
 from dispatcher.core.events import Event, OnScene
@@ -31,6 +31,7 @@ class Walks:
         samplers: tuple[Sampler, Sampler, Sampler],
         handle: Callable[[Event], None],
         finished: Callable[[], None],
+        called_off: Container[tuple[str, str]] = frozenset(),
     ) -> None:
         self.env = env
         self.hazard = hazard
@@ -39,6 +40,8 @@ class Walks:
         self.handle = handle
         self.finished = finished
         self.under_way = 0
+        # (alert, town) a Cancel withdrew: a walk there reaches no further risk point
+        self.called_off = called_off
 
     def start(self, command: Dispatch) -> None:
         """Set off (after a `depart_s` draw) along the command's route."""
@@ -67,7 +70,12 @@ class _Route:
 
     def arrive(self, _: object) -> None:
         walks, command, index = self.walks, self.command, self.index
-        walks.handle(OnScene(command.alert_id, command.risk_points[index], command.responder_id))
+        if (command.alert_id, command.town) in walks.called_off:
+            index = len(command.risk_points) - 1  # called off: the route ends here
+        else:
+            walks.handle(
+                OnScene(command.alert_id, command.risk_points[index], command.responder_id)
+            )
         self.index = index = index + 1
         if index < len(command.risk_points):
             walks.env.later(self.leg_s(index), self.arrive)

@@ -23,6 +23,7 @@ from simpy.core import EmptySchedule
 from dispatcher.core.commands import (
     AlertCompleted,
     CallCenter,
+    CallOff,
     Command,
     Confirm,
     Dispatch,
@@ -66,6 +67,7 @@ from simulation.model.background import start_all
 from simulation.model.centers import CenterModel
 from simulation.model.channels import ChannelModel
 from simulation.model.clock import Alarm, Environment
+from simulation.model.episodes import LatestMessages, issued_alert
 from simulation.model.reach import IssuedAlert, Reach, VirtualReach
 from simulation.model.routes import Walks
 from simulation.scenario import Scenario
@@ -151,6 +153,7 @@ class World:
         self._open_alerts = 0
         self._alerts_to_issue = 0
         self.first_alert_at_s: float | None = None  # known once started
+        self._latest = LatestMessages()
         self._walks = Walks(
             self.env,
             self.hazard,
@@ -158,6 +161,7 @@ class World:
             (self._depart_s, self._speed, self._distance),
             self.handle,
             self._check_done,
+            self.policy.called_off,
         )
 
     # -- construction -------------------------------------------------------------------------
@@ -223,8 +227,9 @@ class World:
 
     def start(self, replay: Sequence[WarningIssued] = ()) -> None:
         """Schedule the hazard's warnings (or those replayed); call once, then run the model."""
+        lifecycle = (self.scenario.alert.lifecycle, self.scenario.alert.expires_s)
         warnings = list(replay) or [
-            w for w in map(self._in_area, self.hazard.warnings()) if w is not None
+            w for w in map(self._in_area, self.hazard.warnings(*lifecycle)) if w is not None
         ]
         self._alerts_to_issue = len(warnings)
         self.first_alert_at_s = min((w.at_s for w in warnings), default=None)
@@ -326,26 +331,17 @@ class World:
             issued_at_s=self.env.now,
             expires_at_s=self.env.now + expires_s,
             districts=tuple(self._plan_of(code, warning.towns) for code in warning.districts),
+            msg_type=warning.msg_type,
+            references=self._latest.issued(warning, alert_id),
         )
-        recipients = plan.recipients()
         words = alert_words(self.scenario.alert, warning, self.city)
         for channel in self.channels.values():
             channel.prepare(alert_id, words.lengths)
-        issued = IssuedAlert(
-            alert_id,
-            warning.level,
-            plan.issued_at_s,
-            plan.expires_at_s,
-            warning.districts,
-            len(recipients),
-            sum(len(r.risk_points) for r in recipients),
-            words,
-        )
-        self.alerts.append(issued)
-        self._issued[alert_id] = issued
         self._alerts_to_issue -= 1
         self._open_alerts += 1
         self.handle(AlertIssued(plan))
+        self.alerts.append(issued := issued_alert(plan, warning, self.tracker, words=words))
+        self._issued[alert_id] = issued
 
     def handle(self, event: Event) -> None:
         """Hand `event` to the policy now and carry out what it commands."""
@@ -387,8 +383,8 @@ class World:
             case AlertCompleted():
                 self._open_alerts -= 1
                 self._check_done()
-            case Flagged():
-                pass  # recorded by the tracker; the report reads it from there
+            case Flagged() | CallOff():
+                pass  # recorded by the tracker (and the policy): the report and walks read it
 
     def _call(self, command: CallCenter) -> None:
         """The source center's staff phone a silent center; an answered call delivers the alert."""

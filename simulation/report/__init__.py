@@ -3,9 +3,11 @@
 __all__ = [
     "build",
     "compare",
+    "episodes",
     "faults",
     "headline",
     "html",
+    "html_episodes",
     "html_parts",
     "html_provenance",
     "html_queues",

@@ -14,6 +14,7 @@ from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
 from dispatcher.wire.messages import Alert
 from simulation import metrics
 from simulation.hazards import HazardModel
+from simulation.report.episodes import episodes, messages
 from simulation.report.provenance import provenance
 from simulation.report.queues import queues
 from simulation.report.verdict import verdict
@@ -129,7 +130,9 @@ def build_report(result: RunResult) -> dict[str, Any]:
     scenario = result.loaded.scenario
     targets = scenario.targets
     names = {d.code: d.name for d in result.loaded.topology.districts}
-    records, points = result.records, result.risk_points
+    # A superseded state's recipient carries on in the newer message and is counted there.
+    records = [r for r in result.records if r.flag != "superseded"]
+    points = [p for p in result.risk_points if p.withdrawn != "superseded"]
     report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "scenario": scenario.name,
@@ -151,8 +154,19 @@ def build_report(result: RunResult) -> dict[str, Any]:
             "respond_target_s": targets.respond_target_s,
         },
         "alerts": result.alerts,
-        "notification": metrics.notification(records, targets.notify_target_s),
-        "response": metrics.response(points, targets.respond_target_s),
+        "notification": {
+            **metrics.notification(records, targets.notify_target_s),
+            "superseded": len(result.records) - len(records),
+        },
+        "response": {
+            **metrics.response(points, targets.respond_target_s),
+            "cancelled": sum(1 for p in points if p.withdrawn == "cancelled"),
+        },
+        "messages": messages(result.alerts, result.records, targets.notify_target_s),
+        "episodes": (chains := episodes(result.alerts, result.records)),
+        "episode_latency_s": metrics.latency_summary(
+            e["latency_s"] for e in chains if e["latency_s"] is not None
+        ),
         "by_tier": metrics.by_tier(records, targets.notify_target_s),
         "by_district": metrics.by_district(
             records, points, targets.notify_target_s, targets.respond_target_s, names

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulation.report import svg
 from simulation.report.headline import HEADLINES, LABELS, lookup
+from simulation.report.html_episodes import episodes_section
 from simulation.report.html_parts import fault_split, figure, section, share_class, table
 from simulation.report.html_provenance import assumptions_section
 from simulation.report.html_queues import queues
@@ -53,6 +54,7 @@ SECTIONS = (
     ("over-time", "Acknowledged over time"),
     ("response", "Response"),
     ("budget", "Latency budget"),
+    ("episodes", "Warning episodes"),
     ("maps", "Maps"),
     ("districts", "Districts"),
     ("towns", "Worst towns"),
@@ -310,11 +312,16 @@ def render_html(report: dict[str, Any], shapes: MapShapes | None = None) -> str:
     """The whole page as one string; its maps are drawn on `shapes` (none without them)."""
     nav = "".join(f'<a href="#{a}">{escape(t)}</a>' for a, t in SECTIONS)
     flagged = report["notification"]["flagged"]
+    superseded = (
+        figure(report, "notification.superseded", "count")
+        if "superseded" in report["notification"]
+        else ""
+    )
     title = f"{report['scenario']}: alertsim report"
     body = [
         f"<h1>{escape(report['scenario'])}</h1>",
         f'<p class="sub">{escape(report["strategy"])} relay, seed {report["seed"]}, '
-        f"{report['mode']} run; {len(report['alerts'])} alert(s) to "
+        f"{report['mode']} run; {len(report['alerts'])} message(s) to "
         f"{figure(report, 'notification.targeted', 'count')} responders and "
         f"{figure(report, 'response.risk_points', 'count')} risk points.</p>",
         _verdict(report),
@@ -324,6 +331,7 @@ def render_html(report: dict[str, Any], shapes: MapShapes | None = None) -> str:
         _charted(_over_time, report, "ack_share_over_time", "over-time", "Acknowledged share"),
         _charted(_response, report, "cdf", "response", "Response latency of risk points"),
         _charted(_budget, report, "budget", "budget", "Latency budget per hop"),
+        episodes_section(report),
         report_maps(report, shapes),
         districts(report),
         ranking(report),
@@ -337,10 +345,12 @@ def render_html(report: dict[str, Any], shapes: MapShapes | None = None) -> str:
             "flagged with a cause.</p>",
             table(
                 ["cause", "recipients"],
-                [
-                    [escape(c), figure(report, f"notification.flagged.{c}", "count")]
-                    for c in flagged
-                ],
+                [[escape(c), figure(report, f"notification.flagged.{c}", "count")] for c in flagged]
+                + (
+                    [["superseded (counted in the newer message)", superseded]]
+                    if "superseded" in report["notification"]
+                    else []
+                ),
             ),
         ),
         section(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from rich.console import Console
@@ -16,6 +17,25 @@ def _s(value: float | None) -> str:
 
 def _pct(share: float) -> str:
     return floor_pct(share)  # never rounded up to a target
+
+
+def _lifecycle_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """Messages by type, those carried on into an Update, and the episodes' latency."""
+    if "messages" not in report:
+        return []
+    kinds = Counter(m["msg_type"] for m in report["messages"])
+    listed = ", ".join(f"{n:,} {kind}" for kind, n in sorted(kinds.items()))
+    rows = [("messages", listed or "none")]
+    if report["notification"].get("superseded"):
+        rows.append(("carried on into an Update", f"{report['notification']['superseded']:,}"))
+    latency = report["episode_latency_s"]
+    rows.append(
+        (
+            f"episode latency p50 / max (s), {len(report['episodes']):,} episode(s)",
+            f"{_s(latency['p50'])} / {_s(latency['max'])}",
+        )
+    )
+    return rows
 
 
 def print_summary(report: dict[str, Any], console: Console) -> None:
@@ -47,6 +67,7 @@ def print_summary(report: dict[str, Any], console: Console) -> None:
     ]
     rows += [(f"latency {k} (s)", _s(v)) for k, v in note["latency_s"].items()]
     rows += [(f"time to {float(k):.0%} (s)", _s(v)) for k, v in note["time_to_share_s"].items()]
+    rows += _lifecycle_rows(report)
     rows += [
         ("risk points", f"{resp['risk_points']:,}"),
         (f"reached within {targets['respond_target_s']:g} s", _pct(resp["within_target_share"])),

@@ -374,6 +374,13 @@ class SpeechRates(Frozen):
 
 class AlertSettings(Frozen):
     expires_s: Positive = 3600.0
+    lifecycle: Literal["separate", "updates"] = Field(
+        default="updates",
+        description=(
+            "updates: a district's rising level issues Updates of its first alert and its "
+            "falling back a Cancel; separate: every rise is an alert of its own"
+        ),
+    )
     sender: str = "cq-municipal"
     # One info block per language, in this order, in every CAP alert a run sends or writes.
     text: dict[LanguageTag, AlertText] = Field(default_factory=_default_text, min_length=1)

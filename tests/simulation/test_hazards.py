@@ -260,3 +260,117 @@ def test_the_summary_says_what_the_storm_did_to_each_district() -> None:
         "level": None,
         "outage_peak_share": 0.02,
     }
+
+
+# --- a warning's life: Alert, Updates, Cancel ----------------------------------------------------
+
+
+def test_a_rising_district_is_updated_and_cancelled_once_below_the_alert_level() -> None:
+    hazard = model(
+        {D1: [30, 30, 60, 0, 0, 0, 0], D2: [0, 0, 30, 30, 0, 0, 0], D3: [0] * 7},
+        codes=(D1, D2, D3),
+        alert_level="orange",
+        scope="district",
+    )
+    # D1: orange after 2 h, red after 3 h, orange after 4 h (stands at red: nothing), 60 mm in
+    # 3 h after 5 h (orange), 0 after 6 h (below orange: cancelled). D2: orange after 4 h; 30 mm
+    # in 3 h after 6 h (below: cancelled with D1, at its own level).
+    assert hazard.warnings("updates") == [
+        WarningIssued(2 * HOUR_S, "orange", (D1,)),
+        WarningIssued(3 * HOUR_S, "red", (D1,), msg_type="Update"),
+        WarningIssued(4 * HOUR_S, "orange", (D2,)),
+        WarningIssued(6 * HOUR_S, "red", (D1,), msg_type="Cancel"),
+        WarningIssued(6 * HOUR_S, "orange", (D2,), msg_type="Cancel"),
+    ]
+    # separate: the old behaviour, every rise an alert of its own and nothing cancelled
+    assert (
+        hazard.warnings("separate")
+        == hazard.warnings()
+        == [
+            WarningIssued(2 * HOUR_S, "orange", (D1,)),
+            WarningIssued(3 * HOUR_S, "red", (D1,)),
+            WarningIssued(4 * HOUR_S, "orange", (D2,)),
+        ]
+    )
+
+
+def test_a_step_issues_updates_before_alerts_of_a_level_and_cancels_last() -> None:
+    hazard = model(
+        {D1: [60, 60, 0, 0, 0, 60], D2: [0, 100, 0, 0, 0, 0], D3: [0, 60, 0, 0, 0, 0]},
+        codes=(D1, D2, D3),
+        alert_level="orange",
+        scope="district",
+    )
+    # After 2 h: D1 rises to red (an Update) as D2 is first red and D3 first orange; after 5 h
+    # all three are below orange (cancelled); after 6 h D1 is orange again: a new episode.
+    assert hazard.warnings("updates") == [
+        WarningIssued(HOUR_S, "orange", (D1,)),
+        WarningIssued(2 * HOUR_S, "red", (D1,), msg_type="Update"),
+        WarningIssued(2 * HOUR_S, "red", (D2,)),
+        WarningIssued(2 * HOUR_S, "orange", (D3,)),
+        WarningIssued(5 * HOUR_S, "red", (D1, D2), msg_type="Cancel"),
+        WarningIssued(5 * HOUR_S, "orange", (D3,), msg_type="Cancel"),
+        WarningIssued(6 * HOUR_S, "orange", (D1,)),
+    ]
+
+
+def test_a_warning_whose_latest_message_expired_lapses_without_a_cancel() -> None:
+    hazard = model({D1: [60, 0, 0, 0, 60, 0, 0, 0]}, codes=(D1,), alert_level="orange")
+    # orange after 1 h, below after 4 h, orange again after 5 h, below after 8 h
+    assert hazard.warnings("updates", expires_s=3 * HOUR_S + 1) == [
+        WarningIssued(HOUR_S, "orange", (D1,)),
+        WarningIssued(4 * HOUR_S, "orange", (D1,), msg_type="Cancel"),
+        WarningIssued(5 * HOUR_S, "orange", (D1,)),
+        WarningIssued(8 * HOUR_S, "orange", (D1,), msg_type="Cancel"),
+    ]
+    # each alert has expired 3 h after issue, when the rain falls back: nothing to cancel, and
+    # the second burst is a new episode all the same
+    assert hazard.warnings("updates", expires_s=3 * HOUR_S) == [
+        WarningIssued(HOUR_S, "orange", (D1,)),
+        WarningIssued(5 * HOUR_S, "orange", (D1,)),
+    ]
+
+
+def test_city_scope_is_one_episode_at_the_citys_highest_level() -> None:
+    hazard = model(
+        {D1: [60, 60, 0, 0, 0, 0], D2: [0, 0, 0, 0, 0, 0]},
+        codes=(D1, D2),
+        alert_level="orange",
+        scope="city",
+    )
+    assert hazard.warnings("updates") == [
+        WarningIssued(HOUR_S, "orange", (D1, D2)),
+        WarningIssued(2 * HOUR_S, "red", (D1, D2), msg_type="Update"),
+        WarningIssued(5 * HOUR_S, "red", (D1, D2), msg_type="Cancel"),
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from([0, 10, 30, 60, 100]), min_size=6, max_size=6),
+        min_size=3,
+        max_size=3,
+    )
+)
+def test_every_episode_opens_with_an_alert_rises_only_and_ends_in_at_most_one_cancel(
+    series: list[list[float]],
+) -> None:
+    hazard = model(
+        dict(zip((D1, D2, D3), series, strict=True)),
+        codes=(D1, D2, D3),
+        alert_level="yellow",
+        scope="district",
+    )
+    live: dict[str, int] = {}
+    for warning in hazard.warnings("updates"):
+        for code in warning.districts:
+            if warning.msg_type == "Alert":
+                assert code not in live
+                live[code] = level_rank(warning.level)
+            elif warning.msg_type == "Update":
+                assert level_rank(warning.level) > live[code]
+                live[code] = level_rank(warning.level)
+            else:
+                assert live.pop(code) == level_rank(warning.level)
+                assert level_rank(hazard.rain[code].level_at(warning.at_s)) < level_rank("yellow")

@@ -170,3 +170,11 @@ def test_background_interarrivals_from_csv(tmp_path: Path) -> None:
     [error] = errors_for(tmp_path, data)
     assert "scenario.tiers.town.background[0].interarrival_csv: gaps.csv: line 3:" in error
     assert "expected a positive number of seconds, got '-2'" in error
+
+
+def test_an_unknown_alert_lifecycle_is_one_line(tmp_path: Path) -> None:
+    data = merged(base_scenario(), {"alert": {"lifecycle": "sometimes"}})
+    assert errors_for(tmp_path, data) == [
+        f"{tmp_path / 'bad.yaml'}: scenario.alert.lifecycle: expected 'separate' or 'updates', "
+        "got 'sometimes'"
+    ]

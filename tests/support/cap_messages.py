@@ -263,3 +263,84 @@ acks = st.fixed_dictionaries(
 
 # A valid alert's bytes, the starting point of edits and mutations.
 VALID = encode_alert(make_alert())
+
+
+# --- a CMA-style warning's life for a Chongqing district (Yubei, 500112) -------------------------
+
+CMA_SENDER = "cq-yubei-met"
+
+
+def _cma_info(
+    language: str, headline: str, level: str, severity: str, towns: tuple[str, ...]
+) -> str:
+    urgency, response = ("Past", "AllClear") if severity == "Minor" else ("Immediate", "Evacuate")
+    geocodes = "".join(
+        f"<geocode><valueName>CPEAS Geographic Code</valueName><value>{town}000</value></geocode>"
+        for town in towns
+    )
+    zh = language == "zh-CN"
+    event, area = ("暴雨", "渝北区") if zh else ("Rainstorm", "Yubei")
+    observatory = "渝北区气象台" if zh else "Yubei Meteorological Observatory"
+    return (
+        f"<info><language>{language}</language><category>Met</category><event>{event}</event>"
+        f"<responseType>{response}</responseType><urgency>{urgency}</urgency>"
+        f"<severity>{severity}</severity><certainty>Likely</certainty>"
+        "<expires>2025-07-20T14:00:00+08:00</expires>"
+        f"<senderName>{observatory}</senderName><headline>{headline}</headline>"
+        "<parameter><valueName>alertsim:warningLevel</valueName>"
+        f"<value>{level}</value></parameter>"
+        f"<area><areaDesc>{area}</areaDesc>{geocodes}</area></info>"
+    )
+
+
+def cma_message(
+    number: int,
+    msg_type: str,
+    sent: str,
+    level: str,
+    towns: tuple[str, ...],
+    references: tuple[tuple[int, str], ...] = (),
+) -> bytes:
+    """The ``number``-th message of a Yubei rainstorm warning as the CMA system sends it: a
+    zh-CN and an en-US info block, 12-digit CPEAS geocodes, references to earlier numbers."""
+    cancel = msg_type == "Cancel"
+    severity = "Minor" if cancel else {"red": "Extreme", "orange": "Severe"}.get(level, "Moderate")
+    colour = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}[level]
+    zh = f"解除渝北区暴雨{colour}预警" if cancel else f"渝北区暴雨{colour}预警"
+    en = f"Rainstorm warning for Yubei {'cancelled' if cancel else 'at ' + level}"
+    refs = " ".join(f"{CMA_SENDER},cq-500112-20250720-rainstorm-{n},{at}" for n, at in references)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">'
+        f"<identifier>cq-500112-20250720-rainstorm-{number}</identifier>"
+        f"<sender>{CMA_SENDER}</sender><sent>{sent}</sent><status>Exercise</status>"
+        f"<msgType>{msg_type}</msgType><scope>Public</scope>"
+        + (f"<references>{refs}</references>" if refs else "")
+        + _cma_info("zh-CN", zh, level, severity, towns)
+        + _cma_info("en-US", en, level, severity, towns)
+        + "</alert>"
+    ).encode()
+
+
+CMA_ALERT_SENT = "2025-07-20T08:00:00+08:00"
+CMA_UPDATE_SENT = "2025-07-20T08:30:00+08:00"
+CMA_TOWNS = ("500112001", "500112002")
+
+
+def cma_episode() -> tuple[bytes, bytes, bytes]:
+    """An orange Alert for two Yubei towns, a red Update 30 min later adding a third, and the
+    Cancel of the episode 4 h after the alert."""
+    return (
+        cma_message(1, "Alert", CMA_ALERT_SENT, "orange", CMA_TOWNS),
+        cma_message(
+            2, "Update", CMA_UPDATE_SENT, "red", (*CMA_TOWNS, "500112003"), ((1, CMA_ALERT_SENT),)
+        ),
+        cma_message(
+            3,
+            "Cancel",
+            "2025-07-20T12:00:00+08:00",
+            "red",
+            (*CMA_TOWNS, "500112003"),
+            ((1, CMA_ALERT_SENT), (2, CMA_UPDATE_SENT)),
+        ),
+    )

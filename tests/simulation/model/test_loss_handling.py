@@ -152,3 +152,48 @@ def test_a_progress_bar_changes_no_event_count(tmp_path: Path) -> None:
     assert len(ticks) > 3, "the progress bar ticked"
     assert watched.sim_events == quiet.sim_events
     assert watched.records == quiet.records
+
+
+def test_counters_balance_through_updates_and_a_cancel_under_loss(tmp_path: Path) -> None:
+    # Orange after 10 min, red after 20 (an Update), below orange after 3 h 20 min (a Cancel);
+    # only app pushes get through, and half go unseen: the unseen are chased until the Cancel.
+    loaded = load(
+        tmp_path,
+        network=LOSSY,
+        channels={
+            "app_push": {"failure": 0.2, "missed": 0.5},
+            "sms": {"failure": 1.0},
+            "voice_call": {"failure": 1.0},
+            "door_knock": {"failure": 1.0},
+        },
+        escalation={"timeout_s": [300, 300, 300, 20000]},
+        hazard={
+            "step_s": 600,
+            "rainfall_mm": {"default": [60, 50] + [0] * 20},
+            "alert_level": "orange",
+            "scope": "district",
+        },
+        alert={"expires_s": 20000},
+    )
+    result = run_virtual(loaded)
+    report = build_report(result)
+    messages = report["messages"]
+    assert [m["msg_type"] for m in messages] == ["Alert", "Update", "Cancel"]
+    for m in messages:
+        assert m["targeted"] == m["acknowledged"] + m["superseded"] + m["cancelled"] + m["flagged"]
+    superseded = sum(m["superseded"] for m in messages)
+    cancelled = sum(m["cancelled"] for m in messages)
+    assert superseded > 0
+    assert cancelled > 0
+    assert (
+        result.protocol["flagged_superseded"] == superseded == report["notification"]["superseded"]
+    )
+    assert result.protocol["flagged_cancelled"] == cancelled
+    note = report["notification"]
+    assert note["flagged"]["cancelled"] == cancelled
+    assert note["targeted"] == note["acknowledged"] + sum(note["flagged"].values())
+    assert note["targeted"] + superseded == len(result.records)
+    for group in [*report["by_tier"], *report["by_district"], *report["worst_towns"]]:
+        assert group["acknowledged"] + group["flagged"] == group["targeted"], group
+    response = report["response"]
+    assert response["cancelled"] + response["reached"] <= response["risk_points"]

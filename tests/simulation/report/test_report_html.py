@@ -118,6 +118,7 @@ def test_verdict_comes_first_then_the_charts_in_order(parsed: Parsed) -> None:
         "over-time",
         "response",
         "budget",
+        "episodes",
         "maps",
         "districts",
         "ranking",  # the default run has replications
@@ -129,11 +130,12 @@ def test_verdict_comes_first_then_the_charts_in_order(parsed: Parsed) -> None:
         "assumptions",
         "metadata",
     ]
-    assert parser.charts[:5] == [
+    assert parser.charts[:6] == [
         "notification-cdf",
         "ack-share-over-time",
         "response-cdf",
         "latency-budget",
+        "episode-timeline",
         "district-compliance",
     ]
 
@@ -197,9 +199,27 @@ def test_run_writes_the_three_files(run_dir: Path) -> None:
 
 def test_an_older_report_without_chart_figures_still_renders(parsed: Parsed) -> None:
     _, report = parsed
-    older = {k: v for k, v in report.items() if k not in ("cdf", "ack_share_over_time", "budget")}
+    dropped = ("cdf", "ack_share_over_time", "budget", "episodes", "messages")
+    older = {k: v for k, v in report.items() if k not in dropped}
     parser = ReportParser()
     parser.feed(render_html(older))
     assert parser.verdicts == report["verdict"]
     assert parser.charts == ["district-compliance", "escalations"]
     assert parser.sections[1:5] == ["notification", "over-time", "response", "budget"]
+
+
+def test_the_episode_timeline_shows_each_message_and_its_figures(parsed: Parsed) -> None:
+    parser, report = parsed
+    keys = {key for key, _, _ in parser.figures}
+    # the smoke storm: red after 2 h; below red after 6 h, but its alert expired after 3 h: the
+    # warning lapsed, no Cancel
+    assert [(m["msg_type"], m["issued_at_s"]) for m in report["messages"]] == [("Alert", 7200.0)]
+    for i in range(len(report["messages"])):
+        assert {f"messages.{i}.targeted", f"messages.{i}.acknowledged"} <= keys
+        assert {f"messages.{i}.superseded", f"messages.{i}.latency_s.p50"} <= keys
+    assert {"episode_latency_s.p50", "episode_latency_s.max", "notification.superseded"} <= keys
+    [episode] = report["episodes"]
+    assert episode["latency_s"] == report["episode_latency_s"]["max"]
+    assert episode["latency_s"] == pytest.approx(
+        report["notification"]["latency_s"]["max"], abs=1e-3
+    )  # one alert: its last acknowledgement is the episode's
