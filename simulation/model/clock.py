@@ -60,7 +60,7 @@ class Environment(simpy.Environment):
         entry = (at_s, priority, next(self._eid), event)
         # Multiplying and truncating never reorders two times (floor division can round
         # either way), so a window's events are never later than the next window's.
-        window = int(at_s * self._per_window)
+        window = _window_of(at_s, self._per_window)
         if window <= self._window:
             heappush(self._queue, entry)
             return
@@ -80,7 +80,7 @@ class Environment(simpy.Environment):
         alarm = Alarm(callback)
         at_s = self._now + delay_s  # `schedule`, inlined: the hottest call of a city run
         entry: Any = (at_s, NORMAL, next(self._eid), alarm)  # SimPy's key, then the alarm
-        window = int(at_s * self._per_window)
+        window = _window_of(at_s, self._per_window)
         if window <= self._window:
             heappush(self._queue, entry)
             return alarm
@@ -144,3 +144,10 @@ class Environment(simpy.Environment):
                 exc.__cause__ = event._value
                 raise exc
         return steps
+
+
+def _window_of(at_s: float, per_window: float) -> int:
+    try:
+        return int(at_s * per_window)
+    except (OverflowError, ValueError):  # inf or nan: SimPy would queue it; nothing can follow
+        raise ValueError(f"clock: expected a finite model time, got {at_s}") from None

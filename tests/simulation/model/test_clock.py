@@ -77,3 +77,12 @@ def test_a_failed_event_nobody_defused_crashes_the_run() -> None:
     env.timeout(20.0).callbacks.append(lambda _: env.event().fail(ValueError("boom")))
     with pytest.raises(ValueError, match="boom"):
         env.run_until_processed(env.timeout(50.0))
+
+
+@pytest.mark.parametrize("delay", [float("inf"), float("nan")])
+def test_a_time_that_is_not_finite_is_refused_in_one_line(delay: float) -> None:
+    env = Environment()
+    with pytest.raises(ValueError, match="expected a finite model time"):
+        env.timeout(delay)
+    with pytest.raises(ValueError, match="expected a finite model time"):
+        env.later(delay, lambda _: None)
