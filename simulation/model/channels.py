@@ -78,7 +78,7 @@ class ChannelModel:
 
     def prepare(self, alert_id: str, lengths: AlertLengths) -> None:
         """Precompute what alert `alert_id`'s length does on this channel (before sending it)."""
-        segments = lengths.sms.segments if self.name == "sms" else 1
+        segments = lengths.sms.segments if self._segmented else 1
         read_s = lengths.script.seconds if self.name in READ_ALOUD else 0.0
         if (segments, read_s) != _PLAIN:
             self._lengths[alert_id] = (segments, read_s)

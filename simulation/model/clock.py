@@ -78,18 +78,7 @@ class Environment(simpy.Environment):
         if delay_s < 0:
             raise ValueError(f"later: expected a delay of 0 s or more, got {delay_s}")
         alarm = Alarm(callback)
-        at_s = self._now + delay_s  # `schedule`, inlined: the hottest call of a city run
-        entry: Any = (at_s, NORMAL, next(self._eid), alarm)  # SimPy's key, then the alarm
-        window = _window_of(at_s, self._per_window)
-        if window <= self._window:
-            heappush(self._queue, entry)
-            return alarm
-        bucket = self._later.get(window)
-        if bucket is None:
-            self._later[window] = [entry]
-            heappush(self._later_windows, window)
-        else:
-            bucket.append(entry)
+        self.schedule(alarm, NORMAL, delay_s)  # type: ignore[arg-type]
         return alarm
 
     def clear(self) -> None:
