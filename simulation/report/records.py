@@ -11,18 +11,19 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import operator
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from dispatcher.core.tracker import RecipientRecord
 
-FIELDS: tuple[str, ...] = RecipientRecord._fields
+FIELDS: tuple[str, ...] = RecipientRecord._fields  # latency_s last, after the tracker's hops
 STAFF_COLUMNS: tuple[str, ...] = ("staff_channels", "staff_requested_at_s", "staff_granted_at_s")
-COLUMNS: tuple[str, ...] = (*FIELDS, "latency_s", *STAFF_COLUMNS)
+COLUMNS: tuple[str, ...] = (*FIELDS, *STAFF_COLUMNS)
 StaffStamps = Mapping[tuple[str, str], Sequence[Sequence[Any]]]
 TIMESTAMP_COLUMNS: tuple[str, ...] = tuple(name for name in FIELDS if name.endswith("_at_s"))
+SECONDS_COLUMNS = frozenset((*TIMESTAMP_COLUMNS, "latency_s"))
+SAMPLE = 1024  # leading values a column's distinct share is judged on
 COMPRESS_LEVEL = 5  # about as small as 9 on this data, at a third of the time
 
 
@@ -33,10 +34,7 @@ def write_records(
 
     `staff` holds each recipient's staffed attempts as `[channel, requested_s, granted_s]`.
     """
-    staff = staff or {}
-    fields_of = operator.attrgetter(*FIELDS)
-    escalations_at = FIELDS.index("escalations")
-    rows = 0
+    records = list(records)
     with (
         path.open("wb") as file,
         # mtime 0 and no name inside: the same records give the same bytes
@@ -47,26 +45,49 @@ def write_records(
     ):
         writer = csv.writer(text, lineterminator="\n")
         writer.writerow(COLUMNS)
-        for record in records:
-            # Model seconds to the millisecond, as in report.json; empty for a hop never made.
-            row = [
-                "" if v is None else (f"{v:.3f}" if type(v) is float else v)
-                for v in fields_of(record)
-            ]
-            row[escalations_at] = "|".join(record.escalations)
-            latency = record.latency_s
-            row.append("" if latency is None else f"{latency:.3f}")
-            row.extend(_staff_cells(staff.get((record.alert_id, record.recipient_id), ())))
-            writer.writerow(row)
-            rows += 1
-    return rows
+        writer.writerows(zip(*_cells(records, staff or {}), strict=True))
+    return len(records)
 
 
-def _staff_cells(attempts: Sequence[Sequence[Any]]) -> list[str]:
-    if not attempts:
-        return ["", "", ""]
-    return [
-        "|".join(str(a[0]) for a in attempts),
-        "|".join(f"{a[1]:.3f}" for a in attempts),
-        "|".join("" if a[2] is None else f"{a[2]:.3f}" for a in attempts),
-    ]
+def _cells(records: Sequence[RecipientRecord], staff: StaffStamps) -> list[Sequence[Any]]:
+    """The rows' cells column by column: a column is one kind of value, formatted in one pass.
+
+    Model seconds to the millisecond, as in report.json; a hop never made is None, which csv
+    writes empty.
+    """
+    columns: list[Sequence[Any]] = (
+        list(zip(*records, strict=True)) if records else [() for _ in FIELDS]
+    )
+    cells: list[Sequence[Any]] = []
+    for name, column in zip(FIELDS, columns, strict=True):
+        if name in SECONDS_COLUMNS:
+            cells.append(_seconds(column))
+        elif name == "escalations":
+            cells.append(list(map("|".join, column)))
+        else:
+            cells.append(column)
+    # (alert, recipient) -> the staffed attempts, where there were any
+    attempts = list(map(staff.get, zip(columns[0], columns[1], strict=True)))
+    cells.append(["|".join(str(a[0]) for a in s) if s else "" for s in attempts])
+    cells.append(["|".join(f"{a[1]:.3f}" for a in s) if s else "" for s in attempts])
+    cells.append(
+        ["|".join("" if a[2] is None else f"{a[2]:.3f}" for a in s) if s else "" for s in attempts]
+    )
+    return cells
+
+
+def _seconds(column: Sequence[Any]) -> Sequence[Any]:
+    """Model seconds to the millisecond; None (a hop never made) stays None, which csv writes
+    empty, and a value not a float (none is) as it is.
+
+    A column of shared stamps (the issue, the relays to a district or town) has few distinct
+    values: each is formatted once and looked up, at a fifth of the cost.
+    """
+    if len(set(column[:SAMPLE])) * 4 <= min(len(column), SAMPLE):
+        distinct = set(column)
+        distinct.discard(None)
+        if all(type(v) is float for v in distinct):  # an int would be merged with its float
+            cells: dict[Any, Any] = {v: f"{v:.3f}" for v in distinct}
+            cells[None] = None
+            return list(map(cells.__getitem__, column))
+    return [f"{v:.3f}" if type(v) is float else v for v in column]
