@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,59 +36,101 @@ def write_records(
     `staff` holds each recipient's staffed attempts as `[channel, requested_s, granted_s]`.
     """
     records = list(records)
+    text = _csv_text(_cells(records, staff or {}))
     with (
         path.open("wb") as file,
         # mtime 0 and no name inside: the same records give the same bytes
         gzip.GzipFile(
             filename="", mode="wb", compresslevel=COMPRESS_LEVEL, fileobj=file, mtime=0
         ) as raw,
-        io.TextIOWrapper(raw, encoding="utf-8", newline="") as text,
     ):
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        writer.writerows(zip(*_cells(records, staff or {}), strict=True))
+        raw.write(text.encode("utf-8"))
+        # the sync flush a TextIOWrapper's close made when rows were written through one:
+        # without it the same rows would give other bytes than every earlier records.csv.gz
+        raw.flush()
     return len(records)
 
 
-def _cells(records: Sequence[RecipientRecord], staff: StaffStamps) -> list[Sequence[Any]]:
-    """The rows' cells column by column: a column is one kind of value, formatted in one pass.
+def _csv_text(cells: list[list[str]]) -> str:
+    """The header and the rows of `cells` (columns of text), as csv.writer writes them.
 
-    Model seconds to the millisecond, as in report.json; a hop never made is None, which csv
-    writes empty.
+    Joined directly, at a fifth of csv.writer's cost, when no cell needs quoting (no comma,
+    quote or line break in any, as ids and channel names never have); through csv.writer else.
     """
-    columns: list[Sequence[Any]] = (
-        list(zip(*records, strict=True)) if records else [() for _ in FIELDS]
-    )
-    cells: list[Sequence[Any]] = []
+    lines = [",".join(COLUMNS), *map(",".join, zip(*cells, strict=True))]
+    text = "\n".join(lines) + "\n"
+    if (
+        text.count(",") == len(lines) * (len(COLUMNS) - 1)
+        and text.count("\n") == len(lines)
+        and '"' not in text
+        and "\r" not in text
+    ):
+        return text
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(zip(*cells, strict=True))
+    return out.getvalue()
+
+
+def _cells(records: Sequence[RecipientRecord], staff: StaffStamps) -> list[list[str]]:
+    """The rows' cells column by column, as text: a column is one kind of value, formatted in
+    one pass.
+
+    Model seconds to the millisecond, as in report.json; empty for a hop never made.
+    """
+    # one column at a time: zip(*records) would make an iterator per record, enough new
+    # objects to set off a full pass of the garbage collector (0.4 s after a city run)
+    columns = [list(map(operator.itemgetter(i), records)) for i in range(len(FIELDS))]
+    cells: list[list[str]] = []
     for name, column in zip(FIELDS, columns, strict=True):
         if name in SECONDS_COLUMNS:
-            cells.append(_seconds(column))
+            cells.append(_text(column, seconds=True))
         elif name == "escalations":
             cells.append(list(map("|".join, column)))
         else:
-            cells.append(column)
+            cells.append(_text(column, seconds=False))
     # (alert, recipient) -> the staffed attempts, where there were any
-    attempts = list(map(staff.get, zip(columns[0], columns[1], strict=True)))
-    cells.append(["|".join(str(a[0]) for a in s) if s else "" for s in attempts])
-    cells.append(["|".join(f"{a[1]:.3f}" for a in s) if s else "" for s in attempts])
-    cells.append(
-        ["|".join("" if a[2] is None else f"{a[2]:.3f}" for a in s) if s else "" for s in attempts]
-    )
+    cells.extend(_staff_columns(list(map(staff.get, zip(columns[0], columns[1], strict=True)))))
     return cells
 
 
-def _seconds(column: Sequence[Any]) -> Sequence[Any]:
-    """Model seconds to the millisecond; None (a hop never made) stays None, which csv writes
-    empty, and a value not a float (none is) as it is.
+def _cell(value: Any, seconds: bool) -> str:
+    """One value as csv.writer would write it, model seconds (floats) to the millisecond."""
+    if value is None:
+        return ""
+    if type(value) is float:
+        return f"{value:.3f}" if seconds else repr(value)
+    return value if type(value) is str else str(value)
 
-    A column of shared stamps (the issue, the relays to a district or town) has few distinct
-    values: each is formatted once and looked up, at a fifth of the cost.
+
+def _text(column: list[Any], *, seconds: bool) -> list[str]:
+    """A column's values as text (`_cell`).
+
+    A column of shared values (the issue, the relays to a district or town, tiers, channels)
+    has few distinct ones: each is formatted once and looked up, at a fifth of the cost.
     """
     if len(set(column[:SAMPLE])) * 4 <= min(len(column), SAMPLE):
         distinct = set(column)
-        distinct.discard(None)
-        if all(type(v) is float for v in distinct):  # an int would be merged with its float
-            cells: dict[Any, Any] = {v: f"{v:.3f}" for v in distinct}
-            cells[None] = None
-            return list(map(cells.__getitem__, column))
-    return [f"{v:.3f}" if type(v) is float else v for v in column]
+        # 1 and 1.0 are one key (as 0.0 and -0.0, which no model time is): only a column of
+        # one type (and None) is looked up
+        if len({type(v) for v in distinct if v is not None}) <= 1:
+            text = {v: _cell(v, seconds) for v in distinct}
+            return list(map(text.__getitem__, column))
+    if seconds:
+        return ["" if v is None else (f"{v:.3f}" if type(v) is float else str(v)) for v in column]
+    if set(map(type, column)) == {str}:
+        return column
+    return [_cell(v, seconds) for v in column]
+
+
+def _staff_columns(staffed: list[Sequence[Sequence[Any]] | None]) -> list[list[str]]:
+    """Each recipient's staffed attempts (None: none) as the three staff columns."""
+    return [
+        ["|".join([str(a[0]) for a in s]) if s else "" for s in staffed],
+        ["|".join([f"{a[1]:.3f}" for a in s]) if s else "" for s in staffed],
+        [
+            "|".join(["" if a[2] is None else f"{a[2]:.3f}" for a in s]) if s else ""
+            for s in staffed
+        ],
+    ]
