@@ -223,3 +223,12 @@ def test_the_episode_timeline_shows_each_message_and_its_figures(parsed: Parsed)
     assert episode["latency_s"] == pytest.approx(
         report["notification"]["latency_s"]["max"], abs=1e-3
     )  # one alert: its last acknowledgement is the episode's
+
+
+def test_the_subtitle_counts_the_messages_in_words(run_dir: Path, parsed: Parsed) -> None:
+    _, report = parsed
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert len(report["messages"]) == 1
+    assert "; 1 message to " in html
+    two = {**report, "alerts": report["alerts"] * 2}
+    assert "; 2 messages to " in render_html(two)
