@@ -127,9 +127,11 @@ async def test_unanswered_push_escalates_to_sms_and_is_acknowledged_once(
     tmp_path: Path, keys: Path
 ) -> None:
     broker = MemoryBroker()
-    # Nobody notices the push; everyone answers the SMS.
+    # Nobody notices the push; everyone answers the SMS, which waits calmly for them: on a
+    # loaded machine an answer can take longer than 0.2 s, and would then come too late.
     async with Responders(broker, keys, lambda _rid, rung: rung == 1) as responders:
-        summary = await service(broker, tmp_path, keys).run(plan(), deadline_s=5)
+        escalating = service(broker, tmp_path, keys, timeout_s=(FAST_S[0], CALM_S[1]))
+        summary = await escalating.run(plan(), deadline_s=5)
     assert summary.acks == Counter(done=len(RECIPIENTS))
     assert summary.escalations == Counter(sms=len(RECIPIENTS))
     assert summary.published == 2 * len(RECIPIENTS)
