@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 from operator import attrgetter
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from dispatcher.core.plan import FLAG_CAUSES, TIERS
 from dispatcher.core.tracker import RecipientRecord, RiskPointRecord
@@ -187,8 +187,15 @@ def worst_towns(
     groups = _group(records, _TOWN)
     groups.pop("", None)  # district and municipal tiers: no town
     rows = [{"code": code, **_group_figures(rows, target_s)} for code, rows in groups.items()]
-    rows.sort(key=lambda row: (row["within_target_share"], row["code"]))
+    rows.sort(key=_worst_first)
     return rows[:limit]
+
+
+def _worst_first(row: dict[str, Any]) -> tuple[float, float, str]:
+    """Lowest share in time first; among equal shares (a city has hundreds of towns at 0%), the
+    latest 95th percentile first, a town where nobody acknowledged first of all."""
+    p95 = row["latency_s"]["p95"]
+    return (row["within_target_share"], -math.inf if p95 is None else -p95, row["code"])
 
 
 def escalations(records: Sequence[RecipientRecord]) -> dict[str, int]:
