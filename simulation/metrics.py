@@ -198,13 +198,22 @@ def _worst_first(row: dict[str, Any]) -> tuple[float, float, str]:
     return (row["within_target_share"], -math.inf if p95 is None else -p95, row["code"])
 
 
-def escalations(records: Sequence[RecipientRecord]) -> dict[str, int]:
+def escalations(records: Sequence[RecipientRecord], ladder: Sequence[str] = ()) -> dict[str, int]:
+    """Attempts per channel past the first rung, in `ladder` order (others after, by name)."""
     counts = Counter(chain.from_iterable(map(attrgetter("escalations"), records)))
-    return dict(sorted(counts.items()))
+    return _in_order(counts, ladder)
 
 
-def acknowledged_by_channel(records: Sequence[RecipientRecord]) -> dict[str, int]:
-    return dict(sorted(Counter(r.channel for r in records if r.channel is not None).items()))
+def acknowledged_by_channel(
+    records: Sequence[RecipientRecord], ladder: Sequence[str] = ()
+) -> dict[str, int]:
+    """Acknowledgements per channel they came over, in `ladder` order (others after, by name)."""
+    return _in_order(Counter(r.channel for r in records if r.channel is not None), ladder)
+
+
+def _in_order(counts: Counter[str], ladder: Sequence[str]) -> dict[str, int]:
+    rank = {channel: i for i, channel in enumerate(ladder)}
+    return dict(sorted(counts.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
 
 
 # --- figures for charts: CDFs, acknowledged share over time, the latency budget per hop -------

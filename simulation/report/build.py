@@ -130,6 +130,7 @@ def build_report(result: RunResult) -> dict[str, Any]:
     scenario = result.loaded.scenario
     targets = scenario.targets
     names = {d.code: d.name for d in result.loaded.topology.districts}
+    ladder = scenario.escalation.ladder  # channels are listed in the order they are tried
     # A superseded state's recipient carries on in the newer message and is counted there.
     records = [r for r in result.records if r.flag != "superseded"]
     points = [p for p in result.risk_points if p.withdrawn != "superseded"]
@@ -173,8 +174,8 @@ def build_report(result: RunResult) -> dict[str, Any]:
         ),
         "hazard_by_district": hazard_by_district(result.loaded),
         "worst_towns": metrics.worst_towns(records, targets.notify_target_s),
-        "escalations": metrics.escalations(records),
-        "acknowledged_by_channel": metrics.acknowledged_by_channel(records),
+        "escalations": metrics.escalations(records, ladder),
+        "acknowledged_by_channel": metrics.acknowledged_by_channel(records, ladder),
         "channels": result.channels,
         "transport": result.transport,
         "protocol": {key: result.protocol.get(key, 0) for key in PROTOCOL_KEYS},

@@ -169,3 +169,21 @@ def test_worst_towns_rank_equal_shares_by_the_latest_p95() -> None:
     ranked = metrics.worst_towns(records, target_s=180.0)
     assert [t["code"] for t in ranked] == ["500101003", "500101002", "500101001", "500101004"]
     assert [t["within_target_share"] for t in ranked] == [0.0, 0.0, 0.0, 0.5]
+
+
+def test_channel_counts_follow_the_ladder_not_the_alphabet() -> None:
+    records = [
+        _record("500101001", 300.0)._replace(escalations=("sms", "voice_call", "door_knock")),
+        _record("500101001", 200.0)._replace(escalations=("sms",), channel="sms"),
+        _record("500101001", 100.0)._replace(channel="app_push"),
+    ]
+    ladder = ("app_push", "sms", "voice_call", "door_knock")
+    assert list(metrics.escalations(records, ladder)) == ["sms", "voice_call", "door_knock"]
+    assert metrics.escalations(records, ladder)["sms"] == 2
+    assert list(metrics.acknowledged_by_channel(records, ladder)) == ["app_push", "sms"]
+    # a channel the ladder does not name comes after, by name
+    assert list(metrics.escalations(records, ("app_push", "sms"))) == [
+        "sms",
+        "door_knock",
+        "voice_call",
+    ]
