@@ -124,17 +124,18 @@ class ResponderBehaviour:
         self._missed: dict[str, float] = {name: ch.missed for name, ch in scenario.channels.items()}
         self._available: dict[str, bool] = {}
 
-    def _uniform(self, purpose: str, *key: str) -> float:
-        digest = blake2b(self._prefix + ":".join((purpose, *key)).encode(), digest_size=8)
+    def _uniform(self, key: str) -> float:
+        """A uniform number drawn by `key`: "purpose:alert:recipient:channel" (or fewer parts)."""
+        digest = blake2b(self._prefix + key.encode(), digest_size=8).digest()
         # 53 random bits, shifted off 0 so every quantile function gets 0 < u < 1.
-        return ((int.from_bytes(digest.digest(), "big") >> 11) + 0.5) * 2.0**-53
+        return ((int.from_bytes(digest, "big") >> 11) + 0.5) * 2.0**-53
 
     def available(self, recipient_id: str) -> bool:
         # Asked at every delivery, the same answer each time: drawn once per recipient.
         known = self._available.get(recipient_id)
         if known is None:
             known = self._available[recipient_id] = (
-                self._uniform("available", recipient_id) < self._availability
+                self._uniform(f"available:{recipient_id}") < self._availability
             )
         return known
 
@@ -142,10 +143,10 @@ class ResponderBehaviour:
     # identifier: draws must not change when a scenario is renamed.
 
     def missed(self, alert: str, recipient_id: str, channel: str) -> bool:
-        return self._uniform("missed", alert, recipient_id, channel) < self._missed[channel]
+        return self._uniform(f"missed:{alert}:{recipient_id}:{channel}") < self._missed[channel]
 
     def read_s(self, alert: str, recipient_id: str, channel: str) -> float:
-        return self._read[channel](self._uniform("read", alert, recipient_id, channel))
+        return self._read[channel](self._uniform(f"read:{alert}:{recipient_id}:{channel}"))
 
     def ack_s(self, alert: str, recipient_id: str, channel: str) -> float:
-        return self._ack(self._uniform("ack", alert, recipient_id, channel))
+        return self._ack(self._uniform(f"ack:{alert}:{recipient_id}:{channel}"))

@@ -8,6 +8,7 @@ __all__ = [
     "clock",
     "episodes",
     "network",
+    "plans",
     "reach",
     "responders",
     "routes",

@@ -51,9 +51,6 @@ from dispatcher.core.plan import (
     MUNICIPAL,
     AlertPlan,
     Center,
-    DistrictPlan,
-    Recipient,
-    TownPlan,
 )
 from dispatcher.core.policy import Policy, PolicySettings
 from dispatcher.core.relays import RelaySettings
@@ -66,20 +63,13 @@ from simulation.model.alert_ids import alert_identifier
 from simulation.model.background import start_all
 from simulation.model.centers import CenterModel
 from simulation.model.channels import ChannelModel
-from simulation.model.clock import Alarm, Environment
+from simulation.model.clock import Environment
 from simulation.model.episodes import LatestMessages, issued_alert
+from simulation.model.plans import district_plans, narrowed_plan
 from simulation.model.reach import IssuedAlert, Reach, VirtualReach
 from simulation.model.routes import Walks
 from simulation.scenario import Scenario
-from simulation.topology.city import (
-    City,
-    District,
-    Town,
-    district_team_id,
-    member_id,
-    risk_point_id,
-    town_team_id,
-)
+from simulation.topology.city import City
 
 
 class World:
@@ -145,8 +135,8 @@ class World:
         # (alert, recipient) -> [channel, staff requested at, granted at] per staffed attempt
         self.staff_stamps: dict[tuple[str, str], list[list[object]]] = {}
         self.queues_since_s = 0.0  # set by `start`
-        self._district_plans = {d.code: self._district_plan(d) for d in city.districts}
-        self._timers: dict[float, Alarm] = {}
+        self._district_plans = district_plans(city)
+        self._timers: dict[float, list[Event]] = {}  # due at: events, in the order set
         self._on_command = on_command
         self.alerts: list[IssuedAlert] = []
         self._issued: dict[str, IssuedAlert] = {}
@@ -197,31 +187,6 @@ class World:
                     sampler(tiers.town.processing_s, streams.get(f"center.{town.code}")),
                 )
         return centers
-
-    def _district_plan(self, district: District) -> DistrictPlan:
-        team = tuple(
-            Recipient(district_team_id(district.code, i), "district", district.code, "")
-            for i in range(district.team_size)
-        )
-        inside = self.city.alert_towns  # a drawn alert area: only the towns it selected
-        towns = [t for t in district.towns if inside is None or t.code in inside]
-        return DistrictPlan(district.code, team, tuple(self._town_plan(t) for t in towns))
-
-    @staticmethod
-    def _town_plan(town: Town) -> TownPlan:
-        team = tuple(
-            Recipient(town_team_id(town.code, i), "town", town.district, town.code)
-            for i in range(town.team_size)
-        )
-        # Risk points go round-robin to the town's grid members.
-        points: list[list[str]] = [[] for _ in range(town.members)]
-        for j in range(town.risk_points if town.members else 0):
-            points[j % town.members].append(risk_point_id(town.code, j))
-        members = tuple(
-            Recipient(member_id(town.code, i), "grid", town.district, town.code, tuple(points[i]))
-            for i in range(town.members)
-        )
-        return TownPlan(town.code, town.district, team, members)
 
     # -- running ------------------------------------------------------------------------------
 
@@ -309,13 +274,6 @@ class World:
 
         self.env.later(every_s, tick)
 
-    def _plan_of(self, district: str, towns: tuple[str, ...]) -> DistrictPlan:
-        """The district's plan, narrowed to ``towns`` when any of them is in it."""
-        plan = self._district_plans[district]
-        if not any(town.startswith(district) for town in towns):
-            return plan
-        return DistrictPlan(plan.code, plan.team, tuple(t for t in plan.towns if t.code in towns))
-
     def _issuer(self, warning: WarningIssued, seq: int) -> Callable[[simpy.Event], None]:
         return lambda _: self._issue(warning, seq)
 
@@ -330,7 +288,10 @@ class World:
             alert_id=alert_id,
             issued_at_s=self.env.now,
             expires_at_s=self.env.now + expires_s,
-            districts=tuple(self._plan_of(code, warning.towns) for code in warning.districts),
+            districts=tuple(
+                narrowed_plan(self._district_plans, code, warning.towns)
+                for code in warning.districts
+            ),
             msg_type=warning.msg_type,
             references=self._latest.issued(warning, alert_id),
         )
@@ -399,16 +360,21 @@ class World:
     def _at(self, at_s: float, event: Event) -> None:
         """Hand `event` to the policy at model time `at_s`.
 
-        Timers due at the same instant share one SimPy event: a town's members are notified
-        together, so their escalation timers fall due together, and one event with many
-        callbacks costs far less than many events (a fifth of a city run's events were timers).
+        Timers due at the same instant share one SimPy event, which hands the policy their
+        events in the order they were set: a town's members are notified together, so their
+        escalation timers fall due together, and one event costs far less than many (a fifth
+        of a city run's events were timers).
         """
-        timeout = self._timers.get(at_s)
-        if timeout is None:
-            # First callback: later timers for this instant must get an event of their own.
-            timeout = self.env.later(at_s - self.env.now, lambda _: self._timers.__delitem__(at_s))
-            self._timers[at_s] = timeout
-        timeout.callbacks.append(lambda _: self.handle(event))  # type: ignore[union-attr]
+        due = self._timers.get(at_s)
+        if due is None:
+            due = self._timers[at_s] = []
+            self.env.later(at_s - self.env.now, lambda _: self._fire(at_s))
+        due.append(event)
+
+    def _fire(self, at_s: float) -> None:
+        # Timers set for this instant from now on get an event of their own.
+        for event in self._timers.pop(at_s):
+            self.handle(event)
 
     def _notify(self, command: Notify) -> None:
         recipient = command.recipient

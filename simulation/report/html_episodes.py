@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from simulation.report.html_parts import figure, section, table
-from simulation.report.svg import AXIS, GRID, _open, format_time_s, time_step_s
+from simulation.report.svg import AXIS, format_time_s, svg_open, x_ticks
 
 # Episodes drawn at most; the table below lists every message whatever their number.
 MAX_ROWS = 40
@@ -48,21 +48,15 @@ def timeline(report: dict[str, Any]) -> str:
     x_max: float = max([*ends, 60.0])
     height = _TOP + _ROW_H * len(episodes) + 30
     plot_w = _WIDTH - _LEFT - _RIGHT
-    out = _open("episode-timeline", "Warning episodes: issued, updated, cancelled", _WIDTH, height)
+    out = svg_open(
+        "episode-timeline", "Warning episodes: issued, updated, cancelled", _WIDTH, height
+    )
 
     def sx(t_s: float) -> float:
         return _LEFT + t_s / x_max * plot_w
 
-    step = time_step_s(x_max)
-    tick = 0.0
-    while tick <= x_max + 1e-9:
-        x = sx(tick)
-        out.append(
-            f'<line x1="{x:.1f}" y1="{_TOP - 8}" x2="{x:.1f}" y2="{height - 26}" stroke="{GRID}"/>'
-            f'<text x="{x:.1f}" y="{height - 10}" font-size="11" fill="{AXIS}" '
-            f'text-anchor="middle">{escape(format_time_s(tick))}</text>'
-        )
-        tick += step
+    grid = (_TOP - 8, height - 26)
+    out.extend(x_ticks(sx, x_max, format_time_s, line_y=grid, label_y=height - 10))
     for row, episode in enumerate(episodes):
         y = _TOP + _ROW_H * row + _ROW_H / 2
         label = f"{episode['district']} from {format_time_s(episode['first_issued_at_s'])}"

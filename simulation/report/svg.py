@@ -94,13 +94,45 @@ def format_share(value: float) -> str:
     return f"{value * 100:g}%"
 
 
-def _open(name: str, title: str, width: int, height: int) -> list[str]:
+def svg_open(name: str, title: str, width: int, height: int) -> list[str]:
+    """A chart's opening tags: its `svg` element, named for tests and styles, and its title."""
     return [
         f'<svg class="chart" data-chart="{escape(name)}" role="img" '
         f'viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px;{FONT}" '
         f'xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title>",
     ]
+
+
+def x_ticks(
+    sx: Callable[[float], float],
+    x_max: float,
+    x_format: Callable[[float], str],
+    *,
+    line_y: tuple[float, float],
+    label_y: float,
+    stroke: str = GRID,
+    ticks: int = 6,
+) -> list[str]:
+    """An x axis's ticks from 0 to `x_max`: at each, a line from `line_y[0]` down to `line_y[1]`
+    (a grid line, or a short tick) and its label at `label_y`.
+
+    A time axis (`format_time_s`) steps in round seconds, minutes or hours (`time_step_s`); any
+    other in 1-2-5 steps, about `ticks` intervals.
+    """
+    step = time_step_s(x_max) if x_format is format_time_s else nice_step(x_max, ticks)
+    y1, y2 = line_y
+    out = []
+    x = 0.0
+    while x <= x_max + 1e-9:
+        at = _n(sx(x))
+        out.append(
+            f'<line x1="{at}" x2="{at}" y1="{_n(y1)}" y2="{_n(y2)}" stroke="{stroke}"/>'
+            f'<text x="{at}" y="{_n(label_y)}" text-anchor="middle" font-size="11" '
+            f'fill="{AXIS}">{escape(x_format(x))}</text>'
+        )
+        x += step
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +171,7 @@ def line_chart(
     """Lines (or staircases) over a shared x axis from 0 to `x_max`, y from 0 to `y_max`."""
     left, right, top, bottom = 56, 150, 26, 46
     frame = _Frame(left, top, width - left - right, height - top - bottom, max(x_max, 1e-9), y_max)
-    out = _open(name, title, width, height)
+    out = svg_open(name, title, width, height)
     out.extend(_axes(frame, x_format, y_format))
     plot_h, plot_w = frame.plot_h, frame.plot_w
     out.append(
@@ -187,17 +219,13 @@ def _axes(
             f'<text x="{left - 6}" y="{_n(frame.sy(y) + 4)}" text-anchor="end" font-size="11" '
             f'fill="{AXIS}">{escape(y_format(y))}</text>'
         )
-    x_max = frame.x_max
-    x_step = time_step_s(x_max) if x_format is format_time_s else nice_step(x_max)
-    x = 0.0
-    while x <= x_max + 1e-9:
-        out.append(
-            f'<line x1="{_n(frame.sx(x))}" x2="{_n(frame.sx(x))}" y1="{top + plot_h}" '
-            f'y2="{top + plot_h + 4}" stroke="{AXIS}"/>'
-            f'<text x="{_n(frame.sx(x))}" y="{top + plot_h + 17}" text-anchor="middle" '
-            f'font-size="11" fill="{AXIS}">{escape(x_format(x))}</text>'
+    bottom = top + plot_h
+    ticks = (bottom, bottom + 4)
+    out.extend(
+        x_ticks(
+            frame.sx, frame.x_max, x_format, ticks=6, line_y=ticks, label_y=bottom + 17, stroke=AXIS
         )
-        x += x_step
+    )
     return out
 
 
@@ -249,16 +277,10 @@ def bar_chart(
     def sx(x: float) -> float:
         return left + min(max(x, 0.0), x_max) / x_max * plot_w
 
-    out = _open(name, title, width, height)
-    step = time_step_s(x_max) if x_format is format_time_s else nice_step(x_max, 5)
-    x = 0.0
-    while x <= x_max + 1e-9:
-        out.append(
-            f'<line x1="{_n(sx(x))}" x2="{_n(sx(x))}" y1="{top}" y2="{top + plot_h}" '
-            f'stroke="{GRID}"/><text x="{_n(sx(x))}" y="{top + plot_h + 16}" '
-            f'text-anchor="middle" font-size="11" fill="{AXIS}">{escape(x_format(x))}</text>'
-        )
-        x += step
+    out = svg_open(name, title, width, height)
+    out.extend(
+        x_ticks(sx, x_max, x_format, ticks=5, line_y=(top, top + plot_h), label_y=top + plot_h + 16)
+    )
     for i, bar in enumerate(bars):
         y = top + i * (bar_h + gap)
         out.append(
