@@ -34,7 +34,9 @@ test: $(BIN)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m 'not solo'
+	# Files in the order tests/conftest.py collects them in, the longest first (see
+	# tests/support/schedule.py), not xdist's default of the most tests first.
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m 'not solo'
 	$(BIN)/python -m pytest -m solo
 
 bench: $(BIN)/.installed-dev
