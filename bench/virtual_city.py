@@ -4,7 +4,8 @@ Prints the bare loop's wall time (1,000,000 timeouts: 100,000 processes x 10), t
 full-city model in this process (events, us/event, ratio to the bare loop) and the report and
 run folder written from it (`finish_run`), then the whole `alertsim run SCENARIO
 --replications 1` as a process of its own, as a planner would run it (start-up, scenario and
-city, model, report, records, report.html), with its ratio to the bare loop and its peak RSS. Goals (issue 14): the whole process within 4x the bare loop, under 1 GB.
+city, model, report, records, report.html), with its ratio to the bare loop and its peak RSS.
+Goals (issue 14): the whole process within 4x the bare loop, under 1 GB.
 Run: `.venv/bin/python bench/virtual_city.py [SCENARIO] [--repeat N]` (N whole-process runs,
 each followed by a fresh bare loop: the ratio is taken against the loop run beside it).
 """

@@ -300,7 +300,8 @@ def _run_virtual(loaded: LoadedScenario, *, quiet: bool) -> RunResult:
             bar.update(
                 task,
                 completed=p.acknowledged_share,
-                status=f"model {p.now_s:,.0f} s, {p.alerts_issued} alert(s), "
+                status=f"model {p.now_s:,.0f} s, {p.alerts_issued} "
+                f"alert{'' if p.alerts_issued == 1 else 's'}, "
                 f"{p.acknowledged_share:.1%} acknowledged",
             )
 

@@ -38,11 +38,11 @@ def snapshot(world: World, pacer: Pacer) -> LiveProgress:
 
 
 def describe(p: LiveProgress) -> str:
-    """One status line: ``model 7,560 s, 1 alert(s), 45.5% acknowledged, lag 3 ms``."""
+    """One status line: ``model 7,560 s, 1 alert, 45.5% acknowledged, lag 3 ms``."""
     if p.first_alert_in_s is not None:
         return f"model {p.now_s:,.0f} s, first alert in {p.first_alert_in_s:,.0f} s wall"
     return (
-        f"model {p.now_s:,.0f} s, {p.alerts_issued} alert(s), "
+        f"model {p.now_s:,.0f} s, {p.alerts_issued} alert{'' if p.alerts_issued == 1 else 's'}, "
         f"{p.acknowledged_share:.1%} acknowledged, lag {p.lag_ms:,.0f} ms"
     )
 

@@ -321,7 +321,7 @@ def render_html(report: dict[str, Any], shapes: MapShapes | None = None) -> str:
     body = [
         f"<h1>{escape(report['scenario'])}</h1>",
         f'<p class="sub">{escape(report["strategy"])} relay, seed {report["seed"]}, '
-        f"{report['mode']} run; {len(report['alerts'])} message(s) to "
+        f"{report['mode']} run; {_messages(len(report['alerts']))} to "
         f"{figure(report, 'notification.targeted', 'count')} responders and "
         f"{figure(report, 'response.risk_points', 'count')} risk points.</p>",
         _verdict(report),
@@ -368,3 +368,7 @@ def render_html(report: dict[str, Any], shapes: MapShapes | None = None) -> str:
         f"<title>{escape(title)}</title><style>{CSS}{MAP_CSS}</style></head>"
         f"<body><main>{''.join(body)}</main>{_embedded(report)}</body></html>\n"
     )
+
+
+def _messages(count: int) -> str:
+    return f"{count} message" if count == 1 else f"{count} messages"

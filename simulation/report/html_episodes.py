@@ -1,10 +1,11 @@
 """The warning-episodes section of report.html: each episode's timeline and every message's figures.
 
-One row per episode (a district's warning from its first alert to its Cancel): a line from the
-first message to the last acknowledgement, a mark per message where it was issued (a circle for
-an Alert, a triangle for an Update, a cross for a Cancel) labelled with the share of the
-district's recipients it targeted who acknowledged it. Then a table per message: targeted,
-acknowledged, superseded, cancelled and latency from its own issue.
+One row per episode (a district's warning from its first alert to its Cancel, named as the
+district table names it), on an axis that starts at the run's first alert: a line from the first
+message to the last acknowledgement, a mark per message where it was issued (a circle for an
+Alert, a triangle for an Update, a cross for a Cancel) labelled with the share of the district's
+recipients it targeted who acknowledged it. Then a table per message: targeted, acknowledged,
+superseded, cancelled and latency from its own issue.
 """
 
 from __future__ import annotations
@@ -45,24 +46,38 @@ def timeline(report: dict[str, Any]) -> str:
         )
         for e in episodes
     ]
-    x_max: float = max([*ends, 60.0])
-    height = _TOP + _ROW_H * len(episodes) + 30
+    # The axis starts at the first alert: a storm's warnings may come hours into the run.
+    origin: float = min(e["first_issued_at_s"] for e in episodes)
+    span: float = max(max(ends) - origin, 60.0)
+    plot_bottom = _TOP + _ROW_H * len(episodes)
+    height = plot_bottom + 48
     plot_w = _WIDTH - _LEFT - _RIGHT
     out = svg_open(
         "episode-timeline", "Warning episodes: issued, updated, cancelled", _WIDTH, height
     )
 
     def sx(t_s: float) -> float:
-        return _LEFT + t_s / x_max * plot_w
+        return _LEFT + (t_s - origin) / span * plot_w
 
-    grid = (_TOP - 8, height - 26)
-    out.extend(x_ticks(sx, x_max, format_time_s, line_y=grid, label_y=height - 10))
+    grid = (_TOP - 8, plot_bottom + 4)
+    out.extend(
+        x_ticks(
+            lambda t: sx(origin + t), span, format_time_s, line_y=grid, label_y=plot_bottom + 20
+        )
+    )
+    out.append(
+        f'<text x="{_LEFT + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" '
+        f'font-size="12" fill="#374151">time since the first alert, issued at '
+        f"{escape(format_time_s(origin))} of model time</text>"
+    )
+    names = {d["code"]: d["name"] for d in report.get("by_district", [])}
     for row, episode in enumerate(episodes):
         y = _TOP + _ROW_H * row + _ROW_H / 2
-        label = f"{episode['district']} from {format_time_s(episode['first_issued_at_s'])}"
+        code = episode["district"]
+        label = f"{names.get(code, code)} from {format_time_s(episode['first_issued_at_s'])}"
         out.append(
-            f'<g data-episode="{row}"><text x="{_LEFT - 10}" y="{y + 4:.1f}" font-size="12" '
-            f'text-anchor="end">{escape(label)}</text>'
+            f'<g data-episode="{row}" data-district="{escape(code)}"><text x="{_LEFT - 10}" '
+            f'y="{y + 4:.1f}" font-size="12" text-anchor="end">{escape(label)}</text>'
         )
         last = episode["last_acknowledged_at_s"]
         if last is not None:

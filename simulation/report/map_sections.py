@@ -225,6 +225,18 @@ def _area_note(report: dict[str, Any]) -> str:
 
 
 def _storm_maps(report: dict[str, Any], shapes: MapShapes) -> str:
+    rows = report["hazard_by_district"]
+    if len({(r["rainfall_mm"], r["outage_peak_share"]) for r in rows}) == 1:
+        # A storm alike everywhere (a `default` series): two maps of one colour would say less
+        # than a sentence does.
+        [(rain_mm, outage_share)] = {(r["rainfall_mm"], r["outage_peak_share"]) for r in rows}
+        where = "In the run's one district" if len(rows) == 1 else "Alike in every district"
+        return (
+            "<h3>The storm: cell outages and rainfall</h3>"
+            f'<p class="note" data-storm="uniform">{where}: '
+            f"{rain_mm:,.1f} mm of rain over the storm, {floor_share(outage_share)} of cell sites "
+            "down at its peak.</p>"
+        )
     outage, outage_scale = _storm(report, "outage_peak_share", lambda top: amount_scale(top, _pct))
     rain, rain_scale = _storm(report, "rainfall_mm", lambda top: amount_scale(top, _mm))
     return "".join(

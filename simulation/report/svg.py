@@ -113,17 +113,19 @@ def x_ticks(
     label_y: float,
     stroke: str = GRID,
     ticks: int = 6,
+    x_min: float = 0.0,
 ) -> list[str]:
-    """An x axis's ticks from 0 to `x_max`: at each, a line from `line_y[0]` down to `line_y[1]`
-    (a grid line, or a short tick) and its label at `label_y`.
+    """An x axis's ticks from `x_min` (0, or below it) to `x_max`: at each, a line from
+    `line_y[0]` down to `line_y[1]` (a grid line, or a short tick) and its label at `label_y`.
 
     A time axis (`format_time_s`) steps in round seconds, minutes or hours (`time_step_s`); any
-    other in 1-2-5 steps, about `ticks` intervals.
+    other in 1-2-5 steps, about `ticks` intervals. Ticks fall on multiples of the step.
     """
-    step = time_step_s(x_max) if x_format is format_time_s else nice_step(x_max, ticks)
+    span = x_max - x_min
+    step = time_step_s(span) if x_format is format_time_s else nice_step(span, ticks)
     y1, y2 = line_y
     out = []
-    x = 0.0
+    x = step * -(-x_min // step)  # the first multiple of the step at or above x_min
     while x <= x_max + 1e-9:
         at = _n(sx(x))
         out.append(

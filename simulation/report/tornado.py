@@ -69,28 +69,6 @@ def _bar(
     return out
 
 
-def _ticks(
-    sx: Callable[[float], float],
-    span: tuple[float, float],
-    rows: tuple[float, float],
-    x_format: Callable[[float], str],
-) -> str:
-    lo, hi = span
-    top, bottom = rows
-    step = svg.nice_step(hi - lo, 6)
-    tick = step * -(-lo // step)  # the first multiple of step at or above lo
-    out = []
-    while tick <= hi + 1e-12:
-        tx = _n(sx(tick))
-        out.append(
-            f'<line x1="{tx}" x2="{tx}" y1="{top}" y2="{bottom}" stroke="{svg.GRID}"/>'
-            f'<text x="{tx}" y="{bottom + 16}" text-anchor="middle" font-size="11" '
-            f'fill="{svg.AXIS}">{escape(x_format(tick))}</text>'
-        )
-        tick += step
-    return "".join(out)
-
-
 def _legend(left: int, y: int) -> str:
     return (
         f'<rect x="{left}" y="{y - 10}" width="12" height="12" fill="{LOW}"/>'
@@ -124,13 +102,9 @@ def tornado_chart(
     def sx(x: float) -> float:
         return label_w + (x - lo) / (hi - lo) * plot_w
 
-    out = [
-        f'<svg class="chart" data-chart="{escape(name)}" role="img" '
-        f'viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px;{svg.FONT}" '
-        f'xmlns="http://www.w3.org/2000/svg">',
-        f"<title>{escape(title)}</title>",
-    ]
-    out.append(_ticks(sx, (lo, hi), (top, top + plot_h), x_format))
+    out = svg.svg_open(name, title, width, height)
+    grid = (top, top + plot_h)
+    out.extend(svg.x_ticks(sx, hi, x_format, line_y=grid, label_y=top + plot_h + 16, x_min=lo))
     for i, row in enumerate(rows):
         y = top + i * (row_h + gap)
         half = row_h // 2

@@ -33,13 +33,14 @@ async def test_progress_counts_down_to_the_first_alert_then_shows_the_share(
     issued = snapshot(world, pacer)
     assert (issued.alerts_issued, issued.first_alert_in_s) == (1, None)
     assert 0.0 <= issued.acknowledged_share < 1.0
-    assert "1 alert(s)" in describe(issued)
+    assert "1 alert," in describe(issued)
     assert "acknowledged" in describe(issued)
 
 
 def test_describe_formats_the_figures() -> None:
     shown = describe(LiveProgress(7560.4, 0.455, 1, 3.2, None))
-    assert shown == "model 7,560 s, 1 alert(s), 45.5% acknowledged, lag 3 ms"
+    assert shown == "model 7,560 s, 1 alert, 45.5% acknowledged, lag 3 ms"
+    assert "model 7,560 s, 2 alerts, " in describe(LiveProgress(7560.4, 0.455, 2, 3.2, None))
     assert describe(LiveProgress(3600.0, 0.0, 0, 0.0, 180.0)) == (
         "model 3,600 s, first alert in 180 s wall"
     )

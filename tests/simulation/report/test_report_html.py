@@ -13,6 +13,7 @@ import pytest
 
 from simulation.report.headline import lookup
 from simulation.report.html import render_html
+from simulation.report.html_episodes import timeline
 
 
 class ReportParser(HTMLParser):
@@ -223,3 +224,29 @@ def test_the_episode_timeline_shows_each_message_and_its_figures(parsed: Parsed)
     assert episode["latency_s"] == pytest.approx(
         report["notification"]["latency_s"]["max"], abs=1e-3
     )  # one alert: its last acknowledgement is the episode's
+
+
+def test_the_subtitle_counts_the_messages_in_words(run_dir: Path, parsed: Parsed) -> None:
+    _, report = parsed
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert len(report["messages"]) == 1
+    assert "; 1 message to " in html
+    two = {**report, "alerts": report["alerts"] * 2}
+    assert "; 2 messages to " in render_html(two)
+
+
+def test_the_episode_timeline_starts_at_the_first_alert_and_names_districts(
+    parsed: Parsed,
+) -> None:
+    _, report = parsed
+    drawn = timeline(report)
+    [episode] = report["episodes"]
+    name = {d["code"]: d["name"] for d in report["by_district"]}[episode["district"]]
+    assert f">{name} from 2 h</text>" in drawn
+    assert "time since the first alert, issued at 2 h of model time" in drawn
+    # the "0 s" tick stands where the Alert is marked, not at model time 0 (2 h to the left)
+    zero_tick = re.search(r'<line x1="([\d.]+)"[^>]*/><text x="\1"[^>]*>0 s</text>', drawn)
+    alert_mark = re.search(r'<circle cx="([\d.]+)"', drawn)
+    assert zero_tick is not None
+    assert alert_mark is not None
+    assert float(zero_tick.group(1)) == pytest.approx(float(alert_mark.group(1)), abs=0.1)

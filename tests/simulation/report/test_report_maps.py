@@ -287,3 +287,19 @@ def test_an_older_report_json_draws_the_maps_it_has_figures_for(
     for d in older["by_district"]:
         del d["acknowledged_within_s"], d["risk_points"]
     assert list(parse(render_html(older, shapes)).maps) == ["compliance"]
+
+
+def test_a_storm_alike_everywhere_is_one_sentence_not_two_maps_of_one_colour(
+    city_run: Path, shapes: MapShapes
+) -> None:
+    report = json.loads((city_run / "report.json").read_text(encoding="utf-8"))
+    alike = [
+        {**h, "rainfall_mm": 303.0, "outage_peak_share": 0.1944}
+        for h in report["hazard_by_district"]
+    ]
+    html = render_html({**report, "hazard_by_district": alike}, shapes)
+    page = parse(html)
+    assert "rainfall" not in page.maps
+    assert "outage" not in page.maps
+    assert "Alike in every district: 303.0 mm of rain over the storm, 19.4% of cell sites" in html
+    assert "rainfall" in parse(render_html(report, shapes)).maps  # it varied: maps
