@@ -24,6 +24,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The longest files first (tests.support.schedule), each file's tests in their own order."""
 
     def longest_first(item: pytest.Item) -> float:
+        if not item.path.is_relative_to(ROOT):
+            return 0.0
         return -LONGEST_FILES_S.get(item.path.relative_to(ROOT).as_posix(), 0.0)
 
     items.sort(key=longest_first)  # stable: the rest keep the order they were collected in
