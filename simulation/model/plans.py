@@ -15,8 +15,8 @@ from simulation.topology.city import (
     District,
     Town,
     district_team_id,
-    member_id,
-    risk_point_id,
+    member_ids,
+    risk_point_ids,
     town_team_id,
 )
 
@@ -50,12 +50,12 @@ def _town_plan(town: Town) -> TownPlan:
         Recipient(town_team_id(town.code, i), "town", town.district, town.code)
         for i in range(town.team_size)
     )
-    # Risk points go round-robin to the town's grid members.
-    points: list[list[str]] = [[] for _ in range(town.members)]
-    for j in range(town.risk_points if town.members else 0):
-        points[j % town.members].append(risk_point_id(town.code, j))
+    # Risk points go round-robin to the town's grid members: member i covers points i, i + n, ...
+    n = town.members
+    points = risk_point_ids(town.code, town.risk_points if n else 0)
+    code, district = town.code, town.district
     members = tuple(
-        Recipient(member_id(town.code, i), "grid", town.district, town.code, tuple(points[i]))
-        for i in range(town.members)
+        Recipient(member, "grid", district, code, tuple(points[i::n]))
+        for i, member in enumerate(member_ids(code, n))
     )
     return TownPlan(town.code, town.district, team, members)

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 from dispatcher.core.tracker import RecipientRecord
 from simulation.metrics import DIGITS, latency_summary, share_within
 
 __all__ = ["episodes", "messages"]
+
+_RECIPIENT, _ACKNOWLEDGED = attrgetter("recipient_id"), attrgetter("acknowledged_at_s")
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -94,11 +97,11 @@ def episodes(
         for alert in chain:
             mine = rows.get((alert["id"], district), [])
             acked = [r for r in mine if r.acknowledged_at_s is not None]
-            people.update(r.recipient_id for r in mine)
-            acknowledged.update(r.recipient_id for r in acked)
-            for r in acked:
-                assert r.acknowledged_at_s is not None
-                last_ack_s = max(last_ack_s or r.acknowledged_at_s, r.acknowledged_at_s)
+            people.update(map(_RECIPIENT, mine))
+            acknowledged.update(map(_RECIPIENT, acked))
+            if acked:
+                latest = max(map(_ACKNOWLEDGED, acked))
+                last_ack_s = latest if last_ack_s is None else max(last_ack_s, latest)
             timeline.append(
                 {
                     "id": alert["id"],

@@ -169,6 +169,18 @@ def risk_point_id(town_code: str, index: int) -> str:
     return f"{_checked_code(town_code, 9, 'town_code')}-r{_checked_index(index):04d}"
 
 
+def member_ids(town_code: str, count: int) -> list[str]:
+    """Ids of a town's first ``count`` grid members, as `member_id` gives them one by one."""
+    code = _checked_code(town_code, 9, "town_code")
+    return [f"{code}-m{i:04d}" for i in range(count)]
+
+
+def risk_point_ids(town_code: str, count: int) -> list[str]:
+    """Ids of a town's first ``count`` risk points, as `risk_point_id` gives them one by one."""
+    code = _checked_code(town_code, 9, "town_code")
+    return [f"{code}-r{i:04d}" for i in range(count)]
+
+
 def _checked_code(code: str, digits: int, what: str) -> str:
     if len(code) != digits or not code.isdigit():
         raise ValueError(f"{what}: expected a {digits}-digit code, got {code!r}")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dispatcher.core.tracker import RecipientRecord
 from simulation import metrics
 from simulation.experiment.virtual import run_virtual
 from simulation.report.build import VOLATILE_KEYS, RunResult, build_report
@@ -135,3 +136,36 @@ def test_the_storm_is_reported_per_district(constant_run: RunResult) -> None:
             "level",
             "outage_peak_share",
         }
+
+
+def _record(town: str, latency_s: float | None) -> RecipientRecord:
+    acknowledged = None if latency_s is None else 100.0 + latency_s
+    fields = dict.fromkeys(RecipientRecord._fields)
+    fields |= {
+        "alert_id": "a",
+        "recipient_id": f"{town}-m{latency_s}",
+        "tier": "grid",
+        "district": town[:6],
+        "town": town,
+        "issued_at_s": 100.0,
+        "attempts": 1,
+        "escalations": (),
+        "duplicates": 0,
+        "acknowledged_at_s": acknowledged,
+        "flag": "unreachable" if latency_s is None else None,
+        "latency_s": latency_s,
+    }
+    return RecipientRecord(**fields)
+
+
+def test_worst_towns_rank_equal_shares_by_the_latest_p95() -> None:
+    # three towns with nobody in time (a city has hundreds): the order says which is worst
+    records = [
+        *(_record("500101001", s) for s in (400.0, 500.0)),  # answered, late
+        *(_record("500101002", s) for s in (900.0, 1_200.0)),  # answered, later
+        *(_record("500101003", None) for _ in range(2)),  # nobody answered at all
+        *(_record("500101004", s) for s in (100.0, 900.0)),  # half in time
+    ]
+    ranked = metrics.worst_towns(records, target_s=180.0)
+    assert [t["code"] for t in ranked] == ["500101003", "500101002", "500101001", "500101004"]
+    assert [t["within_target_share"] for t in ranked] == [0.0, 0.0, 0.0, 0.5]

@@ -71,6 +71,42 @@ def test_the_same_records_give_the_same_bytes(result: RunResult, tmp_path: Path)
     assert (tmp_path / "a.csv.gz").read_bytes() == (tmp_path / "b.csv.gz").read_bytes()
 
 
+def test_a_cell_that_needs_quoting_is_written_as_csv_writes_it(
+    result: RunResult, tmp_path: Path
+) -> None:
+    odd = result.records[0]._replace(recipient_id='grid "7", west', town="a\nb")
+    records = [odd, *result.records[1:3]]
+    path = tmp_path / "records.csv.gz"
+    write_records(records, path)
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for record in records:
+        writer.writerow(
+            [
+                *(
+                    f"{v:.3f}" if type(v) is float else "|".join(v) if type(v) is tuple else v
+                    for v in record
+                ),
+                "",
+                "",
+                "",
+            ]
+        )
+    assert gzip.decompress(path.read_bytes()).decode("utf-8") == expected.getvalue()
+    assert read_rows(path)[0]["recipient_id"] == 'grid "7", west'
+
+
+def test_a_stamp_that_is_not_a_float_is_written_as_it_is(result: RunResult, tmp_path: Path) -> None:
+    first = result.records[0]
+    records = [first._replace(issued_at_s=7200), *result.records[1:3]]
+    path = tmp_path / "records.csv.gz"
+    write_records(records, path)
+    rows = read_rows(path)
+    assert rows[0]["issued_at_s"] == "7200"  # as csv.writer writes an int
+    assert rows[1]["issued_at_s"] == f"{records[1].issued_at_s:.3f}"
+
+
 def test_staffed_attempts_get_their_requested_and_granted_times(
     result: RunResult, tmp_path: Path
 ) -> None:

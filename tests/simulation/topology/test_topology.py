@@ -19,7 +19,9 @@ from simulation.topology.city import (
     district_totals,
     generate_city,
     member_id,
+    member_ids,
     risk_point_id,
+    risk_point_ids,
     town_team_id,
 )
 from simulation.topology.source import TopologyError, TopologySource, load_topology
@@ -392,6 +394,16 @@ def test_ids_have_the_documented_shape() -> None:
     assert district_team_id("500101", 1) == "500101-d01"
     assert town_team_id("500101001", 1) == "500101001-t01"
     assert town_team_id("500101001", 0) == "500101001-t00"
+
+
+def test_a_towns_ids_made_at_once_are_those_made_one_by_one() -> None:
+    count = 10_001
+    assert member_ids("500101001", count) == [member_id("500101001", i) for i in range(count)]
+    assert risk_point_ids("500101001", count) == [
+        risk_point_id("500101001", i) for i in range(count)
+    ]
+    with pytest.raises(ValueError, match="town_code: expected a 9-digit code, got '5001'"):
+        member_ids("5001", 3)
 
 
 def test_ids_reject_bad_codes_and_indexes() -> None:
