@@ -116,3 +116,10 @@ def test_module_and_functions_stay_small(name: str) -> None:
         and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
     ]
     assert long == [], f"{path}: functions over {MAX_FUNCTION_LINES} lines"
+
+
+def test_the_files_make_test_schedules_first_exist() -> None:
+    # tests.support.schedule: a renamed file would quietly lose its place at the front.
+    from tests.support.schedule import LONGEST_FILES_S
+
+    assert [f for f in LONGEST_FILES_S if not (ROOT / f).is_file()] == []

@@ -19,6 +19,7 @@ from simulation.prometheus import LATENCY_BUCKETS_S, LiveCollector, require_metr
 from simulation.report.build import build_report
 from simulation.scenario import load_scenario
 from tests.support.broker import Broker, free_port
+from tests.support.scenarios import load_live_town
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "scenarios" / "smoke-one-town.yaml"
@@ -36,8 +37,10 @@ def scrape(port: int) -> dict[str, float]:
     return out
 
 
-async def test_metrics_during_a_live_run_equal_its_report_at_the_end(mosquitto: Broker) -> None:
-    loaded = load_scenario(SMOKE)
+async def test_metrics_during_a_live_run_equal_its_report_at_the_end(
+    mosquitto: Broker, tmp_path: Path
+) -> None:
+    loaded = load_live_town(tmp_path)
     registry = CollectorRegistry()
     port = free_port()
     server = start_exporter(port, registry)

@@ -28,7 +28,7 @@ from simulation.live.run import LiveOutcome, mqtt_factory, run_live_async
 from simulation.live.swarm import Swarm, responders_of
 from simulation.scenario import LoadedScenario, load_scenario
 from tests.support.broker import Broker
-from tests.support.scenarios import base_scenario, write_scenario
+from tests.support.scenarios import base_scenario, load_live_town, write_scenario
 from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -53,7 +53,7 @@ def assert_each_recipient_ends_once(outcome: LiveOutcome) -> None:
 async def test_three_runs_against_one_swarm_acknowledge_like_fresh_swarms(
     mosquitto: Broker, tmp_path: Path
 ) -> None:
-    loaded = load_scenario(SMOKE)
+    loaded = load_live_town(tmp_path)  # six runs: smoke's walks would add 34 s of waiting
     keys = tmp_path / "keys"
     init_keys(loaded, keys)
     swarm = Swarm(

@@ -22,6 +22,7 @@ from simulation.live.run import run_live, run_live_async
 from simulation.live.swarm import Swarm
 from simulation.scenario import load_scenario
 from tests.support.broker import Broker
+from tests.support.scenarios import load_live_town
 from tests.support.waiting import eventually, wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -45,8 +46,10 @@ def _ended(result_records: list) -> tuple[int, int, int]:  # type: ignore[type-a
     return len(result_records), acked, flagged
 
 
-def test_one_town_live_run_ends_everyone_and_counts_agree(mosquitto: Broker) -> None:
-    outcome = run_live(load_scenario(SMOKE), broker_url=mosquitto.url, speed=400)
+def test_one_town_live_run_ends_everyone_and_counts_agree(
+    mosquitto: Broker, tmp_path: Path
+) -> None:
+    outcome = run_live(load_live_town(tmp_path), broker_url=mosquitto.url, speed=400)
     result, swarm = outcome.result, outcome.swarm
     assert swarm is not None
     assert result.mode == "live"

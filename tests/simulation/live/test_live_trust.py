@@ -16,12 +16,9 @@ from simulation.cli import app
 from simulation.live.driver import LiveDriver
 from simulation.live.keys import AlertSigners
 from simulation.live.run import run_live_async
-from simulation.scenario import load_scenario
 from tests.support.broker import Broker
+from tests.support.scenarios import live_town, load_live_town
 from tests.support.signed_alerts import make_alert
-
-ROOT = Path(__file__).resolve().parents[3]
-SMOKE = ROOT / "scenarios" / "smoke-one-town.yaml"
 
 
 def test_issuer_follows_the_strategy(tmp_path: Path) -> None:
@@ -37,8 +34,10 @@ def test_issuer_follows_the_strategy(tmp_path: Path) -> None:
     assert AlertSigners.relay_issuer(Center("town", "500101001")) == "district-500101"
 
 
-async def test_live_run_signs_and_swarm_rejects_forgeries(mosquitto: Broker) -> None:
-    loaded = load_scenario(SMOKE)
+async def test_live_run_signs_and_swarm_rejects_forgeries(
+    mosquitto: Broker, tmp_path: Path
+) -> None:
+    loaded = load_live_town(tmp_path)
 
     def started(driver: LiveDriver) -> None:
         # A spoofer with broker access: one unsigned alert, one signed by the wrong town's key.
@@ -85,10 +84,12 @@ async def test_live_run_signs_and_swarm_rejects_forgeries(mosquitto: Broker) -> 
 def test_cli_live_fault_reports_inside_and_outside(mosquitto: Broker, tmp_path: Path) -> None:
     # The town's first connection of 10 responders is blackholed for 1 s wall (400 model s).
     fault = "client:500101001-c1:blackhole:1s"
+    (tmp_path / "in").mkdir()
+    scenario = str(live_town(tmp_path / "in"))
     result = CliRunner().invoke(
         app,
         [
-            "run", str(SMOKE), "--mode", "live", "--broker", mosquitto.url, "--speed", "400",
+            "run", scenario, "--mode", "live", "--broker", mosquitto.url, "--speed", "400",
             "--responders-per-connection", "10", "--fault", fault, "--out", str(tmp_path), "-q",
         ],
     )  # fmt: skip

@@ -8,18 +8,17 @@ from pathlib import Path
 from dispatcher.wire.capxml import decode_cap, is_xml
 from simulation.live.driver import LiveDriver
 from simulation.live.run import run_live_async
-from simulation.scenario import load_scenario
 from tests.support.broker import Broker
+from tests.support.scenarios import load_live_town
 
 ROOT = Path(__file__).resolve().parents[3]
-SMOKE = ROOT / "scenarios" / "smoke-one-town.yaml"
 
 
-def test_a_live_run_with_xml_payloads_ends_everyone(mosquitto: Broker) -> None:
+def test_a_live_run_with_xml_payloads_ends_everyone(mosquitto: Broker, tmp_path: Path) -> None:
     drivers: list[LiveDriver] = []
     outcome = asyncio.run(
         run_live_async(
-            load_scenario(SMOKE),
+            load_live_town(tmp_path),
             broker_url=mosquitto.url,
             speed=400,
             payload="xml",
@@ -43,13 +42,13 @@ def test_a_live_run_with_xml_payloads_ends_everyone(mosquitto: Broker) -> None:
     assert {decode_cap(payload).info.warning_level for payload in payloads} == {"red"}
 
 
-def test_a_live_run_replays_a_cap_message_to_its_town(mosquitto: Broker) -> None:
+def test_a_live_run_replays_a_cap_message_to_its_town(mosquitto: Broker, tmp_path: Path) -> None:
     sample = ROOT / "config" / "cap" / "examples" / "cq-wanzhou-rainstorm-alert.xml"
     one_town = sample.read_bytes().replace(
         b"<value>500101002000</value>", b"<value>500101001000</value>"
     )
     alert = decode_cap(one_town)
-    loaded = load_scenario(SMOKE).model_copy(update={"cap_alerts": (alert,)})
+    loaded = load_live_town(tmp_path).model_copy(update={"cap_alerts": (alert,)})
     outcome = asyncio.run(run_live_async(loaded, broker_url=mosquitto.url, speed=400))
     result = outcome.result
     assert [(a["id"], a["level"], a["issued_at_s"]) for a in result.alerts] == [
