@@ -2,8 +2,9 @@
 
 The policy decides; a driver carries each command out in its own time and over its own network.
 
-Each is a NamedTuple, not a frozen dataclass: as immutable, and made three times faster (the
-frozen dataclass's per-field __setattr__); a city run makes hundreds of thousands.
+Each is a NamedTuple, not a frozen dataclass: as immutable, and made in half the time (248
+against 544 ns for four fields: a frozen dataclass sets each through object.__setattr__); a city
+run makes hundreds of thousands.
 """
 
 from __future__ import annotations
