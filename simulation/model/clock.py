@@ -27,21 +27,10 @@ from simpy.events import NORMAL, Event, EventPriority
 #: city's busiest moment, large enough that buckets are not refilled for every few events.
 WINDOW_S = 8.0
 
-
-class Alarm:
-    """A moment in model time and what to do then: `env.timeout(d).callbacks`, lighter.
-
-    Most of a city run's million events are nothing but a moment and one callback; a SimPy
-    `Timeout` carries a value, an environment and a dictionary besides, built and freed each
-    time. An alarm cannot be yielded from a process: it is for callbacks only.
-    """
-
-    __slots__ = ("callbacks",)
-    _ok = True  # what SimPy's `step` checks of every event it processes
-    _value = None
-
-    def __init__(self, callback: Callable[[Any], None]) -> None:
-        self.callbacks: list[Callable[[Any], None]] | None = [callback]
+# An entry of the queue: SimPy's key (time, priority, insertion id), then what to call with what.
+# A SimPy event is processed by `_process`; a moment made by `later` calls its callback itself,
+# with no event object at all. The ids are unique, so entries never compare past them.
+_Entry = tuple[float, EventPriority, int, Callable[[Any], None], Any]
 
 
 class Environment(simpy.Environment):
@@ -49,20 +38,39 @@ class Environment(simpy.Environment):
 
     def __init__(self, window_s: float = WINDOW_S) -> None:
         super().__init__()
+        # the current window's entries, a heap (SimPy's own `_queue` stays empty)
+        self._heap: list[_Entry] = []
         self._per_window = 1.0 / window_s
         self._window = 0  # index of the window the heap holds: time * per_window, floored
         # Later windows: index -> its entries unsorted, and a heap of the indices in use.
-        self._later: dict[int, list[tuple[float, EventPriority, int, Event]]] = {}
+        self._later: dict[int, list[_Entry]] = {}
         self._later_windows: list[int] = []
 
     def schedule(self, event: Event, priority: EventPriority = NORMAL, delay: float = 0) -> None:
-        at_s = self._now + delay
-        entry = (at_s, priority, next(self._eid), event)
+        self._push(self._now + delay, priority, _process, event)
+
+    def later(self, delay_s: float, callback: Callable[[Any], None]) -> None:
+        """Call `callback(None)` `delay_s` model seconds from now, in turn with every event
+        scheduled for that moment (a `Timeout` of the same delay made now, its callback
+        appended, would come at the same place).
+
+        No event is made: most of a city run's million moments are a time and one callback,
+        and a SimPy `Timeout` would carry a value, an environment and a list of callbacks
+        besides, built and freed each time. A moment cannot be yielded from a process.
+        """
+        if delay_s < 0:
+            raise ValueError(f"later: expected a delay of 0 s or more, got {delay_s}")
+        self._push(self._now + delay_s, NORMAL, callback, None)
+
+    def _push(
+        self, at_s: float, priority: EventPriority, call: Callable[[Any], None], arg: Any
+    ) -> None:
+        entry = (at_s, priority, next(self._eid), call, arg)
         # Multiplying and truncating never reorders two times (floor division can round
         # either way), so a window's events are never later than the next window's.
         window = _window_of(at_s, self._per_window)
         if window <= self._window:
-            heappush(self._queue, entry)
+            heappush(self._heap, entry)
             return
         bucket = self._later.get(window)
         if bucket is None:
@@ -71,20 +79,10 @@ class Environment(simpy.Environment):
         else:
             bucket.append(entry)
 
-    def later(self, delay_s: float, callback: Callable[[Any], None]) -> Alarm:
-        """Call `callback(alarm)` `delay_s` model seconds from now, in turn with every event
-        scheduled for that moment (a `Timeout` of the same delay made now would come at the
-        same place); more callbacks may be appended to the alarm's `callbacks`."""
-        if delay_s < 0:
-            raise ValueError(f"later: expected a delay of 0 s or more, got {delay_s}")
-        alarm = Alarm(callback)
-        self.schedule(alarm, NORMAL, delay_s)  # type: ignore[arg-type]
-        return alarm
-
     def clear(self) -> None:
         """Drop every event still scheduled (a finished run's stale timers and what waits on
         them), so that what their callbacks hold is freed now."""
-        self._queue.clear()
+        self._heap.clear()
         self._later.clear()
         self._later_windows.clear()
 
@@ -95,18 +93,19 @@ class Environment(simpy.Environment):
         self._window = heappop(self._later_windows)
         queue = self._later.pop(self._window)
         heapify(queue)
-        self._queue = queue
+        self._heap = queue
         return True
 
     def peek(self) -> float:
-        if not self._queue and not self._advance():
+        if not self._heap and not self._advance():
             return float("inf")
-        return self._queue[0][0]
+        return self._heap[0][0]
 
     def step(self) -> None:
-        if not self._queue and not self._advance():
+        if not self._heap and not self._advance():
             raise EmptySchedule
-        super().step()
+        self._now, _, _, call, arg = heappop(self._heap)
+        call(arg)
 
     def run_until_processed(self, until: Event) -> int:
         """Process events until `until` has been processed; return how many were.
@@ -117,22 +116,28 @@ class Environment(simpy.Environment):
         """
         steps = 0
         while until.callbacks is not None:  # None once `until` itself has been processed
-            queue = self._queue
+            queue = self._heap
             if not queue:
                 if not self._advance():
                     raise EmptySchedule
                 continue
-            self._now, _, _, event = heappop(queue)
-            callbacks: Any = event.callbacks
-            event.callbacks = None  # type: ignore[assignment]
-            for callback in callbacks:
-                callback(event)
+            self._now, _, _, call, arg = heappop(queue)
+            call(arg)
             steps += 1
-            if not event._ok and not hasattr(event, "_defused"):
-                exc = type(event._value)(*event._value.args)
-                exc.__cause__ = event._value
-                raise exc
         return steps
+
+
+def _process(event: Event) -> None:
+    """What SimPy's `step` does with an event it pops: its callbacks, then a failure nobody
+    defused crashes the run."""
+    callbacks: Any = event.callbacks
+    event.callbacks = None  # type: ignore[assignment]
+    for callback in callbacks:
+        callback(event)
+    if not event._ok and not hasattr(event, "_defused"):
+        exc = type(event._value)(*event._value.args)
+        exc.__cause__ = event._value
+        raise exc
 
 
 def _window_of(at_s: float, per_window: float) -> int:

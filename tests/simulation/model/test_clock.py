@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 import simpy
@@ -18,18 +19,26 @@ def _trace(env: simpy.Environment, seed: int, roots: int, window_hint: float) ->
     rng = random.Random(seed)
     order: list[tuple] = []
 
-    def fire(label: str, depth: int) -> simpy.events.Event | None:
-        def callback(_: simpy.Event) -> None:
+    def at(delay: float, callback: Callable[[object], None]) -> None:
+        # Half the moments through `later` (no event made) where the environment has it: SimPy's
+        # own, the reference, takes a Timeout for each; both must come in the same order.
+        if rng.random() < 0.5 and isinstance(env, Environment):
+            env.later(delay, callback)
+        else:
+            env.timeout(delay).callbacks.append(callback)
+
+    def fire(label: str, depth: int) -> Callable[[object], None]:
+        def callback(_: object) -> None:
             order.append((env.now, label))
             if depth < 3:
                 for k in range(rng.randrange(3)):
                     delay = rng.choice([0.0, window_hint, rng.random() * 5 * window_hint])
-                    env.timeout(delay).callbacks.append(fire(f"{label}.{k}", depth + 1))
+                    at(delay, fire(f"{label}.{k}", depth + 1))
 
-        return callback  # type: ignore[return-value]
+        return callback
 
     for i in range(roots):
-        env.timeout(rng.choice([0.0, 1.0, rng.expovariate(0.05)])).callbacks.append(fire(str(i), 0))
+        at(rng.choice([0.0, 1.0, rng.expovariate(0.05)]), fire(str(i), 0))
         urgent = env.event()
         urgent.callbacks.append(fire(f"u{i}", 2))
         urgent.succeed()
