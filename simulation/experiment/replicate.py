@@ -11,6 +11,7 @@ rule only, never on the executor, the number of workers or the batch size.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -49,6 +50,8 @@ DEFAULT_REPLICATIONS = 3
 DEFAULT_MAX_REPLICATIONS = 100
 SHARE = "notification.within_target_share"
 DISTRICT, TOWN = "district:", "town:"
+# a town's notification p95 in a replication (absent: nobody acknowledged): ties of share
+TOWN_P95 = "town_p95:"
 WORST_TOWNS = 10
 
 
@@ -90,6 +93,9 @@ def group_figures(result: RunResult, report: dict[str, Any]) -> Figures:
     target_s = report["targets"]["notify_target_s"]
     for town in metrics.worst_towns(result.records, target_s, limit=len(result.records)):
         out[f"{TOWN}{town['code']}"] = cast(float, town["within_target_share"])
+        p95 = cast(dict[str, Any], town["latency_s"])["p95"]
+        if p95 is not None:
+            out[f"{TOWN_P95}{town['code']}"] = p95
     return out
 
 
@@ -101,9 +107,13 @@ def replicated_figures_task(scenarios: Sequence[LoadedScenario], item: tuple[int
     return group_figures(result, build_report(result))
 
 
-def ranked(rows: Sequence[Figures], prefix: str, names: dict[str, str]) -> list[dict[str, Any]]:
+def ranked(
+    rows: Sequence[Figures], prefix: str, names: dict[str, str], tie: str | None = None
+) -> list[dict[str, Any]]:
     """Groups (districts or towns) worst first by mean share, each with its 95% interval.
 
+    Equal means (a city's hundreds of towns with nobody in time) are ranked by the mean of the
+    `tie` figures, the largest first, a group missing one in any replication first of all.
     `overlaps_worst` says whether a group's interval overlaps the worst one's: those are not
     told apart from the worst by these replications.
     """
@@ -111,10 +121,14 @@ def ranked(rows: Sequence[Figures], prefix: str, names: dict[str, str]) -> list[
         {key.removeprefix(prefix) for row in rows for key in row if key.startswith(prefix)}
     )
     out: list[dict[str, Any]] = []
+    later: dict[str, float] = {}
     for code in codes:
         interval = mean_ci95([v for row in rows if (v := row.get(prefix + code)) is not None])
         out.append({"code": code, "name": names.get(code, code), **interval})
-    out.sort(key=lambda g: (g["mean"], g["code"]))
+        if tie is not None:
+            ties = [v for row in rows if (v := row.get(tie + code)) is not None]
+            later[code] = sum(ties) / len(ties) if len(ties) == len(rows) else math.inf
+    out.sort(key=lambda g: (g["mean"], -later.get(g["code"], 0.0), g["code"]))
     if out and out[0]["ci95_high"] is not None:
         worst_high = out[0]["ci95_high"]
         for g in out[1:]:
@@ -140,7 +154,7 @@ def noise_note(groups: Sequence[dict[str, Any]], what: str) -> str:
 def ranking_block(rows: Sequence[Figures], loaded: LoadedScenario) -> dict[str, Any]:
     names = {d.code: d.name for d in loaded.topology.districts}
     districts = ranked(rows, DISTRICT, names)
-    towns = ranked(rows, TOWN, {})[:WORST_TOWNS]
+    towns = ranked(rows, TOWN, {}, tie=TOWN_P95)[:WORST_TOWNS]
     return {
         "districts": districts,
         "worst_towns": towns,

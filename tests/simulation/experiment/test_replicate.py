@@ -74,6 +74,18 @@ def test_ranked_gives_intervals_and_what_overlaps_the_worst() -> None:
     assert noise_note(one[:1], "district") == "One district only: nothing to rank."
 
 
+def test_equal_means_rank_by_the_tie_figure_largest_and_missing_first() -> None:
+    # towns with nobody in time in every replication: the later p95 is the worse town
+    rows = [
+        {"town:a": 0.0, "town:b": 0.0, "town:c": 0.0, "town:d": 0.5, "p95:a": 400.0},
+        {"town:a": 0.0, "town:b": 0.0, "town:c": 0.0, "town:d": 0.5, "p95:a": 500.0},
+    ]
+    rows[0] |= {"p95:b": 900.0, "p95:c": 300.0, "p95:d": 200.0}
+    rows[1] |= {"p95:b": 950.0, "p95:d": 200.0}  # c: nobody acknowledged in replication 1
+    assert [g["code"] for g in ranked(rows, "town:", {}, tie="p95:")] == ["c", "b", "a", "d"]
+    assert [g["code"] for g in ranked(rows, "town:", {})] == ["a", "b", "c", "d"]  # by code
+
+
 def test_run_gives_replications_by_default_whatever_the_executor(tmp_path: Path) -> None:
     one = _run(tmp_path / "one", "--workers", "1")
     two = _run(tmp_path / "two", "--workers", "2")
