@@ -226,10 +226,11 @@ def _area_note(report: dict[str, Any]) -> str:
 
 def _storm_maps(report: dict[str, Any], shapes: MapShapes) -> str:
     rows = report["hazard_by_district"]
-    if len({(r["rainfall_mm"], r["outage_peak_share"]) for r in rows}) == 1:
+    storms = {(r["rainfall_mm"], r["outage_peak_share"]) for r in rows}
+    if len(storms) == 1:
         # A storm alike everywhere (a `default` series): two maps of one colour would say less
         # than a sentence does.
-        [(rain_mm, outage_share)] = {(r["rainfall_mm"], r["outage_peak_share"]) for r in rows}
+        [(rain_mm, outage_share)] = storms
         where = "In the run's one district" if len(rows) == 1 else "Alike in every district"
         return (
             "<h3>The storm: cell outages and rainfall</h3>"
