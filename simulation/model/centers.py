@@ -86,19 +86,19 @@ class CenterModel:
         _granted(tally, started_s - requested_s)
         if on_granted is not None:
             on_granted(requested_s, started_s)
+        env.later(duration_s(), self._finished, (started_s, tally, on_done))
 
-        def finished(_: object) -> None:
-            tally[BUSY_S] += env.now - started_s
-            self._busy -= 1
-            # Back to exactly 0 when idle: the sum must not carry rounding from hold to hold.
-            self._busy_since_s = self._busy_since_s - started_s if self._busy else 0.0
-            on_done()
-            # The freed staff member takes the longest-waiting work (after `on_done`, as a
-            # released SimPy resource grants its queue once the release is processed).
-            if self._waiting and self._busy < self.capacity:
-                self._start(*self._waiting.popleft())
-
-        env.later(duration_s(), finished)
+    def _finished(self, hold: tuple[float, list[float], Callable[[], None]]) -> None:
+        started_s, tally, on_done = hold
+        tally[BUSY_S] += self.env.now - started_s
+        self._busy -= 1
+        # Back to exactly 0 when idle: the sum must not carry rounding from hold to hold.
+        self._busy_since_s = self._busy_since_s - started_s if self._busy else 0.0
+        on_done()
+        # The freed staff member takes the longest-waiting work (after `on_done`, as a
+        # released SimPy resource grants its queue once the release is processed).
+        if self._waiting and self._busy < self.capacity:
+            self._start(*self._waiting.popleft())
 
     def queue_figures(self) -> dict[str, Any]:
         """What the staff did until now: holds, waits and busy seconds, by kind of work.

@@ -20,7 +20,7 @@ from simulation.alerttext import AlertLengths
 from simulation.behaviour import Streams, bernoulli, sampler
 from simulation.hazards import HazardModel
 from simulation.model.centers import ALERT, CenterModel, OnGranted
-from simulation.model.clock import Environment
+from simulation.model.clock import Environment, invoke
 from simulation.model.network import Network
 from simulation.scenario import ChannelSettings
 
@@ -118,7 +118,7 @@ class ChannelModel:
                 self.counters["replies_resent"] += 1
                 self.env.later(self._resend_s, lambda _: self.reply(on_arrival))
         else:
-            self.env.later(self._delay(), lambda _: on_arrival())
+            self.env.later(self._delay(), invoke, on_arrival)
 
     def _staffed(
         self,
@@ -155,7 +155,7 @@ class ChannelModel:
             delay_s = max(delay_s, self._delay())
         delay_s += read_s
         if not self.settings.via_broker:
-            self.env.later(delay_s, lambda _: self._arrived(on_delivered))
+            self.env.later(delay_s, self._arrived, on_delivered)
             return
         copies = [0]
 

@@ -12,10 +12,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Protocol
 
-import simpy
-
 from simulation.behaviour import Streams, bernoulli, sampler
-from simulation.model.clock import Environment
+from simulation.model.clock import Environment, invoke
 from simulation.scenario import Network as NetworkSettings
 
 
@@ -74,16 +72,16 @@ class NetworkModel:
             counters["lost"] += 1
             return False
         counters["in_flight"] += 1
-
-        def arrived(_: simpy.Event) -> None:
-            counters["in_flight"] -= 1
-            counters["delivered"] += 1
-            on_arrival()
-
-        self.env.later(queued_s + self._latency() + extra_s, arrived)
+        self.env.later(queued_s + self._latency() + extra_s, self._arrived, on_arrival)
         if self._duplicated():
             # A QoS 1 redelivery: the same message again, a little later, counted apart.
             counters["duplicates"] += 1
             delay_s = queued_s + self._latency() + extra_s
-            self.env.later(delay_s, lambda _: on_arrival())
+            self.env.later(delay_s, invoke, on_arrival)
         return True
+
+    def _arrived(self, on_arrival: Callable[[], None]) -> None:
+        counters = self.counters
+        counters["in_flight"] -= 1
+        counters["delivered"] += 1
+        on_arrival()

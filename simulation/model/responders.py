@@ -96,7 +96,7 @@ class ResponderModel:
         self.read_at_s, self.channel, self.rung = read_at_s, channel, rung
         generation = self.generation
         ack_in_s = read_at_s - now_s + behaviour.ack_s(key, recipient_id, channel)
-        env.later(ack_in_s, lambda _: self._acknowledge(generation))
+        env.later(ack_in_s, self._acknowledge, generation)
 
     def _acknowledge(self, generation: int) -> None:
         if generation != self.generation or self.acked:

@@ -368,7 +368,7 @@ class World:
         due = self._timers.get(at_s)
         if due is None:
             due = self._timers[at_s] = []
-            self.env.later(at_s - self.env.now, lambda _: self._fire(at_s))
+            self.env.later(at_s - self.env.now, self._fire, at_s)
         due.append(event)
 
     def _fire(self, at_s: float) -> None:
