@@ -119,13 +119,13 @@ class Policy:
         self.called_off: set[tuple[str, str]] = set()
 
     def handle(self, event: Event, now_s: float) -> list[Command]:
-        match event:
+        match event:  # the commonest first: a case is an isinstance check, tried in turn
+            case TimerFired():
+                return self._timer(event, now_s)
             case Delivered():
                 return self._delivered(event, now_s)
             case Acknowledged():
                 return self._acknowledged(event, now_s)
-            case TimerFired():
-                return self._timer(event, now_s)
             case OnScene():
                 return self._on_scene(event, now_s)
             case CenterProcessed():

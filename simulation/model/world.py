@@ -313,7 +313,7 @@ class World:
     def _execute(self, command: Command, now_s: float) -> None:
         if self._on_command is not None:
             self._on_command(command, now_s)
-        match command:
+        match command:  # the commonest first: a case is an isinstance check, tried in turn
             case Notify():
                 self._notify(command)
             case StartTimer():
@@ -321,6 +321,8 @@ class World:
                     command.at_s,
                     TimerFired(command.alert_id, command.recipient_id, command.rung),
                 )
+            case Dispatch():
+                self._walks.start(command)
             case Process():
                 alert_id, center = command.alert_id, command.center
                 self.centers[center].process(lambda: self.handle(CenterProcessed(alert_id, center)))
@@ -337,8 +339,6 @@ class World:
                 self._at(command.at_s, fired)
             case CallCenter():
                 self._call(command)
-            case Dispatch():
-                self._walks.start(command)
             case ExpireAt():
                 self._at(command.at_s, AlertExpired(command.alert_id))
             case AlertCompleted():
