@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Job", "can_fork", "start"]
+__all__ = ["Job", "can_fork", "fork", "here", "start"]
 
 T = TypeVar("T")
 Outcome = tuple[bool, Any]  # (True, what the job returned) or (False, what it raised)
@@ -85,8 +85,16 @@ def start(job: Callable[[], T], what: str) -> Job[T]:
 
     ``what`` names the job in the error of a child that died without a word.
     """
-    if not can_fork():
-        return Job(what, None, None, _run(job))
+    return fork(job, what) if can_fork() else here(job, what)
+
+
+def here(job: Callable[[], T], what: str) -> Job[T]:
+    """``job()`` run now, in this process, its outcome kept for ``result()``."""
+    return Job(what, None, None, _run(job))
+
+
+def fork(job: Callable[[], T], what: str) -> Job[T]:
+    """``job()`` in a forked child, whether or not that is safe here (`start` asks first)."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: run, tell, leave without tearing the interpreter down

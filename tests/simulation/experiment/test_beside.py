@@ -23,6 +23,7 @@ from simulation.report.records import write_records
 from tests.support.scenarios import load
 
 linux_only = pytest.mark.skipif(sys.platform != "linux", reason="forks on Linux only")
+TESTS = os.getpid()
 
 
 class Unpicklable(Exception):
@@ -32,6 +33,11 @@ class Unpicklable(Exception):
 
 def fail_with(exc: BaseException) -> None:
     raise exc
+
+
+def die() -> None:
+    if os.getpid() != TESTS:  # never the tests' own process
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @pytest.fixture
@@ -55,8 +61,7 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
 
 @linux_only
 def test_a_job_runs_in_a_child_and_its_value_comes_back() -> None:
-    assert beside.can_fork()
-    job = beside.start(os.getpid, "pid")
+    job = beside.fork(os.getpid, "pid")
     child = job.result()
     assert child != os.getpid()
     assert job.result() == child  # asked again: the same answer, no second wait
@@ -65,7 +70,7 @@ def test_a_job_runs_in_a_child_and_its_value_comes_back() -> None:
 @linux_only
 def test_the_childs_error_is_raised_here_as_it_was_raised_there() -> None:
     missing = Path("/nonexistent/dir/records.csv.gz")
-    job = beside.start(lambda: missing.write_bytes(b""), "writer")
+    job = beside.fork(lambda: missing.write_bytes(b""), "writer")
     with pytest.raises(FileNotFoundError) as forked:
         job.result()
     with pytest.raises(FileNotFoundError) as here:
@@ -76,14 +81,14 @@ def test_the_childs_error_is_raised_here_as_it_was_raised_there() -> None:
 
 @linux_only
 def test_an_error_that_cannot_be_pickled_still_arrives() -> None:
-    job = beside.start(lambda: fail_with(Unpicklable(3, "no disk")), "writer")
+    job = beside.fork(lambda: fail_with(Unpicklable(3, "no disk")), "writer")
     with pytest.raises(RuntimeError, match=r"^Unpicklable: 3: no disk$"):
         job.result()
 
 
 @linux_only
 def test_a_child_that_dies_is_an_error_not_a_silence() -> None:
-    job = beside.start(lambda: os.kill(os.getpid(), signal.SIGKILL), "writer of x.csv.gz")
+    job = beside.fork(die, "writer of x.csv.gz")
     with pytest.raises(ChildProcessError, match=r"writer of x\.csv\.gz .* signal 9"):
         job.result()
 
@@ -96,20 +101,28 @@ def test_with_another_thread_the_job_runs_here_and_fails_alike(another_thread: N
         job.result()
 
 
+@linux_only
 def test_records_written_beside_are_the_bytes_written_here(
-    result: RunResult, tmp_path: Path, request: pytest.FixtureRequest
+    result: RunResult, tmp_path: Path
 ) -> None:
     here = tmp_path / "here.csv.gz"
     rows = write_records(result.records, here, result.staff_stamps)
     assert rows == len(result.records) > 0
-    assert start_records(result, tmp_path / "beside").result() == rows
-    request.getfixturevalue("another_thread")  # now the same job runs here
-    assert start_records(result, tmp_path / "inline").result() == rows
-    for folder in ("beside", "inline"):
-        assert (tmp_path / folder / "records.csv.gz").read_bytes() == here.read_bytes()
+    forked = tmp_path / "forked.csv.gz"
+    job = beside.fork(lambda: write_records(result.records, forked, result.staff_stamps), "w")
+    assert job.result() == rows
+    assert forked.read_bytes() == here.read_bytes()
+    assert start_records(result, tmp_path / "run").result() == rows  # either way
+    assert (tmp_path / "run" / "records.csv.gz").read_bytes() == here.read_bytes()
 
 
-def test_finish_run_raises_the_writers_error(result: RunResult, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "forked", [pytest.param(True, marks=linux_only, id="forked"), pytest.param(False, id="here")]
+)
+def test_finish_run_raises_the_writers_error(
+    result: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forked: bool
+) -> None:
+    monkeypatch.setattr(beside, "can_fork", lambda: forked)
     (tmp_path / "run" / "records.csv.gz").mkdir(parents=True)  # cannot be opened as a file
     with pytest.raises(IsADirectoryError) as raised:
         finish_run(result, tmp_path / "run")
