@@ -23,6 +23,7 @@ from simulation.cli.common import (
     executor_failures,
     executor_or_exit,
     fail,
+    leave_to_exit,
     load_or_exit,
     status_bar,
 )
@@ -233,7 +234,9 @@ def _run_virtual_folder(
 
         result, built = _replicated(loaded, counts, spec, first, quiet=quiet)
         shown = None if quiet else console
-        return finish_run(result, out_dir, report=built, records=started[0], console=shown)
+        done = finish_run(result, out_dir, report=built, records=started[0], console=shown)
+        leave_to_exit(result)  # the records: nothing reads them again
+        return done
 
 
 def _replicated(
