@@ -83,9 +83,15 @@ class Job(Generic[T]):
 def start(job: Callable[[], T], what: str) -> Job[T]:
     """``job()`` in a forked child where that is safe (`can_fork`), here otherwise.
 
-    ``what`` names the job in the error of a child that died without a word.
+    ``what`` names the job in the error of a child that died without a word. A fork the
+    system refuses (no memory for the page tables, a process limit) runs it here too.
     """
-    return fork(job, what) if can_fork() else here(job, what)
+    if can_fork():
+        try:
+            return fork(job, what)
+        except OSError:
+            pass
+    return here(job, what)
 
 
 def here(job: Callable[[], T], what: str) -> Job[T]:
@@ -96,7 +102,12 @@ def here(job: Callable[[], T], what: str) -> Job[T]:
 def fork(job: Callable[[], T], what: str) -> Job[T]:
     """``job()`` in a forked child, whether or not that is safe here (`start` asks first)."""
     read, write = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read)
+        os.close(write)
+        raise
     if pid == 0:  # the child: run, tell, leave without tearing the interpreter down
         code = 0
         try:

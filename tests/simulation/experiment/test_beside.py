@@ -116,6 +116,15 @@ def test_records_written_beside_are_the_bytes_written_here(
     assert (tmp_path / "run" / "records.csv.gz").read_bytes() == here.read_bytes()
 
 
+def test_a_fork_refused_runs_the_job_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(beside, "can_fork", lambda: True)
+    monkeypatch.setattr(os, "fork", refused)
+    assert beside.start(os.getpid, "pid").result() == os.getpid()
+
+
 @pytest.mark.parametrize(
     "forked", [pytest.param(True, marks=linux_only, id="forked"), pytest.param(False, id="here")]
 )
