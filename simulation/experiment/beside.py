@@ -8,9 +8,9 @@ child's traceback added as a note). A thread would not do: formatting the CSV ho
 
 The child shares this process's memory copy-on-write and touches only what the job reads. Where
 a fork is not safe, the job runs here, in ``start``, its outcome kept for ``result()`` alike:
-off Linux (macOS forbids a fork without exec once its frameworks are loaded; Windows has none)
-and when the process has another thread (a server's, a worker pool's, a progress bar's), whose
-locks a child would inherit held.
+off Linux (macOS forbids a fork without exec once its frameworks are loaded; Windows has none),
+when the process has another thread (a server's, a worker pool's, a progress bar's), whose
+locks a child would inherit held, and when it may run on one processor only.
 """
 
 from __future__ import annotations
@@ -32,8 +32,14 @@ THREADS = Path("/proc/self/task")  # one entry per thread of this process, nativ
 
 
 def can_fork() -> bool:
-    """Whether a child forked now may run Python safely: Linux, and this process one thread."""
-    return sys.platform == "linux" and len(os.listdir(THREADS)) == 1
+    """Whether a child forked now may run Python safely and beside this process: Linux, this
+    process one thread, and more than one processor it may run on (on one, the child would
+    only take turns with it)."""
+    return (
+        sys.platform == "linux"
+        and len(os.sched_getaffinity(0)) > 1
+        and len(os.listdir(THREADS)) == 1
+    )
 
 
 class Job(Generic[T]):

@@ -116,6 +116,13 @@ def test_records_written_beside_are_the_bytes_written_here(
     assert (tmp_path / "run" / "records.csv.gz").read_bytes() == here.read_bytes()
 
 
+@linux_only
+def test_on_one_processor_the_job_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
+    assert not beside.can_fork()
+    assert beside.start(os.getpid, "pid").result() == os.getpid()
+
+
 def test_a_fork_refused_runs_the_job_here(monkeypatch: pytest.MonkeyPatch) -> None:
     def refused() -> int:
         raise BlockingIOError(11, "Resource temporarily unavailable")
