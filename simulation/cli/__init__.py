@@ -43,7 +43,7 @@ from simulation.cli import (
     trust,
     validate,
 )
-from simulation.cli.common import errors
+from simulation.cli.common import ends_with_command, errors
 
 __all__ = ["app", "main"]
 
@@ -74,6 +74,7 @@ app.command("dispatch")(dispatch)
 
 def main() -> None:
     """Console-script entry point."""
+    ends_with_command()  # what a command leaves to the exit is the operating system's
     try:
         app()
     except KeyboardInterrupt:

@@ -6,6 +6,7 @@ imports the model, reports or transports it needs when it runs.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,10 +30,12 @@ __all__ = [
     "ScenarioFile",
     "WorkersOption",
     "console",
+    "ends_with_command",
     "errors",
     "executor_failures",
     "executor_or_exit",
     "fail",
+    "leave_to_exit",
     "load_or_exit",
     "status_bar",
 ]
@@ -130,3 +133,31 @@ def executor_failures() -> Iterator[None]:
         yield
     except (ExecutorError, MissingExtra) as exc:
         fail(str(exc), EXIT_FAILED)
+
+
+class _Process:
+    ends_with_command = False  # set by `alertsim` itself: nothing runs after the command
+
+
+def ends_with_command() -> None:
+    """Say that this process ends when its command does (`simulation.cli.main`, not a test's
+    CliRunner): what a command leaves to the exit (`leave_to_exit`) is then not freed."""
+    _Process.ends_with_command = True
+
+
+def leave_to_exit(*objects: object) -> None:
+    """Leave ``objects`` (a finished run's records, say) to the process's end, when it ends
+    with the command (`ends_with_command`); in a process that goes on, nothing happens here.
+
+    They are put in a reference cycle, and the collector's generations are frozen
+    (`gc.freeze`): neither they nor the garbage of a finished model are walked or freed object
+    by object at exit (0.35 s of a 0.3-scale city's process, 0.4 s of the whole city's), but
+    taken back by the operating system with the rest of the process. Everything else ends as
+    always: the files a command wrote are closed already, atexit handlers run, output is
+    flushed.
+    """
+    if not _Process.ends_with_command:
+        return
+    keep: list[object] = [*objects]
+    keep.append(keep)  # a cycle: not freed with the modules at exit, only by the collector
+    gc.freeze()

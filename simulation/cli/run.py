@@ -7,6 +7,8 @@ replications, the run folder) :func:`simulation.experiment.folder.finish_run`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,11 +23,13 @@ from simulation.cli.common import (
     executor_failures,
     executor_or_exit,
     fail,
+    leave_to_exit,
     load_or_exit,
     status_bar,
 )
 
 if TYPE_CHECKING:
+    from simulation.experiment.beside import Job
     from simulation.experiment.executors import ExecutorSpec
     from simulation.experiment.folder import RunFolder
     from simulation.report.build import RunResult
@@ -201,22 +205,50 @@ def run(
         )
         report, folder = finish_run(result, out_dir, live=live, console=shown)
     else:
-        result, built = _replicated(
-            loaded, (replications, precision, max_replications), spec, quiet=quiet
-        )
-        report, folder = finish_run(result, out_dir, report=built, console=shown)
+        counts = (replications, precision, max_replications)
+        report, folder = _run_virtual_folder(loaded, counts, spec, out_dir, quiet=quiet)
     if not quiet:
         _print_outcome(report, folder)
+
+
+def _run_virtual_folder(
+    loaded: LoadedScenario,
+    counts: tuple[int | None, float | None, int],
+    spec: ExecutorSpec,
+    out_dir: Path,
+    *,
+    quiet: bool,
+) -> tuple[dict[str, Any], RunFolder]:
+    """The virtual run over replications and its folder, records.csv.gz started as soon as
+    replication 0 ends: written beside the report and the other replications where that is
+    safe (`simulation.experiment.beside`)."""
+    from simulation.experiment.folder import finish_run, start_records
+
+    with ExitStack() as reaped:  # a writer left behind by a failure is waited for
+        started: list[Job[int]] = []
+
+        def first() -> RunResult:
+            result = _run_virtual(loaded, quiet=quiet)
+            started.append(reaped.enter_context(start_records(result, out_dir)))
+            return result
+
+        result, built = _replicated(loaded, counts, spec, first, quiet=quiet)
+        shown = None if quiet else console
+        done = finish_run(result, out_dir, report=built, records=started[0], console=shown)
+        leave_to_exit(result)  # the records: nothing reads them again
+        return done
 
 
 def _replicated(
     loaded: LoadedScenario,
     counts: tuple[int | None, float | None, int],
     spec: ExecutorSpec,
+    run_first: Callable[[], RunResult],
     *,
     quiet: bool,
 ) -> tuple[RunResult, dict[str, Any]]:
-    """The virtual run over replications: (replications, precision, max_replications)."""
+    """The virtual run over replications: (replications, precision, max_replications), the
+    first of them ``run_first()``."""
     from simulation.experiment.replicate import DEFAULT_REPLICATIONS, Plan, run_replicated
 
     replications, precision, max_replications = counts
@@ -230,7 +262,7 @@ def _replicated(
         return run_replicated(
             loaded,
             plan,
-            run_first=lambda: _run_virtual(loaded, quiet=quiet),
+            run_first=run_first,
             executor=spec,
             console=None if quiet else console,
         )

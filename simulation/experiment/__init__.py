@@ -1,6 +1,7 @@
 """Experiments: one run, replications, sweeps, sensitivity, optimize, and where they run."""
 
 __all__ = [
+    "beside",
     "executors",
     "executors_dask",
     "folder",

@@ -4,6 +4,10 @@
 finished run's report is built (with the live section of a live run; a replicated run brings its
 own, with the replications added), then the folder is written. ``finish_run`` is that ending;
 ``write_run_folder`` writes a report that is already built.
+
+records.csv.gz needs only the records, so ``finish_run`` writes it beside the report
+(`simulation.experiment.beside`: a forked child on the other core, where that is safe), started
+before the report is built; ``start_records`` starts it sooner, as soon as the run has ended.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from simulation.experiment import beside
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -23,7 +29,7 @@ if TYPE_CHECKING:
     from simulation.report.build import RunResult
     from simulation.report.records import StaffStamps
 
-__all__ = ["RunFolder", "finish_run", "write_run_folder"]
+__all__ = ["RunFolder", "finish_run", "start_records", "write_run_folder"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,17 +70,39 @@ def write_run_folder(
 
     ``staff``: each recipient's staffed attempts, for the records' staff columns.
     """
+    from simulation.report.records import write_records
+
+    folder = _write_report(out_dir, report, boundaries, cap_alerts)
+    write_records(records, folder.records_csv, staff)
+    return folder
+
+
+def start_records(result: RunResult, out_dir: Path) -> beside.Job[int]:
+    """Start writing the records.csv.gz of ``result`` in ``out_dir``, beside this process where
+    that is safe (here, now, otherwise); the job's ``result()`` is the number of rows."""
+    from functools import partial
+
+    from simulation.report.records import write_records
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = RunFolder(out_dir).records_csv
+    job = partial(write_records, result.records, path, result.staff_stamps)
+    return beside.start(job, f"writer of {path}")
+
+
+def _write_report(
+    out_dir: Path, report: dict[str, Any], boundaries: Path | None, cap_alerts: Iterable[Alert]
+) -> RunFolder:
+    """report.json, report.html and alerts/*.xml (all of the folder but records.csv.gz)."""
     from dispatcher.wire.capxml import encode_cap
     from simulation.geo.shapes import map_shapes
     from simulation.report.html import render_html
-    from simulation.report.records import write_records
 
     folder = RunFolder(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     folder.report_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     html = render_html(report, map_shapes(boundaries))
     folder.report_html.write_text(html, encoding="utf-8")
-    write_records(records, folder.records_csv, staff)
     for alert in cap_alerts:
         folder.alerts_dir.mkdir(exist_ok=True)
         (folder.alerts_dir / f"{alert.identifier}.xml").write_bytes(encode_cap(alert))
@@ -87,30 +115,29 @@ def finish_run(
     *,
     live: dict[str, Any] | None = None,
     report: dict[str, Any] | None = None,
+    records: beside.Job[int] | None = None,
     console: Console | None = None,
 ) -> tuple[dict[str, Any], RunFolder]:
     """Build the report of ``result`` (unless given, built) and write its folder.
 
     Progress is shown on ``console``. A replicated run passes the report
-    `simulation.experiment.replicate.run_replicated` built, with its replications added.
+    `simulation.experiment.replicate.run_replicated` built, with its replications added, and
+    the records.csv.gz `start_records` started (else it is started here). It is waited for
+    last; an error of its writer is raised here, as the writer raised it.
     """
     from simulation.report.build import build_report
 
-    if report is None:
-        with _status(console, "building the report"):
-            report = build_report(result)
-    if live is not None:
-        report["live"] = live
-    with _status(console, "writing report.html, records.csv.gz and alerts/*.xml"):
-        boundaries = result.loaded.topology.boundaries
-        folder = write_run_folder(
-            out_dir,
-            report,
-            result.records,
-            boundaries,
-            staff=result.staff_stamps,
-            cap_alerts=result.cap_alerts,
-        )
+    writing = records if records is not None else start_records(result, out_dir)
+    with writing:  # waited for however the report goes
+        if report is None:
+            with _status(console, "building the report"):
+                report = build_report(result)
+        if live is not None:
+            report["live"] = live
+        with _status(console, "writing report.html, records.csv.gz and alerts/*.xml"):
+            boundaries = result.loaded.topology.boundaries
+            folder = _write_report(out_dir, report, boundaries, result.cap_alerts)
+            writing.result()
     return report, folder
 
 
