@@ -27,8 +27,12 @@ TESTS = os.getpid()
 
 
 class Unpicklable(Exception):
-    def __init__(self, code: int, why: str) -> None:  # two arguments: cannot be unpickled
+    """An error no reducer can carry over a pipe: it holds a lock. (Two arguments alone are not
+    enough: once `distributed` is imported, tblib's reducer carries such an error whole.)"""
+
+    def __init__(self, code: int, why: str) -> None:
         super().__init__(f"{code}: {why}")
+        self.lock = threading.Lock()
 
 
 def fail_with(exc: BaseException) -> None:
