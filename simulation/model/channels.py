@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 
 from simulation.alerttext import AlertLengths
 from simulation.behaviour import Streams, bernoulli, sampler
@@ -129,9 +130,8 @@ class ChannelModel:
         length: tuple[int, float],
     ) -> None:
         assert self._staff_s is not None
-        center.hold(
-            self._staff_s, lambda: self._dispatch(district, on_delivered, length), ALERT, on_granted
-        )
+        dispatch = partial(self._dispatch, district, on_delivered, length)  # no lambda's frame
+        center.hold(self._staff_s, dispatch, ALERT, on_granted)
 
     def _dispatch(
         self, district: str, on_delivered: Callable[[], None], length: tuple[int, float] = _PLAIN

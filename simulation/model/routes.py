@@ -70,7 +70,7 @@ class _Route:
 
     def arrive(self, _: object) -> None:
         walks, command, index = self.walks, self.command, self.index
-        if (command.alert_id, command.town) in walks.called_off:
+        if walks.called_off and (command.alert_id, command.town) in walks.called_off:
             index = len(command.risk_points) - 1  # called off: the route ends here
         else:
             walks.handle(
