@@ -52,7 +52,7 @@ class Environment(simpy.Environment):
         self._sorted: list[_Entry] = []
         self._heap: list[_Entry] = []
         self._per_window = 1.0 / window_s
-        self._window = 0  # index of the window the heap holds: time * per_window, floored
+        self._window = 0  # index of the current window: time * per_window, floored
         # Later windows: index -> its entries unsorted, and a heap of the indices in use.
         self._later: dict[int, list[_Entry]] = {}
         self._later_windows: list[int] = []
