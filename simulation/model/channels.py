@@ -13,6 +13,7 @@ when its script has been read out, its delay plus the script's seconds.
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from collections.abc import Callable
 from functools import partial
@@ -21,7 +22,7 @@ from simulation.alerttext import AlertLengths
 from simulation.behaviour import Streams, bernoulli, sampler
 from simulation.hazards import HazardModel
 from simulation.model.centers import ALERT, CenterModel, OnGranted
-from simulation.model.clock import Environment, invoke
+from simulation.model.clock import Environment
 from simulation.model.network import Network
 from simulation.scenario import ChannelSettings
 
@@ -119,7 +120,7 @@ class ChannelModel:
                 self.counters["replies_resent"] += 1
                 self.env.later(self._resend_s, lambda _: self.reply(on_arrival))
         else:
-            self.env.later(self._delay(), invoke, on_arrival)
+            self.env.later(self._delay(), operator.call, on_arrival)
 
     def _staffed(
         self,

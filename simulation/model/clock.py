@@ -68,7 +68,8 @@ class Environment(simpy.Environment):
         No event is made: most of a city run's million moments are a time and one callback,
         and a SimPy `Timeout` would carry a value, an environment and a list of callbacks
         besides, built and freed each time; and `arg` spares a closure made only to bind one
-        value. A moment cannot be yielded from a process.
+        value (`later(delay_s, operator.call, function)` for a function of no arguments). A
+        moment cannot be yielded from a process.
         """
         if delay_s < 0:
             raise ValueError(f"later: expected a delay of 0 s or more, got {delay_s}")
@@ -180,9 +181,3 @@ def _process(event: Event) -> None:
         exc = type(event._value)(*event._value.args)
         exc.__cause__ = event._value
         raise exc
-
-
-def invoke(function: Callable[[], None]) -> None:
-    """`function()`: a moment's callback for `Environment.later(delay_s, invoke, function)`,
-    where a lambda made only to drop the argument would be a new object each time."""
-    function()

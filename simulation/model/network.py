@@ -8,12 +8,13 @@ and how often) that happens. The broker is a single FIFO server of fixed capacit
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from collections.abc import Callable
 from typing import Protocol
 
 from simulation.behaviour import Streams, bernoulli, sampler
-from simulation.model.clock import Environment, invoke
+from simulation.model.clock import Environment
 from simulation.scenario import Network as NetworkSettings
 
 
@@ -77,7 +78,7 @@ class NetworkModel:
             # A QoS 1 redelivery: the same message again, a little later, counted apart.
             counters["duplicates"] += 1
             delay_s = queued_s + self._latency() + extra_s
-            self.env.later(delay_s, invoke, on_arrival)
+            self.env.later(delay_s, operator.call, on_arrival)
         return True
 
     def _arrived(self, on_arrival: Callable[[], None]) -> None:
