@@ -36,6 +36,7 @@ __all__ = [
     "executor_or_exit",
     "fail",
     "leave_to_exit",
+    "leaves_to_exit",
     "load_or_exit",
     "status_bar",
 ]
@@ -143,6 +144,11 @@ def ends_with_command() -> None:
     """Say that this process ends when its command does (`simulation.cli.main`, not a test's
     CliRunner): what a command leaves to the exit (`leave_to_exit`) is then not freed."""
     _Process.ends_with_command = True
+
+
+def leaves_to_exit() -> bool:
+    """Whether `leave_to_exit` leaves what it is given (this process ends with the command)."""
+    return _Process.ends_with_command
 
 
 def leave_to_exit(*objects: object) -> None:

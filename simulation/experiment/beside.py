@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Job", "can_fork", "fork", "here", "start"]
+__all__ = ["Job", "can_fork", "fork", "here", "start", "try_fork"]
 
 T = TypeVar("T")
 Outcome = tuple[bool, Any]  # (True, what the job returned) or (False, what it raised)
@@ -92,12 +92,23 @@ def start(job: Callable[[], T], what: str) -> Job[T]:
     ``what`` names the job in the error of a child that died without a word. A fork the
     system refuses (no memory for the page tables, a process limit) runs it here too.
     """
+    forked = try_fork(job, what)
+    return forked if forked is not None else here(job, what)
+
+
+def try_fork(job: Callable[[], T], what: str) -> Job[T] | None:
+    """``job()`` in a forked child where that is safe and the system allows it; None else.
+
+    For a job that would be done otherwise in place (`start` runs it here): the records
+    writer, forked as soon as the model ends, takes the records in the child; in place it
+    writes the ones this process takes for the report, not a second copy.
+    """
     if can_fork():
         try:
             return fork(job, what)
         except OSError:
             pass
-    return here(job, what)
+    return None
 
 
 def here(job: Callable[[], T], what: str) -> Job[T]:

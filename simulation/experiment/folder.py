@@ -7,7 +7,8 @@ own, with the replications added), then the folder is written. ``finish_run`` is
 
 records.csv.gz needs only the records, so ``finish_run`` writes it beside the report
 (`simulation.experiment.beside`: a forked child on the other core, where that is safe), started
-before the report is built; ``start_records`` starts it sooner, as soon as the run has ended.
+before the report is built; ``start_records`` starts it sooner, as soon as the run has ended,
+and ``fork_records`` sooner still, as soon as its model has (the child takes the records).
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ if TYPE_CHECKING:
 
     from dispatcher.core.tracker import RecipientRecord
     from dispatcher.wire.messages import Alert
+    from simulation.model.world import World
     from simulation.report.build import RunResult
     from simulation.report.records import StaffStamps
 
-__all__ = ["RunFolder", "finish_run", "start_records", "write_run_folder"]
+__all__ = ["RunFolder", "finish_run", "fork_records", "start_records", "write_run_folder"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +86,29 @@ def start_records(result: RunResult, out_dir: Path) -> beside.Job[int]:
 
     from simulation.report.records import write_records
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = RunFolder(out_dir).records_csv
+    path = _records_path(out_dir)
     job = partial(write_records, result.records, path, result.staff_stamps)
     return beside.start(job, f"writer of {path}")
+
+
+def fork_records(world: World, out_dir: Path) -> beside.Job[int] | None:
+    """Fork the writer of ``world``'s records.csv.gz in ``out_dir`` as soon as its model has
+    run: the child takes the records itself (`World.records`) while this process takes its
+    own for the report, and frees the world. None where a fork is not safe (`beside.try_fork`):
+    `start_records` then writes the records once this process has taken them."""
+    from simulation.report.records import write_records
+
+    path = _records_path(out_dir)
+
+    def job() -> int:  # in the child: the world as the model left it, whatever happens here
+        return write_records(world.records(), path, world.staff_stamps)
+
+    return beside.try_fork(job, f"writer of {path}")
+
+
+def _records_path(out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return RunFolder(out_dir).records_csv
 
 
 def _write_report(

@@ -122,7 +122,16 @@ def run_virtual(
     *,
     replication: int = 0,
     progress: Callable[[Progress], None] | None = None,
+    ran: Callable[[World], bool] | None = None,
 ) -> RunResult:
+    """Replication ``replication`` of the scenario, ``progress`` told every PROGRESS_SLICE_S.
+
+    ``ran(world)`` is called once the model has run, before its records are taken and the
+    world freed: `alertsim run` forks the records writer there (`folder.fork_records`), so
+    that taking the records and building the report run beside it. It returns whether it
+    keeps the world: True, the world is not freed here (`World.close`), its caller leaving
+    it to the process's exit.
+    """
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     wall_start_ns = time.monotonic_ns()
     with without_gc_pauses():
@@ -139,6 +148,7 @@ def run_virtual(
             world.run(PROGRESS_SLICE_S, report)
             report()
         wall_s = (time.monotonic_ns() - wall_start_ns) / 1e9
+        kept = ran is not None and ran(world)
         result = RunResult(
             loaded=loaded,
             mode="virtual",
@@ -159,5 +169,6 @@ def run_virtual(
             staff_stamps=world.staff_stamps,
             cap_alerts=cap_alerts(world, loaded, started_at),
         )
-        world.close()  # freed now, not by a collector pass over the whole model later
+        if not kept:
+            world.close()  # freed now, not by a collector pass over the whole model later
         return result

@@ -4,17 +4,24 @@ After the tracker's fields and `latency_s` come the staffed attempts (a town off
 door-knock arranged): their channels, and when staff was requested and granted, one value per
 attempt joined by `|` in the order they were asked for (a grant left empty: still queued when
 the run ended).
+
+Compressed with ISA-L's deflate (`isal`), at a tenth of zlib's time for 12% more bytes: after
+a city run the writer is what the run waits for last (30 MB of CSV: 0.04 s against zlib's 0.4
+s at level 5, 5.2 MB against 4.7). The file is a plain single-member gzip that every gzip
+reader decodes; mtime 0 and no name inside, so the same records give the same bytes on one
+machine (ISA-L picks its routines by the processor, so another may compress them otherwise).
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import operator
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from isal import isal_zlib
 
 from dispatcher.core.tracker import RecipientRecord
 
@@ -26,7 +33,8 @@ TIMESTAMP_COLUMNS: tuple[str, ...] = tuple(name for name in FIELDS if name.endsw
 SECONDS_COLUMNS = frozenset((*TIMESTAMP_COLUMNS, "latency_s"))
 BLOCK = 8192  # records formatted and compressed at a time: a few MB, not the whole file's 30
 SAMPLE = 1024  # leading values a column's distinct share is judged on
-COMPRESS_LEVEL = 5  # about as small as 9 on this data, at a third of the time
+COMPRESS_LEVEL = 2  # ISA-L's default (0-3): as fast as 1 and a little smaller; 3 takes 3x
+GZIP_WBITS = 16 + isal_zlib.MAX_WBITS  # one gzip member, its header ISA-L's: no name, mtime 0
 
 
 def write_records(
@@ -37,20 +45,13 @@ def write_records(
     `staff` holds each recipient's staffed attempts as `[channel, requested_s, granted_s]`.
     """
     records = list(records)
-    with (
-        path.open("wb") as file,
-        # mtime 0 and no name inside: the same records give the same bytes
-        gzip.GzipFile(
-            filename="", mode="wb", compresslevel=COMPRESS_LEVEL, fileobj=file, mtime=0
-        ) as raw,
-    ):
-        raw.write((",".join(COLUMNS) + "\n").encode("utf-8"))
+    deflate = isal_zlib.compressobj(COMPRESS_LEVEL, isal_zlib.DEFLATED, GZIP_WBITS)
+    with path.open("wb") as file:
+        file.write(deflate.compress((",".join(COLUMNS) + "\n").encode("utf-8")))
         for start in range(0, len(records), BLOCK):
             block = _cells(records[start : start + BLOCK], staff or {})
-            raw.write(_csv_text(block).encode("utf-8"))
-        # the sync flush a TextIOWrapper's close made when rows were written through one:
-        # without it the same rows would give other bytes than every earlier records.csv.gz
-        raw.flush()
+            file.write(deflate.compress(_csv_text(block).encode("utf-8")))
+        file.write(deflate.flush())
     return len(records)
 
 

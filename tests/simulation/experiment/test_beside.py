@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from simulation.experiment import beside
-from simulation.experiment.folder import finish_run, start_records
+from simulation.experiment.folder import finish_run, fork_records, start_records
 from simulation.experiment.virtual import run_virtual
+from simulation.model.world import World
 from simulation.report.build import RunResult
 from simulation.report.records import write_records
 from tests.support.scenarios import load
@@ -121,6 +122,40 @@ def test_records_written_beside_are_the_bytes_written_here(
 
 
 @linux_only
+def test_records_forked_as_the_model_ends_are_the_bytes_of_the_runs_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(beside, "can_fork", lambda: True)  # a test runner may have threads
+    forked: list[beside.Job[int] | None] = []
+
+    def ran(world: World) -> bool:
+        assert world.env.now > 0  # the model has run, its world not yet freed
+        forked.append(fork_records(world, tmp_path / "run"))
+        return False  # freed by run_virtual
+
+    result = run_virtual(load(tmp_path, channels={"sms": {"failure": 0.5}}), ran=ran)
+    (job,) = forked
+    assert job is not None
+    here = tmp_path / "here.csv.gz"
+    assert job.result() == write_records(result.records, here, result.staff_stamps) > 0
+    assert (tmp_path / "run" / "records.csv.gz").read_bytes() == here.read_bytes()
+
+
+def test_where_a_fork_is_not_safe_the_records_are_not_taken_twice(
+    tmp_path: Path, another_thread: None
+) -> None:
+    forked: list[beside.Job[int] | None] = []
+
+    def ran(world: World) -> bool:
+        forked.append(fork_records(world, tmp_path))
+        return False
+
+    run_virtual(load(tmp_path), ran=ran)
+    assert forked == [None]  # left to start_records, from the records the run takes
+    assert not (tmp_path / "records.csv.gz").exists()
+
+
+@linux_only
 def test_on_one_processor_the_job_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
     assert not beside.can_fork()
@@ -150,3 +185,16 @@ def test_finish_run_raises_the_writers_error(
         write_records(result.records, tmp_path / "run" / "records.csv.gz", result.staff_stamps)
     assert str(raised.value) == str(here.value)
     assert (tmp_path / "run" / "report.json").is_file()  # the rest of the folder was written
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_world_its_caller_keeps_is_not_freed(tmp_path: Path, keep: bool) -> None:
+    worlds: list[World] = []
+
+    def ran(world: World) -> bool:
+        worlds.append(world)
+        return keep
+
+    result = run_virtual(load(tmp_path), ran=ran)
+    assert result.records
+    assert bool(vars(worlds[0])) == keep  # World.close empties it

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import zlib
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,21 @@ def test_the_same_records_give_the_same_bytes(result: RunResult, tmp_path: Path)
     write_records(result.records, tmp_path / "a.csv.gz")
     write_records(result.records, tmp_path / "b.csv.gz")
     assert (tmp_path / "a.csv.gz").read_bytes() == (tmp_path / "b.csv.gz").read_bytes()
+
+
+def test_the_file_is_one_gzip_member_without_a_name_or_time(
+    result: RunResult, tmp_path: Path
+) -> None:
+    path = tmp_path / "records.csv.gz"
+    write_records(result.records, path)
+    data = path.read_bytes()
+    assert data[:3] == b"\x1f\x8b\x08"  # gzip, deflate
+    assert data[3] == 0  # no flags: no name, comment or extra field
+    assert data[4:8] == b"\0\0\0\0"  # mtime 0
+    member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    assert member.decompress(data).startswith(",".join(COLUMNS).encode())
+    assert member.eof  # one member
+    assert member.unused_data == b""  # and nothing after it
 
 
 def test_a_cell_that_needs_quoting_is_written_as_csv_writes_it(
