@@ -1,4 +1,5 @@
-"""Fingerprint virtual runs: sha256 of report.json (less its volatile keys) and records.csv.gz.
+"""Fingerprint virtual runs: sha256 of report.json (less its volatile keys) and of the CSV in
+records.csv.gz (its content: the compressed bytes depend on the processor, `report.records`).
 
 A refactor that must not change behaviour runs this before and after and compares the output:
 
@@ -15,6 +16,7 @@ aggregation the tests already hold (tests/simulation/experiment/test_replication
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import subprocess
@@ -38,7 +40,8 @@ def fingerprint(scenario: Path, seed: int, out: Path) -> str:
     for key in VOLATILE_KEYS:
         report.pop(key, None)
     report_sha = hashlib.sha256(json.dumps(report, sort_keys=True).encode()).hexdigest()[:16]
-    records_sha = hashlib.sha256((out / "records.csv.gz").read_bytes()).hexdigest()[:16]
+    records_csv = gzip.decompress((out / "records.csv.gz").read_bytes())
+    records_sha = hashlib.sha256(records_csv).hexdigest()[:16]
     return f"{scenario.name} seed={seed} report={report_sha} records={records_sha}"
 
 
