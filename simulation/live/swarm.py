@@ -299,25 +299,27 @@ class _Connection:
         if state is None:
             state = self.states[(d.alert_id, d.recipient_id)] = _ResponderState()
         drawn_by = behaviour_key(d.alert_id)
-        if behaviour.missed(drawn_by, d.recipient_id, d.channel):
+        reaction = behaviour.reaction(drawn_by, d.recipient_id, d.channel)
+        if reaction is None:
             counters.missed += 1
             return
+        read_s, ack_s = reaction
         now_s = d.received_at_s
         if state.acked:
             # Answered already, and the alert comes again on a later rung: the answer may have
             # been lost, so they answer once more, over this channel (as virtual responders do).
-            wait_s = behaviour.ack_s(drawn_by, d.recipient_id, d.channel) / d.speed
+            wait_s = ack_s / d.speed
             asyncio.get_running_loop().call_later(
                 wait_s, self._acknowledge, state, d.alert_id, d.recipient_id, d.channel, True
             )
             return
-        read_at_s = now_s + behaviour.read_s(drawn_by, d.recipient_id, d.channel)
+        read_at_s = now_s + read_s
         if state.handle is not None and (now_s >= state.read_at_s or read_at_s >= state.read_at_s):
             return  # already read, or this channel would not be noticed any sooner
         if state.handle is not None:
             state.handle.cancel()
         state.read_at_s = read_at_s
-        state.acked_at_s = read_at_s + behaviour.ack_s(drawn_by, d.recipient_id, d.channel)
+        state.acked_at_s = read_at_s + ack_s
         wait_s = (state.acked_at_s - now_s) / d.speed
         state.handle = asyncio.get_running_loop().call_later(
             wait_s, self._acknowledge, state, d.alert_id, d.recipient_id, d.channel

@@ -77,26 +77,24 @@ class ResponderModel:
             if channel == "door_knock":
                 around.found_absent(self.alert_id, recipient_id)
             return
-        if behaviour.missed(key, recipient_id, channel):
+        reaction = behaviour.reaction(key, recipient_id, channel)
+        if reaction is None:
             return  # arrived, never noticed: the ladder has to catch it
+        read_s, ack_s = reaction
         env = around.env
         if self.acked:
             # Answered already, and the alert comes again: the answer may have been lost, so
             # they answer once more, over this channel.
-            ack_in_s = behaviour.ack_s(key, recipient_id, channel)
-            env.later(ack_in_s, lambda _: self._answer(channel, rung))
+            env.later(ack_s, lambda _: self._answer(channel, rung))
             return
         now_s = env.now
         # A signed alert is verified before it is shown, so verification delays the read.
-        read_s = behaviour.read_s(key, recipient_id, channel)
         read_at_s = now_s + around.verify_s[channel] + read_s
         if self.generation and (now_s >= self.read_at_s or read_at_s >= self.read_at_s):
             return  # already read, or this channel would not be noticed any sooner
         self.generation += 1
         self.read_at_s, self.channel, self.rung = read_at_s, channel, rung
-        generation = self.generation
-        ack_in_s = read_at_s - now_s + behaviour.ack_s(key, recipient_id, channel)
-        env.later(ack_in_s, self._acknowledge, generation)
+        env.later(read_at_s - now_s + ack_s, self._acknowledge, self.generation)
 
     def _acknowledge(self, generation: int) -> None:
         if generation != self.generation or self.acked:

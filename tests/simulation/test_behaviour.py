@@ -193,6 +193,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     channels: dict[str, Any] = {
         "app_push": {"missed": 0.15},
         "sms": {"missed": 0.0, "read_s": {"kind": "constant", "value": 5}},
+        "voice_call": {"missed": 0.0, "read_s": {"kind": "lognormal", "median": 45, "p90": 300}},
         "door_knock": {"missed": 0.15},
     }
     behaviour = {
@@ -220,30 +221,57 @@ def test_availability_is_drawn_once_per_responder_at_the_scenario_rate(scenario:
 def test_missed_follows_each_channels_rate(scenario: Scenario) -> None:
     behaviour = ResponderBehaviour(scenario)
 
-    push = [behaviour.missed("a-1", r, "app_push") for r in RECIPIENTS]
+    push = [behaviour.reaction("a-1", r, "app_push") is None for r in RECIPIENTS]
 
     assert sum(push) / len(push) == pytest.approx(0.15, abs=0.01)  # SE 0.25%
-    assert not any(behaviour.missed("a-1", r, "sms") for r in RECIPIENTS)
+    assert all(behaviour.reaction("a-1", r, "sms") is not None for r in RECIPIENTS)
     # Each channel is a draw of its own: missing the push says nothing about the knock.
-    knock = [behaviour.missed("a-1", r, "door_knock") for r in RECIPIENTS]
+    knock = [behaviour.reaction("a-1", r, "door_knock") is None for r in RECIPIENTS]
     both = sum(p and k for p, k in zip(push, knock, strict=True)) / len(RECIPIENTS)
     assert both == pytest.approx(0.15 * 0.15, abs=0.005)  # SE 0.1%
+
+
+def reactions(behaviour: ResponderBehaviour, channel: str, alert_id: str = "a-1") -> list[Any]:
+    """Every RECIPIENTS' reaction to the alert on `channel`, None where it was missed."""
+    return [behaviour.reaction(alert_id, r, channel) for r in RECIPIENTS]
 
 
 def test_read_and_ack_times_have_the_scenarios_distributions(scenario: Scenario) -> None:
     behaviour = ResponderBehaviour(scenario)
 
-    read = [behaviour.read_s("a-1", r, "app_push") for r in RECIPIENTS]
-    ack = [behaviour.ack_s("a-1", r, "app_push") for r in RECIPIENTS]
+    noticed = [r for r in reactions(behaviour, "app_push") if r is not None]
+    read = [read_s for read_s, _ in noticed]
+    ack = [ack_s for _, ack_s in noticed]
 
     assert statistics.median(read) == pytest.approx(45.0, rel=0.05)
     assert quantile(read, 0.9) == pytest.approx(300.0, rel=0.06)
     assert statistics.median(ack) == pytest.approx(8.0, rel=0.05)
     assert quantile(ack, 0.9) == pytest.approx(30.0, rel=0.06)
     # A channel's own read time replaces the scenario's.
-    assert {behaviour.read_s("a-1", r, "sms") for r in RECIPIENTS[:100]} == {5.0}
+    assert {r[0] for r in reactions(behaviour, "sms")[:100] if r is not None} == {5.0}
     # Reading and acknowledging are separate draws, not one quantile used twice.
     assert abs(correlation([math.log(x) for x in read], [math.log(x) for x in ack])) < 0.03
+
+
+def test_whether_a_delivery_is_noticed_says_nothing_of_how_soon_it_is_read(
+    scenario: Scenario,
+) -> None:
+    """A delivery's three draws are words of one digest, and must be independent: the half who
+    notice a push missed by half read it after the scenario's read times, not after a part of
+    them."""
+    push = scenario.channels["app_push"].model_copy(update={"missed": 0.5})
+    behaviour = ResponderBehaviour(
+        scenario.model_copy(update={"channels": {**scenario.channels, "app_push": push}})
+    )
+
+    reacted = reactions(behaviour, "app_push")
+    noticed = [r for r in reacted if r is not None]
+
+    assert len(noticed) / len(reacted) == pytest.approx(0.5, abs=0.015)  # SE 0.35%
+    read = [read_s for read_s, _ in noticed]
+    assert statistics.median(read) == pytest.approx(45.0, rel=0.06)
+    assert quantile(read, 0.1) == pytest.approx(45.0**2 / 300.0, rel=0.08)  # lognormal symmetry
+    assert quantile(read, 0.9) == pytest.approx(300.0, rel=0.08)
 
 
 @settings(max_examples=30)
@@ -260,12 +288,7 @@ def test_draws_depend_on_who_and_what_not_on_the_order_they_are_asked(
 ) -> None:
     def answers(behaviour: ResponderBehaviour, key: tuple[str, str]) -> tuple[object, ...]:
         alert_id, rid = key
-        return (
-            behaviour.available(rid),
-            behaviour.missed(alert_id, rid, "app_push"),
-            behaviour.read_s(alert_id, rid, "app_push"),
-            behaviour.ack_s(alert_id, rid, "app_push"),
-        )
+        return (behaviour.available(rid), behaviour.reaction(alert_id, rid, "app_push"))
 
     first = ResponderBehaviour(scenario, replication=2)
     expected = {key: answers(first, key) for key in keys}
@@ -278,8 +301,10 @@ def test_draws_depend_on_who_and_what_not_on_the_order_they_are_asked(
 
 
 def test_replication_and_seed_change_the_draws(scenario: Scenario) -> None:
-    def reads(behaviour: ResponderBehaviour) -> list[float]:
-        return [behaviour.read_s("a-1", r, "app_push") for r in RECIPIENTS[:2_000]]
+    def reads(behaviour: ResponderBehaviour, alert_id: str = "a-1") -> list[float]:
+        """Read times of a call, which nobody misses."""
+        drawn = [behaviour.reaction(alert_id, r, "voice_call") for r in RECIPIENTS[:2_000]]
+        return [reaction[0] for reaction in drawn if reaction is not None]
 
     base = reads(ResponderBehaviour(scenario))
     for other in (
@@ -291,5 +316,5 @@ def test_replication_and_seed_change_the_draws(scenario: Scenario) -> None:
         assert abs(correlation(base, theirs)) < 0.1
     # ... and so do the alert and the channel: each delivery is a draw of its own.
     behaviour = ResponderBehaviour(scenario)
-    other_alert = [behaviour.read_s("a-2", r, "app_push") for r in RECIPIENTS[:2_000]]
+    other_alert = reads(behaviour, "a-2")
     assert abs(correlation(base, other_alert)) < 0.1
