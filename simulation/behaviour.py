@@ -123,14 +123,26 @@ def inverse_cdf(dist: Distribution) -> InverseCdf:
     raise AssertionError(f"unknown distribution {dist!r}")  # pragma: no cover
 
 
+# (read_s, ack_s) of a responder who noticed an alert: `ResponderBehaviour.reaction`.
+Reaction = tuple[float, float]
+_WORD = (1 << 64) - 1
+
+
+def _unit(word: int) -> float:
+    """A 64-bit word of a digest as a uniform number: its top 53 bits, shifted off 0 so that
+    every quantile function gets 0 < u < 1."""
+    return ((word >> 11) + 0.5) * 2.0**-53
+
+
 class ResponderBehaviour:
     """What a responder does with an alert, drawn from who they are, not from event order.
 
-    Each draw hashes (seed, replication, alert, responder, channel) into uniform numbers, so a
-    responder reads and acknowledges the same alert after the same times whichever order
-    deliveries happen in. Virtual responders and the live swarm use this one class: the two
-    modes then differ only by what the network does (live vs virtual agree draw for draw), and
-    compared scenarios get common random numbers per responder.
+    Each draw hashes who and what it is for (seed, replication, responder, and a delivery's
+    alert and channel) into uniform numbers, so a responder reads and acknowledges the same
+    alert after the same times whichever order deliveries happen in. Virtual responders and the
+    live swarm use this one class: the two modes then differ only by what the network does
+    (live vs virtual agree draw for draw), and compared scenarios get common random numbers per
+    responder.
     """
 
     def __init__(self, scenario: Scenario, replication: int = 0) -> None:
@@ -170,14 +182,3 @@ class ResponderBehaviour:
         if _unit(bits >> 128) < self._missed[channel]:
             return None
         return self._read[channel](_unit(bits >> 64 & _WORD)), self._ack(_unit(bits & _WORD))
-
-
-# (read_s, ack_s) of a responder who noticed an alert: `ResponderBehaviour.reaction`.
-Reaction = tuple[float, float]
-_WORD = (1 << 64) - 1
-
-
-def _unit(word: int) -> float:
-    """A 64-bit word of a digest as a uniform number: its top 53 bits, shifted off 0 so that
-    every quantile function gets 0 < u < 1."""
-    return ((word >> 11) + 0.5) * 2.0**-53
