@@ -18,11 +18,13 @@ from dispatcher.errors import AlertsimError
 from dispatcher.wire.messages import Alert
 from simulation.inputs import (
     MAX_DEPTH,
+    FastStrictLoader,
     InputError,
     StrictLoader,
     confine,
     decode_text,
     read_bounded,
+    strict_load,
     yaml_problem,
 )
 from simulation.rainfall.readings import Provenance
@@ -89,20 +91,17 @@ def parse_yaml(text: str, where: str) -> Any:
     (`simulation.inputs.StrictLoader`), each as one line naming the YAML position. The text is
     scanned once: the composed node is measured, then constructed.
     """
-    loader = StrictLoader(text)
     try:
-        return _construct(loader, where)
+        return strict_load(text, lambda loader: _construct(loader, where))
     except yaml.YAMLError as exc:
         raise ScenarioError([f"{where}: expected valid YAML, got {yaml_problem(exc)}"]) from None
     except RecursionError:
         raise ScenarioError(
             [f"{where}: expected YAML nested at most {MAX_DEPTH} levels, got deeper (aliases)"]
         ) from None
-    finally:
-        loader.dispose()
 
 
-def _construct(loader: StrictLoader, where: str) -> Any:
+def _construct(loader: StrictLoader | FastStrictLoader, where: str) -> Any:
     node = loader.get_single_node()
     if node is None:
         raise ScenarioError([f"{where}: expected a mapping of scenario fields, got an empty file"])

@@ -16,7 +16,14 @@ import yaml
 from typer.testing import CliRunner
 
 from simulation.cli import app
-from simulation.inputs import InputError, confine, read_bounded
+from simulation.inputs import (
+    FastStrictLoader,
+    InputError,
+    StrictLoader,
+    confine,
+    read_bounded,
+    yaml_problem,
+)
 from simulation.scenario import ScenarioError, load_scenario
 from tests.support.scenarios import ROOT, TOPOLOGY, base_scenario, merged, write_scenario
 
@@ -156,3 +163,20 @@ def test_a_topology_that_is_not_one_is_not_quoted(tmp_path: Path) -> None:
     assert error.endswith("expected a mapping of topology fields, got a str")
     assert "secret" not in error
     assert yaml.safe_load(path.read_text(encoding="utf-8"))["topology"]["path"] == "key.yaml"
+
+
+@pytest.mark.parametrize(
+    "name", ["scenarios/chongqing-record-rainfall.yaml", "config/topology/chongqing.yaml"]
+)
+def test_the_libyaml_loader_loads_what_the_python_one_does(name: str) -> None:
+    text = (ROOT / name).read_text(encoding="utf-8")
+    loaders = [StrictLoader(text), FastStrictLoader(text)]
+    assert loaders[0].get_single_data() == loaders[1].get_single_data()
+
+
+def test_a_syntax_error_is_told_in_the_python_loaders_words(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: a\nseed: [1, 2\n", encoding="utf-8")
+    with pytest.raises(yaml.YAMLError) as caught:
+        StrictLoader(path.read_text(encoding="utf-8")).get_single_data()
+    assert one_error(path) == f"{path}: expected valid YAML, got {yaml_problem(caught.value)}"
