@@ -14,7 +14,10 @@ Entering it, the garbage of earlier runs (a finished world is cycles, so it wait
 generation) is collected when the oldest generation has grown by more than a quarter since the
 last full collection: CPython's own rule for its oldest generation. A full collection on every
 entry walked every imported module's objects too, which was two thirds of a small scenario's
-replication (24 ms of 46) and so of every many-replication command on one.
+replication (24 ms of 46) and so of every many-replication command on one. The first entry of a
+process takes what it holds then (the imported modules, the loaded scenario: little garbage) as
+the oldest generation's first size, uncollected: a full collection there was 20-40 ms of every
+`alertsim run` before its model started.
 """
 
 from __future__ import annotations
@@ -42,6 +45,11 @@ def _collect() -> None:
     Counting the oldest generation walks it too (a tenth of the cost of collecting it), so it
     is counted only when the pauses since the last count may have grown it past the bound.
     """
+    if _Oldest.after_full == 0:  # the process's first pause: what it holds is its baseline
+        gc.collect(1)
+        gc.freeze()  # as the pause does next; counting the frozen list only walks its links
+        _Oldest.after_full = gc.get_freeze_count()
+        return
     if _Oldest.pending >= _Oldest.after_full * (GROWTH - 1):
         size = len(gc.get_objects(generation=2))
         if size > _Oldest.after_full * GROWTH:

@@ -68,3 +68,15 @@ def test_a_little_old_garbage_waits_and_more_than_the_growth_is_collected(
         assert _full_collections() == before + 1
         assert not any(isinstance(o, _Cycle) for o in gc.get_objects())
     assert gcpause._Oldest.after_full < size * GROWTH
+
+
+@pytest.mark.usefixtures("collector")
+def test_the_first_pause_of_a_process_takes_what_it_holds_as_its_baseline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(gcpause._Oldest, "after_full", 0)
+    monkeypatch.setattr(gcpause._Oldest, "pending", 0)
+    before = _full_collections()
+    with without_gc_pauses():
+        assert _full_collections() == before  # no walk of every imported object
+    assert gcpause._Oldest.after_full > 0
