@@ -21,15 +21,18 @@ called for every task that finished, so a caller that keeps those (the sweep doe
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import pickle
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from dispatcher.errors import AlertsimError
+
+if TYPE_CHECKING:
+    # Imported where a pool is opened: `alertsim run --replications 1` runs inline, and
+    # concurrent.futures and multiprocessing (logging, threading, ...) were 15 ms of its start.
+    from concurrent.futures import Executor, Future
 
 __all__ = [
     "EXECUTOR_HELP",
@@ -143,6 +146,8 @@ class TaskPool:
                 self._collected += 1
                 yield index, self._fn(self._shared, self._items[index])
             return
+        from concurrent.futures import as_completed
+
         pending, self._futures = self._futures, {}
         for future in as_completed(pending):
             try:
@@ -163,12 +168,16 @@ def open_pool(
 
     Local with one worker (or one task) runs inline, in this process, when results are read.
     """
-    payload = pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
-    key = hashlib.sha256(payload).hexdigest()
     workers = executor.workers if tasks is None else max(1, min(executor.workers, tasks))
     if executor.kind == "local" and workers == 1:
-        yield TaskPool(fn, shared, key, None, lambda _exc: None)
-    elif executor.kind == "local":
+        yield TaskPool(fn, shared, "", None, lambda _exc: None)  # inline: nothing is sent
+        return
+    payload = pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
+    key = hashlib.sha256(payload).hexdigest()
+    if executor.kind == "local":
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         context = multiprocessing.get_context("spawn")  # safe under threads, alike everywhere
         with ProcessPoolExecutor(
             max_workers=workers,
