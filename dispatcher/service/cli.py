@@ -7,8 +7,6 @@ naming the option, what it got and what was expected, and exit 2; a broker that 
 reached is one line and exit 3. On success the run's summary is one JSON line on stdout.
 """
 
-from __future__ import annotations
-
 import math
 import os
 from pathlib import Path
@@ -121,7 +119,7 @@ def dispatch(
     print(json.dumps(summary.as_dict()))
 
 
-def _metrics(port: int | None, service: DispatchService, recipients: int) -> None:
+def _metrics(port: int | None, service: "DispatchService", recipients: int) -> None:
     """With --metrics-port: the summary served at 127.0.0.1:port/metrics; exit 1 or 2 if not."""
     if port is None:
         return
@@ -173,7 +171,7 @@ def _transport(
     ca_file: Path | None,
     connect_timeout_s: float,
     session: _Session,
-) -> Transport:
+) -> "Transport":
     """The broker connection, not yet started; exits 2 on a bad URL or CA file."""
     import ssl
 
@@ -208,7 +206,7 @@ def _transport(
 
 
 def _service(
-    transport: Transport,
+    transport: "Transport",
     journal_path: Path,
     keys: Path,
     key_id: str,
@@ -216,7 +214,7 @@ def _service(
     ladder: tuple[str, ...],
     timeout_s: tuple[float, ...],
     restamp_after_s: float,
-) -> DispatchService:
+) -> "DispatchService":
     """Journal, signer and policy around ``transport``; exits 2 on any that cannot be had."""
     import sqlite3
 

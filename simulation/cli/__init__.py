@@ -22,8 +22,6 @@ cap            ``cap validate``, ``cap show``
 =============  ====================================================================
 """
 
-from __future__ import annotations
-
 import sys
 
 import typer

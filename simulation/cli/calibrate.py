@@ -1,7 +1,5 @@
 """`alertsim calibrate`: fit a scenario's hops to a drill log; write the fits and the scenario."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """`alertsim cap validate` and `alertsim cap show`: check and read CAP 1.2 XML alerts."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,7 +16,7 @@ __all__ = ["cap_app", "read_cap_file", "summary_lines", "with_replay"]
 cap_app = typer.Typer(help="CAP 1.2 XML alerts (see docs/cap.md).", no_args_is_help=True)
 
 
-def read_cap_file(path: Path) -> tuple[Alert | None, list[str]]:
+def read_cap_file(path: Path) -> "tuple[Alert | None, list[str]]":
     """The alert in ``path``, or None and every problem (each prefixed with the file)."""
     from dispatcher.wire.capxml import CapError, decode_cap
 
@@ -67,7 +65,7 @@ def show(file: Annotated[Path, typer.Argument(help="a CAP 1.2 XML file")]) -> No
         console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-def _area_lines(area: Area) -> list[str]:
+def _area_lines(area: "Area") -> list[str]:
     lines = [f"    area: {area.area_desc}"]
     if area.towns:
         lines.append(f"      towns: {', '.join(area.towns)}")
@@ -83,7 +81,7 @@ def _area_lines(area: Area) -> list[str]:
     return lines
 
 
-def summary_lines(alert: Alert) -> list[str]:
+def summary_lines(alert: "Alert") -> list[str]:
     """A readable summary, one line per fact."""
     lines = [
         f"{alert.msg_type} {alert.identifier} from {alert.sender}, sent {alert.sent.isoformat()}",
@@ -107,7 +105,7 @@ def summary_lines(alert: Alert) -> list[str]:
     return lines
 
 
-def with_replay(loaded: LoadedScenario, files: list[Path]) -> LoadedScenario:
+def with_replay(loaded: "LoadedScenario", files: list[Path]) -> "LoadedScenario":
     """The scenario replaying the CAP messages of ``files``; exit 2 listing every problem."""
     from simulation.capreplay import ReplayError, replay_warnings
     from simulation.experiment.virtual import build_city

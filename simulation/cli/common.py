@@ -4,8 +4,6 @@ Imports only typer and rich at module level, so that `alertsim --help` stays fas
 imports the model, reports or transports it needs when it runs.
 """
 
-from __future__ import annotations
-
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,7 +68,7 @@ WorkersOption = Annotated[
 ]
 
 
-def status_bar(console: Console) -> Progress:
+def status_bar(console: Console) -> "Progress":
     """The progress bar of a run, virtual or live: description, bar, a status text, elapsed."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -90,7 +88,7 @@ def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
     raise typer.Exit(code)
 
 
-def load_or_exit(path: Path, *, seed: int | None = None) -> LoadedScenario:
+def load_or_exit(path: Path, *, seed: int | None = None) -> "LoadedScenario":
     """The scenario at ``path`` (with ``seed`` for its own), or exit 2 listing every problem."""
     from simulation.extras import MissingExtra
     from simulation.scenario import ScenarioError, load_scenario
@@ -112,7 +110,7 @@ def load_or_exit(path: Path, *, seed: int | None = None) -> LoadedScenario:
     return loaded.model_copy(update={"scenario": loaded.scenario.model_copy(update={"seed": seed})})
 
 
-def executor_or_exit(text: str, workers: int | None) -> ExecutorSpec:
+def executor_or_exit(text: str, workers: int | None) -> "ExecutorSpec":
     """The executor `--executor TEXT --workers N` names (N default: the cores), or exit 2."""
     import os
 

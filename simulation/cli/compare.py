@@ -1,7 +1,5 @@
 """`alertsim compare`: two runs side by side on the terminal and in comparison.html."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -5,8 +5,6 @@ cause and exit 3. Bad input (a fault spec, a missing key set, unreadable credent
 before anything connects and exits 2.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -106,7 +104,7 @@ def swarm(
 
 
 def run_live(
-    loaded: LoadedScenario,
+    loaded: "LoadedScenario",
     *,
     broker: str,
     speed: float,
@@ -118,12 +116,12 @@ def run_live(
     keys: Path | None,
     sign: bool,
     credentials: Path | None,
-    console: Console | None,
+    console: "Console | None",
     metrics_port: int | None = None,
     metrics_host: str = "127.0.0.1",
     run_id: str | None = None,
     payload: str = "json",
-) -> tuple[RunResult, dict[str, Any]]:
+) -> "tuple[RunResult, dict[str, Any]]":
     """One live replication and its report's `live` section; exits 2 or 3 when it cannot run."""
     from dispatcher.transport import TransportError
     from dispatcher.trust.brokerauth import DISPATCHER_USER
@@ -189,8 +187,8 @@ def run_live(
 
 @contextmanager
 def _progress_bar(
-    loaded: LoadedScenario, console: Console | None
-) -> Iterator[Callable[[LiveProgress], None] | None]:
+    loaded: "LoadedScenario", console: "Console | None"
+) -> "Iterator[Callable[[LiveProgress], None] | None]":
     """A progress bar like a virtual run's (None when quiet): the share acknowledged, model
     time and lag, or how long until the first alert."""
     if console is None:
@@ -201,14 +199,14 @@ def _progress_bar(
     with status_bar(console) as bar:
         task = bar.add_task(f"live {loaded.scenario.name}", total=1.0, status="connecting")
 
-        def show(p: LiveProgress) -> None:
+        def show(p: "LiveProgress") -> None:
             bar.update(task, completed=p.acknowledged_share, status=describe(p))
 
         yield show
 
 
 def _metrics(
-    port: int | None, host: str, loaded: LoadedScenario, console: Console | None
+    port: int | None, host: str, loaded: "LoadedScenario", console: "Console | None"
 ) -> Callable[[Any, Any], None] | None:
     """With --metrics-port: an exporter started now, and the hook that hands it the run."""
     if port is None:
@@ -254,7 +252,7 @@ def _check_broker(broker: str) -> None:
         fail(f"--broker: expected mqtt://host[:port] with a port in 1-65535, got {broker!r}")
 
 
-def _parse_faults(specs: Sequence[str]) -> list[Fault]:
+def _parse_faults(specs: Sequence[str]) -> "list[Fault]":
     from simulation.faults import parse_fault
 
     try:

@@ -6,8 +6,6 @@ Its commands are imported when `alertsim loadtest` runs, so every other command 
 them; without hdrhistogram it says which extra to install instead of failing on an import.
 """
 
-from __future__ import annotations
-
 import importlib.util
 
 import typer

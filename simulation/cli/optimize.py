@@ -1,7 +1,5 @@
 """`alertsim optimize`: the cheapest plans over the planner's levers that meet the targets."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -93,14 +91,14 @@ def optimize(
 
 
 def _run(
-    loaded: LoadedScenario,
-    spec: Levers,
+    loaded: "LoadedScenario",
+    spec: "Levers",
     out_dir: Path,
     meta: dict[str, Any],
     *,
     trials: int,
     timeout: float | None,
-    executor: ExecutorSpec,
+    executor: "ExecutorSpec",
     quiet: bool,
 ) -> None:
     from simulation.experiment.optimize import OptimizeError, evaluate, run_study, study_trials

@@ -5,8 +5,6 @@ progress bar here), the live run :func:`simulation.cli.live.run_live`, and what 
 replications, the run folder) :func:`simulation.experiment.folder.finish_run`.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -214,13 +212,13 @@ def run(
 
 
 def _run_virtual_folder(
-    loaded: LoadedScenario,
+    loaded: "LoadedScenario",
     counts: tuple[int | None, float | None, int],
-    spec: ExecutorSpec,
+    spec: "ExecutorSpec",
     out_dir: Path,
     *,
     quiet: bool,
-) -> tuple[dict[str, Any], RunFolder]:
+) -> "tuple[dict[str, Any], RunFolder]":
     """The virtual run over replications and its folder, records.csv.gz started as soon as
     replication 0's model ends: written beside the records taken for the report, the report
     and the other replications where that is safe (`simulation.experiment.beside`), else in
@@ -239,7 +237,7 @@ def _run_virtual_folder(
         started: list[Job[int]] = []
         kept: list[World] = []
 
-        def ran(world: World) -> bool:
+        def ran(world: "World") -> bool:
             forked = fork_records(world, out_dir)
             if forked is not None:
                 started.append(reaped.enter_context(forked))
@@ -247,7 +245,7 @@ def _run_virtual_folder(
                 kept.append(world)
             return keep
 
-        def first() -> RunResult:
+        def first() -> "RunResult":
             result = _run_virtual(loaded, quiet=quiet, ran=ran)
             if kept:
                 leave_to_exit(*kept)  # frozen now: no collection while the report is built
@@ -263,13 +261,13 @@ def _run_virtual_folder(
 
 
 def _replicated(
-    loaded: LoadedScenario,
+    loaded: "LoadedScenario",
     counts: tuple[int | None, float | None, int],
-    spec: ExecutorSpec,
-    run_first: Callable[[], RunResult],
+    spec: "ExecutorSpec",
+    run_first: "Callable[[], RunResult]",
     *,
     quiet: bool,
-) -> tuple[RunResult, dict[str, Any]]:
+) -> "tuple[RunResult, dict[str, Any]]":
     """The virtual run over replications: (replications, precision, max_replications), the
     first of them ``run_first()``."""
     from simulation.experiment.replicate import DEFAULT_REPLICATIONS, Plan, run_replicated
@@ -316,7 +314,7 @@ def _check_options(
         fail(f"--run-id: expected --mode live (virtual runs derive theirs), got --mode {mode}")
 
 
-def _with_area(loaded: LoadedScenario, files: list[Path]) -> LoadedScenario:
+def _with_area(loaded: "LoadedScenario", files: list[Path]) -> "LoadedScenario":
     """The scenario with its hazard's alert area drawn by `--area` files instead."""
     from simulation.extras import MissingExtra, require
     from simulation.scenario import AlertArea
@@ -341,7 +339,9 @@ def _with_area(loaded: LoadedScenario, files: list[Path]) -> LoadedScenario:
     return loaded.model_copy(update={"scenario": scenario.model_copy(update={"hazard": hazard})})
 
 
-def _run_virtual(loaded: LoadedScenario, *, quiet: bool, ran: Callable[[World], bool]) -> RunResult:
+def _run_virtual(
+    loaded: "LoadedScenario", *, quiet: bool, ran: "Callable[[World], bool]"
+) -> "RunResult":
     """One virtual replication, with a progress bar of the share acknowledged unless quiet;
     ``ran(world)`` once its model has run (`run_virtual`), the bar stopped by then."""
     from simulation.experiment.virtual import Progress as ModelProgress
@@ -361,14 +361,14 @@ def _run_virtual(loaded: LoadedScenario, *, quiet: bool, ran: Callable[[World], 
                 f"{p.acknowledged_share:.1%} acknowledged",
             )
 
-        def stopped(world: World) -> bool:
+        def stopped(world: "World") -> bool:
             bar.stop()  # its refresh thread ended: a process of one thread may fork
             return ran(world)
 
         return run_virtual(loaded, progress=show, ran=stopped)
 
 
-def _print_outcome(report: dict[str, Any], folder: RunFolder) -> None:
+def _print_outcome(report: dict[str, Any], folder: "RunFolder") -> None:
     from simulation.report.terminal import print_summary
 
     print_summary(report, console)

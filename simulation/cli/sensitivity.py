@@ -1,7 +1,5 @@
 """`alertsim sensitivity`: each parameter to a low and a high value, one at a time, to a tornado."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -100,12 +98,12 @@ def sensitivity(
 
 
 def _morris(
-    loaded: LoadedScenario,
-    parameters: list[Parameter],
+    loaded: "LoadedScenario",
+    parameters: "list[Parameter]",
     trajectories: int,
     levels: int,
     replications: int,
-    executor: ExecutorSpec,
+    executor: "ExecutorSpec",
     quiet: bool,
 ) -> dict[str, Any]:
     """Morris screening over the same parameters, with its own progress bar."""
@@ -134,8 +132,8 @@ def _morris(
 
 
 def _parameters(
-    loaded: LoadedScenario, params: Path | None, factor: float, *, morris: bool
-) -> tuple[list[Parameter], list[Variant]]:
+    loaded: "LoadedScenario", params: Path | None, factor: float, *, morris: bool
+) -> "tuple[list[Parameter], list[Variant]]":
     """The parameters and their variants, or exit 2 listing every problem."""
     from simulation.experiment.sensitivity import build_variants
     from simulation.experiment.sensitivity_params import default_parameters, load_parameters

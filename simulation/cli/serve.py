@@ -1,7 +1,5 @@
 """`alertsim serve`: the runs over HTTP (list, reports, start virtual runs and watch them)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """`alertsim sweep`: a grid of scenario overrides with one seed, to sweep.csv, .json and .html."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """`alertsim keys init` and `alertsim broker-config`: signing keys and a locked-down broker."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

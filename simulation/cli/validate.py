@@ -1,7 +1,5 @@
 """`alertsim validate`: check a scenario file without running it."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING
 
 from simulation.cli.common import ScenarioFile, console, load_or_exit
@@ -29,7 +27,7 @@ def validate(scenario: ScenarioFile) -> None:
     console.print(f"  {_provenance_summary(loaded)}", markup=False, highlight=False, soft_wrap=True)
 
 
-def _provenance_summary(loaded: LoadedScenario) -> str:
+def _provenance_summary(loaded: "LoadedScenario") -> str:
     """One line: how many parameters have a source, how many are assumptions, which have none."""
     provenance = loaded.provenance
     kinds = [provenance.entries[k].kind for k in provenance.entries]
