@@ -169,7 +169,9 @@ def _non_blank(value: str) -> str:
     return value
 
 
-_CAP_FORBIDDEN_RE: Final = re.compile(r"[\s,<&]|[^\x20-\U0010ffff]")
+# Control characters as [\x00-\x1f], not [^\x20-\U0010ffff] (the same characters in a str):
+# the complement of a range that wide took 7 ms to compile at every import.
+_CAP_FORBIDDEN_RE: Final = re.compile(r"[\s,<&\x00-\x1f]")
 
 
 def _cap_sender(value: str) -> str:
