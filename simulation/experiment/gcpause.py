@@ -16,8 +16,8 @@ last full collection: CPython's own rule for its oldest generation. A full colle
 entry walked every imported module's objects too, which was two thirds of a small scenario's
 replication (24 ms of 46) and so of every many-replication command on one. The first entry of a
 process takes what it holds then (the imported modules, the loaded scenario: little garbage) as
-the oldest generation's first size, uncollected: a full collection there was 20-40 ms of every
-`alertsim run` before its model started.
+the oldest generation's first size, uncollected and counted only at a second entry: a full
+collection there was 40-60 ms of every `alertsim run` before its model started.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ GROWTH: Final = 1.25  # the oldest generation grown this much since its last ful
 class _Oldest:
     """What this module knows of the oldest generation, so that it is rarely counted."""
 
-    after_full = 0  # its size after this module's last full collection
+    after_full = 0  # its size after this module's last full collection (0: no pause yet)
     pending = 0  # at most how much it has grown since: objects the pauses left tracked
+    UNCOUNTED = -1  # after_full once the first pause took its baseline, not yet counted
 
 
 def _collect() -> None:
@@ -44,14 +45,20 @@ def _collect() -> None:
 
     Counting the oldest generation walks it too (a tenth of the cost of collecting it), so it
     is counted only when the pauses since the last count may have grown it past the bound.
+    The first pause of a process takes what the process holds as the baseline without counting
+    it (a one-replication run would never use the count); the second counts it, less what the
+    first left tracked.
     """
-    if _Oldest.after_full == 0:  # the process's first pause: what it holds is its baseline
+    size = None
+    if _Oldest.after_full == 0:
+        _Oldest.after_full = _Oldest.UNCOUNTED
         gc.collect(1)
-        gc.freeze()  # as the pause does next; counting the frozen list only walks its links
-        _Oldest.after_full = gc.get_freeze_count()
         return
-    if _Oldest.pending >= _Oldest.after_full * (GROWTH - 1):
+    if _Oldest.after_full == _Oldest.UNCOUNTED:
         size = len(gc.get_objects(generation=2))
+        _Oldest.after_full = max(size - _Oldest.pending, 1)
+    if _Oldest.pending >= _Oldest.after_full * (GROWTH - 1):
+        size = len(gc.get_objects(generation=2)) if size is None else size
         if size > _Oldest.after_full * GROWTH:
             gc.collect()
             _Oldest.after_full, _Oldest.pending = len(gc.get_objects(generation=2)), 0
