@@ -8,13 +8,12 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress
 
     from simulation.experiment.executors import ExecutorSpec
@@ -39,11 +38,51 @@ __all__ = [
     "status_bar",
 ]
 
+
 # No markup and no :emoji: codes by default: what is printed quotes file names and scenario
 # fields (`a:x:b.yaml` must print as written); a line that wants markup asks for it and
 # escapes what it quotes (`rich.markup.escape`).
-console = Console(markup=False, emoji=False)
-errors = Console(stderr=True, markup=False, emoji=False)
+class _Deferred:
+    """A rich Console made when first used, each attribute read or set on it forwarded, and
+    the dunder methods a Console has (``with console:``, its repr).
+
+    rich is 50-110 ms to import and set up; `alertsim run --quiet` (scripts, the benchmarks,
+    the fingerprints) prints nothing and so never imports it.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        object.__setattr__(self, "_options", options)
+        object.__setattr__(self, "_made", None)
+
+    def _console(self) -> "Console":
+        made: Console | None = object.__getattribute__(self, "_made")
+        if made is None:
+            from rich import console
+
+            made = console.Console(**object.__getattribute__(self, "_options"))
+            object.__setattr__(self, "_made", made)
+        return made
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._console(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._console(), name, value)
+
+    # What a Console defines besides its methods; Python looks these up on the type.
+    def __enter__(self) -> "Console":
+        return self._console().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._console().__exit__(*exc)
+
+    def __repr__(self) -> str:
+        return repr(self._console())
+
+
+# Typed as the Console each becomes: every use goes through to it.
+console: "Console" = cast("Console", _Deferred(markup=False, emoji=False))
+errors: "Console" = cast("Console", _Deferred(stderr=True, markup=False, emoji=False))
 
 EXIT_FAILED = 1  # could not do its job (a missing extra, say)
 EXIT_INVALID = 2  # bad input: nothing ran
@@ -68,7 +107,7 @@ WorkersOption = Annotated[
 ]
 
 
-def status_bar(console: Console) -> "Progress":
+def status_bar(console: "Console") -> "Progress":
     """The progress bar of a run, virtual or live: description, bar, a status text, elapsed."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -98,6 +137,8 @@ def load_or_exit(path: Path, *, seed: int | None = None) -> "LoadedScenario":
     except MissingExtra as exc:  # geometry or rainfall data without shapely or xarray
         fail(f"{path}: {exc}", EXIT_FAILED)
     except ScenarioError as exc:
+        from rich.markup import escape
+
         shown = escape(str(path))
         errors.print(
             f"[bold red]{len(exc.errors)} problem(s) in {shown}:[/]", markup=True, soft_wrap=True

@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+from simulation.cli.common import console, errors
+
 # Runs `alertsim ARGS` for each ARGS in turn in one fresh interpreter, after hiding the modules in
 # HIDE (an entry of None in sys.modules makes their import fail as if they were not installed);
 # prints the exit codes and which of the heavy packages got imported by them all.
@@ -77,3 +79,19 @@ def test_loadtest_with_its_extra_prints_no_hint() -> None:
 
     assert codes == [0]
     assert stderr == ""
+
+
+def test_the_command_modules_import_no_rich() -> None:
+    code = "import sys, simulation.cli; print('rich' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_deferred_consoles_behave_as_consoles() -> None:
+    with console.capture() as captured:
+        console.print("a:x:b.yaml [bold]not markup[/]")
+    assert captured.get() == "a:x:b.yaml [bold]not markup[/]\n"
+    with errors:  # a Console's own context manager (a buffer), as rich's Live enters it
+        pass
+    assert errors.stderr
+    assert repr(console).startswith("<console width=")
