@@ -9,7 +9,10 @@ duplicates or as late, never counted twice. When the alert is done the states ar
 from __future__ import annotations
 
 from collections import Counter
-from typing import Literal, NamedTuple
+from collections.abc import Sequence
+from itertools import chain, repeat
+from operator import attrgetter
+from typing import Any, Literal, NamedTuple
 
 from dispatcher.core.plan import AlertPlan, FlagCause, Recipient, Tier
 
@@ -51,6 +54,11 @@ class RecipientRecord(NamedTuple):
     flag: FlagCause | None
     flagged_at_s: float | None
     latency_s: float | None  # notification latency: acknowledged_at_s - issued_at_s
+
+
+# RecipientRecord's fields after the issue and before `latency_s`: a RecipientState's own
+_STATE_FIELDS = RecipientRecord._fields[RecipientRecord._fields.index("issued_at_s") + 1 : -1]
+_RECIPIENT_FIELDS = ("id", "tier", "district", "town")  # recipient_id, tier, district, town
 
 
 class RiskPointRecord(NamedTuple):
@@ -291,6 +299,32 @@ class Tracker:
             )
             for s in alert.recipients.values()
         ]
+
+    def record_columns(self, alert_ids: Sequence[str]) -> list[list[Any]]:
+        """The `records` of these alerts, one alert after another, column by column in
+        RecipientRecord's field order: the same values, and no record made.
+
+        For records.csv.gz (`simulation.report.records.write_columns`), which formats a column
+        at a time: the writer forked at a city run's end took a fifth of its time making
+        124,000 records and taking them apart again.
+        """
+        alerts = [self.alerts[a] for a in alert_ids]
+        sizes = [len(a.recipients) for a in alerts]
+        states = list(chain.from_iterable(a.recipients.values() for a in alerts))
+        recipients = list(map(attrgetter("recipient"), states))
+        issued = list(chain.from_iterable(map(repeat, [a.issued_at_s for a in alerts], sizes)))
+        columns: list[list[Any]] = [
+            list(chain.from_iterable(map(repeat, alert_ids, sizes))),
+            *(list(map(attrgetter(name), recipients)) for name in _RECIPIENT_FIELDS),
+            issued,
+            *(list(map(attrgetter(name), states)) for name in _STATE_FIELDS),
+        ]
+        escalations = RecipientRecord._fields.index("escalations")
+        columns[escalations] = list(map(tuple, columns[escalations]))
+        acknowledged = columns[RecipientRecord._fields.index("acknowledged_at_s")]
+        latency = [None if a is None else a - i for a, i in zip(acknowledged, issued, strict=True)]
+        columns.append(latency)
+        return columns
 
     def risk_point_records(self, alert_id: str) -> list[RiskPointRecord]:
         alert = self.alerts[alert_id]

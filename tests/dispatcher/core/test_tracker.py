@@ -226,6 +226,23 @@ def test_records_are_one_per_recipient_with_every_stamp_and_the_latency() -> Non
     assert records[MEMBERS[0].id].escalations == ("sms",)
 
 
+def test_record_columns_are_the_records_of_each_alert_column_by_column() -> None:
+    tracker = opened()
+    tracker.open(plan("a2", 500.0))
+    member = tracker.get("a1", MEMBERS[0].id)
+    assert member is not None
+    member.attempts, member.escalations = 2, ["sms"]
+    ack(tracker, MEMBERS[0].id, 290.0, read_at_s=260.0, acked_at_s=280.0)
+    lead = tracker.get("a2", TOWN_LEAD.id)
+    assert lead is not None
+    tracker.flag("a2", lead, "unavailable", 600.0)
+
+    records = [*tracker.records("a2"), *tracker.records("a1")]
+
+    assert tracker.record_columns(["a2", "a1"]) == [list(c) for c in zip(*records, strict=True)]
+    assert tracker.record_columns([]) == [[] for _ in RecipientRecord._fields]
+
+
 def test_risk_point_records_follow_their_states() -> None:
     tracker = opened()
     point = tracker.alerts["a1"].risk_points["rp-9"]
