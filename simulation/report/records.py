@@ -65,19 +65,12 @@ def write_records(
     return _write(blocks, path, staff or {})
 
 
-def write_columns(
-    columns: Sequence[Sequence[Any]], path: Path, staff: StaffStamps | None = None
+def write_blocks(
+    blocks: Iterable[list[list[Any]]], path: Path, staff: StaffStamps | None = None
 ) -> int:
-    """`write_records` of records given column by column, in FIELDS order
-    (`dispatcher.core.tracker.Tracker.record_columns`): the same bytes, without the records.
-
-    The forked writer of a city run takes its columns from the tracker's states: building
-    124,000 records there only to take them apart again was a fifth of its time.
-    """
-    if len(columns) != len(FIELDS):
-        raise ValueError(f"expected the {len(FIELDS)} columns of FIELDS, got {len(columns)}")
-    rows = len(columns[0])
-    blocks = ([list(c[start : start + BLOCK]) for c in columns] for start in range(0, rows, BLOCK))
+    """`write_records` of records given a block at a time, each block column by column in
+    FIELDS order (`dispatcher.core.tracker.Tracker.record_blocks`): the same bytes, without
+    the records."""
     return _write(blocks, path, staff or {})
 
 
@@ -88,6 +81,10 @@ def _write(blocks: Iterable[list[list[Any]]], path: Path, staff: StaffStamps) ->
     with path.open("wb") as file:
         file.write(deflate.compress((",".join(COLUMNS) + "\n").encode("utf-8")))
         for columns in blocks:
+            if len(columns) != len(FIELDS):
+                raise ValueError(
+                    f"expected the {len(FIELDS)} columns of FIELDS, got {len(columns)}"
+                )
             rows += len(columns[0])
             file.write(deflate.compress(_csv_text(_cells(columns, staff)).encode("utf-8")))
         file.write(deflate.flush())

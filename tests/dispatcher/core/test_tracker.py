@@ -226,7 +226,7 @@ def test_records_are_one_per_recipient_with_every_stamp_and_the_latency() -> Non
     assert records[MEMBERS[0].id].escalations == ("sms",)
 
 
-def test_record_columns_are_the_records_of_each_alert_column_by_column() -> None:
+def test_record_blocks_are_the_records_of_each_alert_column_by_column() -> None:
     tracker = opened()
     tracker.open(plan("a2", 500.0))
     member = tracker.get("a1", MEMBERS[0].id)
@@ -239,8 +239,12 @@ def test_record_columns_are_the_records_of_each_alert_column_by_column() -> None
 
     records = [*tracker.records("a2"), *tracker.records("a1")]
 
-    assert tracker.record_columns(["a2", "a1"]) == [list(c) for c in zip(*records, strict=True)]
-    assert tracker.record_columns([]) == [[] for _ in RecipientRecord._fields]
+    for size in (1, 4, len(records), 100):
+        blocks = list(tracker.record_blocks(["a2", "a1"], size))
+        assert len(blocks) == -(-len(records) // size)
+        rows = [row for block in blocks for row in zip(*block, strict=True)]
+        assert rows == [tuple(r) for r in records]
+    assert list(tracker.record_blocks([], 10)) == []
 
 
 def test_risk_point_records_follow_their_states() -> None:
