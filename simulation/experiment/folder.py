@@ -93,15 +93,18 @@ def start_records(result: RunResult, out_dir: Path) -> beside.Job[int]:
 
 def fork_records(world: World, out_dir: Path) -> beside.Job[int] | None:
     """Fork the writer of ``world``'s records.csv.gz in ``out_dir`` as soon as its model has
-    run: the child takes the records itself (`World.records`) while this process takes its
-    own for the report, and frees the world. None where a fork is not safe (`beside.try_fork`):
+    run: the child takes the records' columns from the tracker itself (those of
+    `World.records`, `Tracker.record_blocks`) while this process takes the records for the
+    report, and frees the world. None where a fork is not safe (`beside.try_fork`):
     `start_records` then writes the records once this process has taken them."""
-    from simulation.report.records import write_records
+    from simulation.report.records import BLOCK, write_blocks
 
     path = _records_path(out_dir)
 
     def job() -> int:  # in the child: the world as the model left it, whatever happens here
-        return write_records(world.records(), path, world.staff_stamps)
+        alert_ids = [a.alert_id for a in world.alerts]  # in World.records' order
+        blocks = world.tracker.record_blocks(alert_ids, BLOCK)
+        return write_blocks(blocks, path, world.staff_stamps)
 
     return beside.try_fork(job, f"writer of {path}")
 

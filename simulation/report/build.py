@@ -127,6 +127,11 @@ def rainfall_source(loaded: LoadedScenario) -> dict[str, object]:
 
 
 def build_report(result: RunResult) -> dict[str, Any]:
+    with metrics.latencies_kept():  # the records' lists do not change while it is built
+        return _build_report(result)
+
+
+def _build_report(result: RunResult) -> dict[str, Any]:
     scenario = result.loaded.scenario
     targets = scenario.targets
     names = {d.code: d.name for d in result.loaded.topology.districts}
@@ -134,6 +139,7 @@ def build_report(result: RunResult) -> dict[str, Any]:
     # A superseded state's recipient carries on in the newer message and is counted there.
     records = [r for r in result.records if r.flag != "superseded"]
     points = [p for p in result.risk_points if p.withdrawn != "superseded"]
+    tiers = metrics.tiers(records)
     report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "scenario": scenario.name,
@@ -168,7 +174,7 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "episode_latency_s": metrics.latency_summary(
             e["latency_s"] for e in chains if e["latency_s"] is not None
         ),
-        "by_tier": metrics.by_tier(records, targets.notify_target_s),
+        "by_tier": metrics.by_tier(records, targets.notify_target_s, tiers),
         "by_district": metrics.by_district(
             records, points, targets.notify_target_s, targets.respond_target_s, names
         ),
@@ -180,8 +186,8 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "transport": result.transport,
         "protocol": {key: result.protocol.get(key, 0) for key in PROTOCOL_KEYS},
         "queues": queues(result.centers, result.sim_end_s),
-        "cdf": metrics.cdfs(records, points),
-        "ack_share_over_time": metrics.ack_share_over_time(records),
+        "cdf": metrics.cdfs(records, points, tiers),
+        "ack_share_over_time": metrics.ack_share_over_time(records, groups=tiers),
         "budget": metrics.budget(records),
         "provenance": provenance(result.loaded),
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from itertools import groupby
 from operator import attrgetter
 from typing import Any
 
@@ -20,6 +21,7 @@ from simulation.metrics import DIGITS, latency_summary, share_within
 __all__ = ["episodes", "messages"]
 
 _RECIPIENT, _ACKNOWLEDGED = attrgetter("recipient_id"), attrgetter("acknowledged_at_s")
+_ALERT, _ALERT_DISTRICT = attrgetter("alert_id"), attrgetter("alert_id", "district")
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -35,8 +37,8 @@ def messages(
     are counted in the newer message instead.
     """
     rows: dict[str, list[RecipientRecord]] = defaultdict(list)
-    for record in records:
-        rows[record.alert_id].append(record)
+    for alert_id, run in groupby(records, _ALERT):  # an alert's records come together
+        rows[alert_id].extend(run)
     out = []
     for alert in alerts:
         mine = rows.get(alert["id"], [])
@@ -86,8 +88,8 @@ def episodes(
     """Every district's episodes: its timeline (share of the district's recipients of each
     message who acknowledged it) and its latency, first message to last acknowledgement."""
     rows: dict[tuple[str, str], list[RecipientRecord]] = defaultdict(list)
-    for record in records:
-        rows[record.alert_id, record.district].append(record)
+    for key, run in groupby(records, _ALERT_DISTRICT):  # and so do a district's in each
+        rows[key].extend(run)
     out = []
     for district, chain in _chains(alerts):
         timeline: list[dict[str, Any]] = []

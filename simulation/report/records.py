@@ -35,6 +35,17 @@ BLOCK = 8192  # records formatted and compressed at a time: a few MB, not the wh
 SAMPLE = 1024  # leading values a column's distinct share is judged on
 COMPRESS_LEVEL = 2  # ISA-L's default (0-3): as fast as 1 and a little smaller; 3 takes 3x
 GZIP_WBITS = 16 + isal_zlib.MAX_WBITS  # one gzip member, its header ISA-L's: no name, mtime 0
+# a seconds column whose value is most often another's in the same row (`_text_as`): the
+# acknowledged attempt's delivery is mostly the first, a dispatch mostly the acknowledgement
+SAME_AS = {"ack_delivered_at_s": "delivered_at_s", "dispatched_at_s": "acknowledged_at_s"}
+FLOAT_TYPES = frozenset((float, type(None)))
+NO_STAFF = ("", "", "")
+# the cells that may need quoting: not those of model seconds, formatted numbers
+TEXT_CELLS = tuple(
+    i
+    for i, name in enumerate(COLUMNS)
+    if name not in SECONDS_COLUMNS and name not in STAFF_COLUMNS[1:]
+)
 
 
 def write_records(
@@ -45,14 +56,39 @@ def write_records(
     `staff` holds each recipient's staffed attempts as `[channel, requested_s, granted_s]`.
     """
     records = list(records)
+    # one column at a time: zip(*records) would make an iterator per record, enough new
+    # objects to set off a full pass of the garbage collector (0.4 s after a city run)
+    blocks = (
+        [list(map(operator.itemgetter(i), block)) for i in range(len(FIELDS))]
+        for block in (records[start : start + BLOCK] for start in range(0, len(records), BLOCK))
+    )
+    return _write(blocks, path, staff or {})
+
+
+def write_blocks(
+    blocks: Iterable[list[list[Any]]], path: Path, staff: StaffStamps | None = None
+) -> int:
+    """`write_records` of records given a block at a time, each block column by column in
+    FIELDS order (`dispatcher.core.tracker.Tracker.record_blocks`): the same bytes, without
+    the records."""
+    return _write(blocks, path, staff or {})
+
+
+def _write(blocks: Iterable[list[list[Any]]], path: Path, staff: StaffStamps) -> int:
+    """The CSV of ``blocks`` (each the columns of some rows, in FIELDS order) at ``path``."""
+    rows = 0
     deflate = isal_zlib.compressobj(COMPRESS_LEVEL, isal_zlib.DEFLATED, GZIP_WBITS)
     with path.open("wb") as file:
         file.write(deflate.compress((",".join(COLUMNS) + "\n").encode("utf-8")))
-        for start in range(0, len(records), BLOCK):
-            block = _cells(records[start : start + BLOCK], staff or {})
-            file.write(deflate.compress(_csv_text(block).encode("utf-8")))
+        for columns in blocks:
+            if len(columns) != len(FIELDS):
+                raise ValueError(
+                    f"expected the {len(FIELDS)} columns of FIELDS, got {len(columns)}"
+                )
+            rows += len(columns[0])
+            file.write(deflate.compress(_csv_text(_cells(columns, staff)).encode("utf-8")))
         file.write(deflate.flush())
-    return len(records)
+    return rows
 
 
 def _csv_text(cells: list[list[str]]) -> str:
@@ -61,40 +97,64 @@ def _csv_text(cells: list[list[str]]) -> str:
     Joined directly, at a fifth of csv.writer's cost, when no cell needs quoting (no comma,
     quote or line break in any, as ids and channel names never have); through csv.writer else.
     """
-    lines = list(map(",".join, zip(*cells, strict=True)))
-    text = "\n".join(lines) + "\n" if lines else ""
-    if (
-        text.count(",") == len(lines) * (len(COLUMNS) - 1)
-        and text.count("\n") == len(lines)
-        and '"' not in text
-        and "\r" not in text
-    ):
-        return text
+    if not any(_needs_quoting(cells[i]) for i in TEXT_CELLS):
+        lines = list(map(",".join, zip(*cells, strict=True)))
+        return "\n".join(lines) + "\n" if lines else ""
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(zip(*cells, strict=True))
     return out.getvalue()
 
 
-def _cells(records: Sequence[RecipientRecord], staff: StaffStamps) -> list[list[str]]:
-    """The rows' cells column by column, as text: a column is one kind of value, formatted in
-    one pass.
+def _needs_quoting(column: list[str]) -> bool:
+    """Whether a cell of the column has a comma, quote or line break: looked for in the column
+    joined (memchr), where counting the commas of the CSV text (as many on each line as
+    columns) took 7% of the writer."""
+    text = "".join(column)
+    return "," in text or '"' in text or "\n" in text or "\r" in text
+
+
+def _cells(columns: list[list[Any]], staff: StaffStamps) -> list[list[str]]:
+    """The cells of some rows (their columns, in FIELDS order) column by column, as text: a
+    column is one kind of value, formatted in one pass.
 
     Model seconds to the millisecond, as in report.json; empty for a hop never made.
     """
-    # one column at a time: zip(*records) would make an iterator per record, enough new
-    # objects to set off a full pass of the garbage collector (0.4 s after a city run)
-    columns = [list(map(operator.itemgetter(i), records)) for i in range(len(FIELDS))]
     cells: list[list[str]] = []
+    texts: dict[str, list[str]] = {}
     for name, column in zip(FIELDS, columns, strict=True):
-        if name in SECONDS_COLUMNS:
-            cells.append(_text(column, seconds=True))
+        if name in SAME_AS:
+            other = SAME_AS[name]
+            text = _text_as(column, columns[FIELDS.index(other)], texts[other])
+        elif name in SECONDS_COLUMNS:
+            text = _text(column, seconds=True)
         elif name == "escalations":
-            cells.append(list(map("|".join, column)))
+            text = list(map("|".join, column))
         else:
-            cells.append(_text(column, seconds=False))
+            text = _text(column, seconds=False)
+        texts[name] = text
+        cells.append(text)
     # (alert, recipient) -> the staffed attempts, where there were any
     cells.extend(_staff_columns(list(map(staff.get, zip(columns[0], columns[1], strict=True)))))
     return cells
+
+
+def _text_as(column: list[Any], other: list[Any], other_text: list[str]) -> list[str]:
+    """The text of a seconds column most of whose values are `other`'s in the same row: the
+    text of `other` there, instead of formatting the same float again (each takes as long as
+    a dozen comparisons).
+
+    Floats only (an int is written otherwise); 0.0 is formatted anyway, -0.0 being equal to it.
+    """
+    if not (_floats(column) and _floats(other)):
+        return _text(column, seconds=True)
+    return [
+        t if v == o and v else ("" if v is None else f"{v:.3f}")
+        for v, o, t in zip(column, other, other_text, strict=True)
+    ]
+
+
+def _floats(column: list[Any]) -> bool:
+    return set(map(type, column)) <= FLOAT_TYPES
 
 
 def _cell(value: Any, seconds: bool) -> str:
@@ -128,11 +188,24 @@ def _text(column: list[Any], *, seconds: bool) -> list[str]:
 
 def _staff_columns(staffed: list[Sequence[Sequence[Any]] | None]) -> list[list[str]]:
     """Each recipient's staffed attempts (None: none) as the three staff columns."""
-    return [
-        ["|".join([str(a[0]) for a in s]) if s else "" for s in staffed],
-        ["|".join([f"{a[1]:.3f}" for a in s]) if s else "" for s in staffed],
-        [
-            "|".join(["" if a[2] is None else f"{a[2]:.3f}" for a in s]) if s else ""
-            for s in staffed
-        ],
-    ]
+    texts = [NO_STAFF if not s else _staff_text(s) for s in staffed]
+    return [list(map(operator.itemgetter(i), texts)) for i in range(len(STAFF_COLUMNS))]
+
+
+def _staff_text(staffed: Sequence[Sequence[Any]]) -> tuple[str, str, str]:
+    """One recipient's staffed attempts as its three staff cells.
+
+    Most recipients have one attempt, granted as soon as requested: its time formatted once.
+    """
+    if len(staffed) == 1:
+        attempt = staffed[0]
+        requested, granted = attempt[1], attempt[2]
+        asked = f"{requested:.3f}"
+        if granted == requested and granted:  # not 0.0: -0.0 is equal and written otherwise
+            return str(attempt[0]), asked, asked
+        return str(attempt[0]), asked, "" if granted is None else f"{granted:.3f}"
+    return (
+        "|".join([str(a[0]) for a in staffed]),
+        "|".join([f"{a[1]:.3f}" for a in staffed]),
+        "|".join(["" if a[2] is None else f"{a[2]:.3f}" for a in staffed]),
+    )

@@ -226,6 +226,27 @@ def test_records_are_one_per_recipient_with_every_stamp_and_the_latency() -> Non
     assert records[MEMBERS[0].id].escalations == ("sms",)
 
 
+def test_record_blocks_are_the_records_of_each_alert_column_by_column() -> None:
+    tracker = opened()
+    tracker.open(plan("a2", 500.0))
+    member = tracker.get("a1", MEMBERS[0].id)
+    assert member is not None
+    member.attempts, member.escalations = 2, ["sms"]
+    ack(tracker, MEMBERS[0].id, 290.0, read_at_s=260.0, acked_at_s=280.0)
+    lead = tracker.get("a2", TOWN_LEAD.id)
+    assert lead is not None
+    tracker.flag("a2", lead, "unavailable", 600.0)
+
+    records = [*tracker.records("a2"), *tracker.records("a1")]
+
+    for size in (1, 4, len(records), 100):
+        blocks = list(tracker.record_blocks(["a2", "a1"], size))
+        assert len(blocks) == -(-len(records) // size)
+        rows = [row for block in blocks for row in zip(*block, strict=True)]
+        assert rows == [tuple(r) for r in records]
+    assert list(tracker.record_blocks([], 10)) == []
+
+
 def test_risk_point_records_follow_their_states() -> None:
     tracker = opened()
     point = tracker.alerts["a1"].risk_points["rp-9"]
