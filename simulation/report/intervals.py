@@ -1,13 +1,17 @@
-"""Terminal tables of a replicated run: each headline figure's interval, districts ranked."""
+"""Terminal tables of a replicated run: each headline figure's interval, districts ranked.
+
+rich is imported by the tables that print, not with the module: report.html reads
+`overlap_text` here, and a quiet run would otherwise import rich for it (50-110 ms).
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from simulation.report.verdict import floor_pct
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _value(name: str, value: float | None) -> str:
@@ -20,6 +24,8 @@ def _value(name: str, value: float | None) -> str:
 
 def print_intervals(block: dict[str, dict[str, Any]], console: Console) -> None:
     """One row per figure: mean, 95% CI, and how many replications it rests on."""
+    from rich.table import Table
+
     counts = {entry["n"] for entry in block.values()}
     table = Table(title=f"Replications: mean and 95% confidence interval (n = {max(counts)})")
     table.add_column("figure")
@@ -35,6 +41,8 @@ def print_intervals(block: dict[str, dict[str, Any]], console: Console) -> None:
 
 def print_ranking(report: dict[str, Any], console: Console, shown: int = 5) -> None:
     """The worst districts by mean share in time, with intervals, and whether it is noise."""
+    from rich.table import Table
+
     ranking = report.get("ranking")
     if not ranking:
         return

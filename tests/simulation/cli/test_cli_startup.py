@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from simulation.cli.common import console, errors
+
+ROOT = Path(__file__).resolve().parents[3]
 
 # Runs `alertsim ARGS` for each ARGS in turn in one fresh interpreter, after hiding the modules in
 # HIDE (an entry of None in sys.modules makes their import fail as if they were not installed);
@@ -95,3 +98,21 @@ def test_the_deferred_consoles_behave_as_consoles() -> None:
         pass
     assert errors.stderr
     assert repr(console).startswith("<console width=")
+
+
+def test_a_quiet_run_imports_no_rich(tmp_path: Path) -> None:
+    # rich costs 50-110 ms to import; a quiet run prints nothing of it, and report.html reads
+    # only text helpers of the terminal tables' module
+    argv = ["alertsim", "run", "scenarios/smoke-one-town.yaml", "--replications", "1"]
+    argv += ["--quiet", "--out", str(tmp_path / "run")]
+    code = (
+        f"import sys; sys.argv = {argv!r}\n"
+        "from simulation.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('rich' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert (tmp_path / "run" / "report.html").exists()
+    assert done.stderr.strip().splitlines()[-1] == "False"
