@@ -26,7 +26,7 @@ episode in its area ``cancelled`` and calls its walks off (`CallOff`, `called_of
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from dispatcher.core.commands import (
@@ -148,6 +148,34 @@ class Policy:
             case DeadlinePassed():
                 return self._flag_open(event.alert_id, "unacknowledged", now_s)
         raise TypeError(f"unknown event {event!r}")  # pragma: no cover
+
+    def handle_many(self, events: Iterable[Event], now_s: float) -> list[Command]:
+        """Handle `events`, all at `now_s`, in turn: the commands `handle` gives each, one
+        event's after another's.
+
+        The same as calling `handle` for each and carrying out its commands before the next,
+        since carrying out a command never feeds the policy at once. A driver whose timers fall
+        due together hands them over in one call (the SimPy world: 278,000 escalation timers in
+        4,275 instants at city scale): most are stale (the recipient acknowledged, was flagged
+        or climbed already), and a stale one costs two lookups here, not a dispatch and a call.
+        """
+        commands: list[Command] = []
+        alerts = self.tracker.alerts
+        for event in events:
+            if type(event) is TimerFired:
+                alert = alerts.get(event.alert_id)
+                state = None if alert is None else alert.recipients.get(event.recipient_id)
+                if (
+                    state is None
+                    or state.rung != event.rung
+                    or state.acknowledged_at_s is not None
+                    or state.flag is not None
+                ):
+                    continue  # stale, as `_timer` would find it
+                commands.extend(self._timer(event, now_s))
+            else:
+                commands.extend(self.handle(event, now_s))
+        return commands
 
     # -- issue and relay ----------------------------------------------------------------------
 

@@ -372,9 +372,12 @@ class World:
         due.append(event)
 
     def _fire(self, at_s: float) -> None:
-        # Timers set for this instant from now on get an event of their own.
-        for event in self._timers.pop(at_s):
-            self.handle(event)
+        # Timers set for this instant from now on get an event of their own. The policy takes
+        # the instant's events in one call (most are stale) and gives the commands `handle`
+        # would give event by event, carried out in the same order.
+        now_s = self.env.now
+        for command in self.policy.handle_many(self._timers.pop(at_s), now_s):
+            self._execute(command, now_s)
 
     def _notify(self, command: Notify) -> None:
         recipient = command.recipient

@@ -143,3 +143,22 @@ def test_settings_are_checked() -> None:
         PolicySettings("broadcast-everything", LADDER, TIMEOUTS)
     with pytest.raises(ValueError, match="one timeout per rung"):
         PolicySettings("direct", LADDER, (60.0,))
+
+
+def test_handle_many_gives_what_handle_gives_event_by_event() -> None:
+    due = [
+        TimerFired("a1", LEAD.id, 0),
+        TimerFired("a1", MEMBER.id, 0),
+        TimerFired("a1", MEMBER.id, 0),  # stale once the first has climbed
+        TimerFired("a2", MEMBER.id, 0),  # an alert nobody issued
+        Acknowledged("a1", DISTRICT_TEAM.id, "app_push", 0),
+        AlertExpired("a1"),
+    ]
+    one_by_one, at_once = policy("direct"), policy("direct")
+    for p in (one_by_one, at_once):
+        p.handle(CenterProcessed("a1", MUNICIPAL), 30.0)
+        p.handle(Acknowledged("a1", LEAD.id, "app_push", 0), 40.0)
+    expected = [c for event in due for c in one_by_one.handle(event, 90.0)]
+    assert at_once.handle_many(due, 90.0) == expected
+    assert notified(expected) == {MEMBER.id: "sms"}
+    assert at_once.tracker.counters == one_by_one.tracker.counters
