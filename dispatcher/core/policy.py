@@ -119,15 +119,17 @@ class Policy:
         self.called_off: set[tuple[str, str]] = set()
 
     def handle(self, event: Event, now_s: float) -> list[Command]:
-        match event:  # the commonest first: a case is an isinstance check, tried in turn
-            case TimerFired():
-                return self._timer(event, now_s)
+        # The commonest first: a case is an isinstance check, tried in turn (the SimPy world's
+        # timers, the commonest events of all, come through `handle_many`).
+        match event:
             case Delivered():
                 return self._delivered(event, now_s)
             case Acknowledged():
                 return self._acknowledged(event, now_s)
             case OnScene():
                 return self._on_scene(event, now_s)
+            case TimerFired():
+                return self._timer(event, now_s)
             case CenterProcessed():
                 return self._center_processed(event, now_s)
             case RelayReceived():
@@ -327,35 +329,40 @@ class Policy:
     # -- outcomes -------------------------------------------------------------------------
 
     def _delivered(self, event: Delivered, now_s: float) -> list[Command]:
-        state = self.tracker.get(event.alert_id, event.recipient_id)
+        alert_id, recipient_id, _, rung = event
+        alert = self.tracker.alerts.get(alert_id)  # `Tracker.get`, inline: a call fewer
+        state = None if alert is None else alert.recipients.get(recipient_id)
         if state is None:
             self.tracker.counters["deliveries_unknown"] += 1
             return []
-        self.tracker.delivered(state, now_s, event.rung)
+        self.tracker.delivered(state, now_s, rung)
         return []
 
     def _acknowledged(self, event: Acknowledged, now_s: float) -> list[Command]:
-        outcome: AckOutcome = self.tracker.acknowledge(
-            event.alert_id,
-            event.recipient_id,
-            channel=event.channel,
-            rung=event.rung,
-            read_at_s=event.read_at_s,
-            acked_at_s=event.acked_at_s,
-            at_s=now_s,
+        alert_id, recipient_id, channel, rung, read_at_s, acked_at_s = event
+        tracker = self.tracker
+        alert = tracker.alerts.get(alert_id)
+        state = None if alert is None else alert.recipients.get(recipient_id)
+        if alert is None or state is None:
+            tracker.counters["acks_unknown"] += 1
+            return []
+        # `Tracker.acknowledge` with the state looked up once, here, and no keywords to bind.
+        outcome: AckOutcome = tracker.accept(
+            alert, state, channel, rung, read_at_s, acked_at_s, now_s
         )
         if outcome != "accepted":
             return []
-        state = self.tracker.alerts[event.alert_id].recipients[event.recipient_id]
         commands: list[Command] = []
         recipient = state.recipient
         if recipient.risk_points:
             state.dispatched_at_s = now_s
             commands.append(
-                Dispatch(event.alert_id, recipient.id, recipient.town, recipient.risk_points, False)
+                Dispatch(alert_id, recipient.id, recipient.town, recipient.risk_points, False)
             )
-            self._mark_dispatched(event.alert_id, recipient.risk_points, recipient.id, now_s)
-        commands.extend(self._maybe_complete(event.alert_id))
+            self._mark_dispatched(alert_id, recipient.risk_points, recipient.id, now_s)
+        if alert.pending == 0 and alert.open:  # `_maybe_complete`, its alert at hand
+            alert.open = False
+            commands.append(AlertCompleted(alert_id))
         return commands
 
     def _found_absent(self, event: FoundAbsent, now_s: float) -> list[Command]:
