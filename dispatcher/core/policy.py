@@ -36,9 +36,10 @@ from dispatcher.core.commands import (
     Dispatch,
     ExpireAt,
     Flagged,
-    Notify,
     Process,
-    StartTimer,
+    make_dispatch,
+    make_notify,
+    make_start_timer,
 )
 from dispatcher.core.events import (
     Acknowledged,
@@ -300,9 +301,10 @@ class Policy:
         state.sent_at[rung] = now_s
         if rung > 0:
             state.escalations.append(channel)
+        recipient = state.recipient
         return [
-            Notify(alert_id, state.recipient, channel, rung),
-            StartTimer(alert_id, state.recipient.id, rung, now_s + self.settings.timeout_s[rung]),
+            make_notify(alert_id, recipient, channel, rung),
+            make_start_timer(alert_id, recipient.id, rung, now_s + self.settings.timeout_s[rung]),
         ]
 
     def _timer(self, event: TimerFired, now_s: float) -> list[Command]:
@@ -357,7 +359,7 @@ class Policy:
         if recipient.risk_points:
             state.dispatched_at_s = now_s
             commands.append(
-                Dispatch(alert_id, recipient.id, recipient.town, recipient.risk_points, False)
+                make_dispatch(alert_id, recipient.id, recipient.town, recipient.risk_points, False)
             )
             self._mark_dispatched(alert_id, recipient.risk_points, recipient.id, now_s)
         if alert.pending == 0 and alert.open:  # `_maybe_complete`, its alert at hand
