@@ -116,3 +116,28 @@ Command = (
     | AlertCompleted
     | CallOff
 )
+
+
+# Makers of the commonest commands: what the class call makes, without its overhead. A named
+# tuple's class call goes through `type.__call__` to a `__new__` generated in Python; these
+# build the tuple at once, in about two thirds of the machine instructions (cachegrind), and a
+# city run makes some 600,000 of these commands. The class call stays the way to make any
+# other, and where a one is not made by the hundred thousand.
+_new = tuple.__new__
+
+
+def make_notify(alert_id: str, recipient: Recipient, channel: str, rung: int) -> Notify:
+    """`Notify(alert_id, recipient, channel, rung)`."""
+    return _new(Notify, (alert_id, recipient, channel, rung))
+
+
+def make_start_timer(alert_id: str, recipient_id: str, rung: int, at_s: float) -> StartTimer:
+    """`StartTimer(alert_id, recipient_id, rung, at_s)`."""
+    return _new(StartTimer, (alert_id, recipient_id, rung, at_s))
+
+
+def make_dispatch(
+    alert_id: str, responder_id: str, town: str, risk_points: tuple[str, ...], reassigned: bool
+) -> Dispatch:
+    """`Dispatch(alert_id, responder_id, town, risk_points, reassigned)`."""
+    return _new(Dispatch, (alert_id, responder_id, town, risk_points, reassigned))

@@ -111,3 +111,38 @@ Event = (
     | DeadlinePassed
     | OnScene
 )
+
+
+# Makers of the commonest events: what the class call makes, without its overhead. A named
+# tuple's class call goes through `type.__call__` to a `__new__` generated in Python; these
+# build the tuple at once, in about two thirds of the machine instructions (cachegrind), and a
+# city run makes some 800,000 of these events. The class call stays the way to make any
+# other, and where a one is not made by the hundred thousand.
+_new = tuple.__new__
+
+
+def make_delivered(alert_id: str, recipient_id: str, channel: str, rung: int) -> Delivered:
+    """`Delivered(alert_id, recipient_id, channel, rung)`."""
+    return _new(Delivered, (alert_id, recipient_id, channel, rung))
+
+
+def make_acknowledged(
+    alert_id: str,
+    recipient_id: str,
+    channel: str,
+    rung: int,
+    read_at_s: float | None,
+    acked_at_s: float | None,
+) -> Acknowledged:
+    """`Acknowledged(alert_id, recipient_id, channel, rung, read_at_s, acked_at_s)`."""
+    return _new(Acknowledged, (alert_id, recipient_id, channel, rung, read_at_s, acked_at_s))
+
+
+def make_timer_fired(alert_id: str, recipient_id: str, rung: int) -> TimerFired:
+    """`TimerFired(alert_id, recipient_id, rung)`."""
+    return _new(TimerFired, (alert_id, recipient_id, rung))
+
+
+def make_on_scene(alert_id: str, risk_point_id: str, responder_id: str) -> OnScene:
+    """`OnScene(alert_id, risk_point_id, responder_id)`."""
+    return _new(OnScene, (alert_id, risk_point_id, responder_id))

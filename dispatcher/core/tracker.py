@@ -222,10 +222,25 @@ class Tracker:
         at_s: float,
     ) -> AckOutcome:
         """Record an acknowledgement; only the first one for a live recipient is accepted."""
-        state = self.get(alert_id, recipient_id)
-        if state is None:
+        alert = self.alerts.get(alert_id)
+        state = None if alert is None else alert.recipients.get(recipient_id)
+        if alert is None or state is None:
             self.counters["acks_unknown"] += 1
             return "unknown"
+        return self.accept(alert, state, channel, rung, read_at_s, acked_at_s, at_s)
+
+    def accept(
+        self,
+        alert: AlertState,
+        state: RecipientState,
+        channel: str,
+        rung: int,
+        read_at_s: float | None,
+        acked_at_s: float | None,
+        at_s: float,
+    ) -> AckOutcome:
+        """`acknowledge` for the state `state` of `alert`, looked up already (the policy's
+        own path: positional, as an acknowledgement is the second commonest event)."""
         if state.acknowledged_at_s is not None:
             state.duplicates += 1
             self.counters["acks_duplicate"] += 1
@@ -245,7 +260,9 @@ class Tracker:
             state.delivered_at_s = read_at_s if read_at_s is not None else state.acked_at_s
         if state.ack_delivered_at_s is None:
             state.ack_delivered_at_s = read_at_s if read_at_s is not None else state.acked_at_s
-        self._settle(alert_id)
+        alert.pending -= 1  # `_settle`, the alert at hand
+        if alert.pending < 0:  # pragma: no cover - would be a bookkeeping bug
+            raise AssertionError(f"alert {alert.plan.alert_id}: more outcomes than recipients")
         return "accepted"
 
     def flag(self, alert_id: str, state: RecipientState, cause: FlagCause, at_s: float) -> bool:

@@ -66,7 +66,12 @@ class BrokerHop:
         self.counters: Counter[str] = Counter()
         self.max_queue_s = 0.0
 
-    def send(self, on_arrival: Callable[[], None], extra_s: float = 0.0) -> bool:
+    def send(
+        self,
+        on_arrival: Callable[[], None],
+        extra_s: float = 0.0,
+        again: Callable[[], None] | None = None,
+    ) -> bool:
         self.env.timeout(extra_s).callbacks.append(lambda _: on_arrival())
         return True  # the real broker's losses show in the live counters, not here
 

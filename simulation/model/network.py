@@ -35,8 +35,15 @@ class Network(Protocol):
         """The longest a message waited for the broker, in model seconds."""
         ...
 
-    def send(self, on_arrival: Callable[[], None], extra_s: float = 0.0) -> bool:
-        """Publish one message; `on_arrival` runs once per copy delivered.
+    def send(
+        self,
+        on_arrival: Callable[[], None],
+        extra_s: float = 0.0,
+        again: Callable[[], None] | None = None,
+    ) -> bool:
+        """Publish one message; `on_arrival` runs once per copy delivered, or, with `again`,
+        for the first copy to arrive and `again` for each later one (a receiver that shows a
+        message once needs no state of its own to tell them apart).
 
         `extra_s` is delay past the broker that the sender's channel adds (a push service).
         Returns False when the message is lost, which a QoS 1 sender learns (no PUBACK) and
@@ -60,7 +67,12 @@ class NetworkModel:
         )
         self.max_queue_s = 0.0
 
-    def send(self, on_arrival: Callable[[], None], extra_s: float = 0.0) -> bool:
+    def send(
+        self,
+        on_arrival: Callable[[], None],
+        extra_s: float = 0.0,
+        again: Callable[[], None] | None = None,
+    ) -> bool:
         """Queue behind earlier messages at the broker, then latency; maybe lost or duplicated."""
         now_s = self.env.now
         self.counters["published"] += 1
@@ -73,12 +85,23 @@ class NetworkModel:
             counters["lost"] += 1
             return False
         counters["in_flight"] += 1
-        self.env.later(queued_s + self._latency() + extra_s, self._arrived, on_arrival)
-        if self._duplicated():
-            # A QoS 1 redelivery: the same message again, a little later, counted apart.
-            counters["duplicates"] += 1
-            delay_s = queued_s + self._latency() + extra_s
-            self.env.later(delay_s, operator.call, on_arrival)
+        first_s = queued_s + self._latency() + extra_s
+        if not self._duplicated():
+            self.env.later(first_s, self._arrived, on_arrival)
+            return True
+        # A QoS 1 redelivery: the same message again, a little later, counted apart. Its
+        # latency is drawn anew, so it may overtake the first copy: whichever comes first
+        # (the first on a tie, queued first) is the one `on_arrival` is for.
+        counters["duplicates"] += 1
+        second_s = queued_s + self._latency() + extra_s
+        if again is None:
+            first, second = on_arrival, on_arrival
+        elif first_s <= second_s:
+            first, second = on_arrival, again
+        else:
+            first, second = again, on_arrival
+        self.env.later(first_s, self._arrived, first)
+        self.env.later(second_s, operator.call, second)
         return True
 
     def _arrived(self, on_arrival: Callable[[], None]) -> None:

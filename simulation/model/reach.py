@@ -21,7 +21,14 @@ from typing import Protocol
 
 import simpy
 
-from dispatcher.core.events import Acknowledged, Delivered, Event, FoundAbsent
+from dispatcher.core.events import (
+    Acknowledged,
+    Delivered,
+    Event,
+    FoundAbsent,
+    make_acknowledged,
+    make_delivered,
+)
 from dispatcher.core.plan import Center, Recipient
 from simulation.alerttext import AlertWords
 from simulation.behaviour import ResponderBehaviour, Streams
@@ -138,7 +145,7 @@ class VirtualReach:
         self._responders: dict[tuple[str, str], ResponderModel] = {}
 
     def deliver(self, alert_id: str, recipient: Recipient, channel: str, rung: int) -> None:
-        self._handle(Delivered(alert_id, recipient.id, channel, rung))
+        self._handle(make_delivered(alert_id, recipient.id, channel, rung))
         key = (alert_id, recipient.id)
         responder = self._responders.get(key)
         if responder is None:
@@ -168,4 +175,4 @@ class VirtualReach:
         self, alert_id: str, recipient: Recipient, channel: str, rung: int, read_at_s: float
     ) -> None:
         now_s = self.env.now
-        self._reply(Acknowledged(alert_id, recipient.id, channel, rung, read_at_s, now_s))
+        self._reply(make_acknowledged(alert_id, recipient.id, channel, rung, read_at_s, now_s))

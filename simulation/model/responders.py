@@ -100,7 +100,9 @@ class ResponderModel:
         if generation != self.generation or self.acked:
             return  # superseded by a channel that was noticed sooner
         self.acked = True
-        self._answer(self.channel, self.rung)
+        self.around.acknowledged(
+            self.alert_id, self.recipient, self.channel, self.rung, self.read_at_s
+        )
 
     def _answer(self, channel: str, rung: int) -> None:
         self.around.acknowledged(self.alert_id, self.recipient, channel, rung, self.read_at_s)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Container
 
 from dispatcher.core.commands import Dispatch
-from dispatcher.core.events import Event, OnScene
+from dispatcher.core.events import Event, make_on_scene
 from simulation.behaviour import Sampler
 from simulation.hazards import HazardModel
 from simulation.model.clock import Environment
@@ -74,7 +74,7 @@ class _Route:
             index = len(command.risk_points) - 1  # called off: the route ends here
         else:
             walks.handle(
-                OnScene(command.alert_id, command.risk_points[index], command.responder_id)
+                make_on_scene(command.alert_id, command.risk_points[index], command.responder_id)
             )
         self.index = index = index + 1
         if index < len(command.risk_points):

@@ -45,7 +45,7 @@ from dispatcher.core.events import (
     RelayConfirmed,
     RelayReceived,
     RelayTimerFired,
-    TimerFired,
+    make_timer_fired,
 )
 from dispatcher.core.plan import (
     MUNICIPAL,
@@ -317,10 +317,8 @@ class World:
             case Notify():
                 self._notify(command)
             case StartTimer():
-                self._at(
-                    command.at_s,
-                    TimerFired(command.alert_id, command.recipient_id, command.rung),
-                )
+                alert_id, recipient_id, rung, at_s = command
+                self._at(at_s, make_timer_fired(alert_id, recipient_id, rung))
             case Dispatch():
                 self._walks.start(command)
             case Process():
@@ -372,25 +370,26 @@ class World:
         due.append(event)
 
     def _fire(self, at_s: float) -> None:
-        # Timers set for this instant from now on get an event of their own.
-        for event in self._timers.pop(at_s):
-            self.handle(event)
+        # Timers set for this instant from now on get an event of their own. The policy takes
+        # the instant's events in one call (most are stale) and gives the commands `handle`
+        # would give event by event, carried out in the same order.
+        now_s = self.env.now
+        for command in self.policy.handle_many(self._timers.pop(at_s), now_s):
+            self._execute(command, now_s)
 
     def _notify(self, command: Notify) -> None:
-        recipient = command.recipient
+        alert_id, recipient, channel, rung = command
         center = self._staff[recipient.town or recipient.district]
-        channel = command.channel
         model = self.channels[channel]
         # A partial, not a lambda: one Python frame fewer on every delivery of a city run.
-        delivered = partial(self._deliver, command.alert_id, recipient, channel, command.rung)
+        delivered = partial(self._deliver, alert_id, recipient, channel, rung)
         if not model.staffed:
-            model.send(recipient.district, center, delivered, None, command.alert_id)
+            model.send(recipient.district, center, delivered, None, alert_id)
             return
         stamp: list[object] = [channel, self.env.now, None]
-        key = (command.alert_id, recipient.id)
-        self.staff_stamps.setdefault(key, []).append(stamp)
+        self.staff_stamps.setdefault((alert_id, recipient.id), []).append(stamp)
         granted = partial(_granted_at, stamp)
-        model.send(recipient.district, center, delivered, granted, command.alert_id)
+        model.send(recipient.district, center, delivered, granted, alert_id)
 
     # -- what comes back ------------------------------------------------------------------------
 

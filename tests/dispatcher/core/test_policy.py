@@ -15,6 +15,9 @@ from dispatcher.core.commands import (
     Relay,
     StartRelayTimer,
     StartTimer,
+    make_dispatch,
+    make_notify,
+    make_start_timer,
 )
 from dispatcher.core.events import (
     Acknowledged,
@@ -22,8 +25,14 @@ from dispatcher.core.events import (
     AlertIssued,
     CenterProcessed,
     DeadlinePassed,
+    Delivered,
     FoundAbsent,
+    OnScene,
     TimerFired,
+    make_acknowledged,
+    make_delivered,
+    make_on_scene,
+    make_timer_fired,
 )
 from dispatcher.core.plan import MUNICIPAL, AlertPlan, Center, DistrictPlan, Recipient, TownPlan
 from dispatcher.core.policy import Policy, PolicySettings
@@ -143,3 +152,41 @@ def test_settings_are_checked() -> None:
         PolicySettings("broadcast-everything", LADDER, TIMEOUTS)
     with pytest.raises(ValueError, match="one timeout per rung"):
         PolicySettings("direct", LADDER, (60.0,))
+
+
+def test_handle_many_gives_what_handle_gives_event_by_event() -> None:
+    due = [
+        TimerFired("a1", LEAD.id, 0),
+        TimerFired("a1", MEMBER.id, 0),
+        TimerFired("a1", MEMBER.id, 0),  # stale once the first has climbed
+        TimerFired("a2", MEMBER.id, 0),  # an alert nobody issued
+        Acknowledged("a1", DISTRICT_TEAM.id, "app_push", 0),
+        AlertExpired("a1"),
+    ]
+    one_by_one, at_once = policy("direct"), policy("direct")
+    for p in (one_by_one, at_once):
+        p.handle(CenterProcessed("a1", MUNICIPAL), 30.0)
+        p.handle(Acknowledged("a1", LEAD.id, "app_push", 0), 40.0)
+    expected = [c for event in due for c in one_by_one.handle(event, 90.0)]
+    assert at_once.handle_many(due, 90.0) == expected
+    assert notified(expected) == {MEMBER.id: "sms"}
+    assert at_once.tracker.counters == one_by_one.tracker.counters
+
+
+def test_makers_make_what_the_class_calls_make() -> None:
+    made = [
+        (make_delivered("a1", "r", "sms", 1), Delivered("a1", "r", "sms", 1)),
+        (
+            make_acknowledged("a1", "r", "sms", 1, 2.0, 3.0),
+            Acknowledged("a1", "r", "sms", 1, 2.0, 3.0),
+        ),
+        (make_timer_fired("a1", "r", 1), TimerFired("a1", "r", 1)),
+        (make_on_scene("a1", "p", "r"), OnScene("a1", "p", "r")),
+        (make_notify("a1", MEMBER, "sms", 1), Notify("a1", MEMBER, "sms", 1)),
+        (make_start_timer("a1", "r", 1, 5.0), StartTimer("a1", "r", 1, 5.0)),
+        (make_dispatch("a1", "r", "t", ("p",), False), Dispatch("a1", "r", "t", ("p",), False)),
+    ]
+    for fast, slow in made:
+        assert type(fast) is type(slow)
+        assert fast == slow
+        assert fast._asdict() == slow._asdict()
