@@ -73,23 +73,7 @@ class Environment(simpy.Environment):
         """
         if delay_s < 0:
             raise ValueError(f"later: expected a delay of 0 s or more, got {delay_s}")
-        # `_push`, inlined: nearly every moment of a run is scheduled here, and the call per
-        # moment is worth saving (keep the two alike).
-        at_s = self.now + delay_s
-        entry = (at_s, NORMAL, next(self._eid), callback, arg)
-        try:
-            window = int(at_s * self._per_window)
-        except (OverflowError, ValueError):
-            raise ValueError(f"clock: expected a finite model time, got {at_s}") from None
-        if window <= self._window:
-            heappush(self._heap, entry)
-            return
-        bucket = self._later.get(window)
-        if bucket is None:
-            self._later[window] = [entry]
-            heappush(self._later_windows, window)
-        else:
-            bucket.append(entry)
+        self._push(self.now + delay_s, NORMAL, callback, arg)
 
     def _push(
         self, at_s: float, priority: EventPriority, call: Callable[[Any], None], arg: Any
