@@ -130,7 +130,7 @@ class Policy:
             case OnScene():
                 return self._on_scene(event, now_s)
             case TimerFired():
-                return self._timer(event, now_s)
+                return self.handle_many((event,), now_s)  # where a timer is looked at
             case CenterProcessed():
                 return self._center_processed(event, now_s)
             case RelayReceived():
@@ -160,7 +160,8 @@ class Policy:
         since carrying out a command never feeds the policy at once. A driver whose timers fall
         due together hands them over in one call (the SimPy world: 278,000 escalation timers in
         4,275 instants at city scale): most are stale (the recipient acknowledged, was flagged
-        or climbed already), and a stale one costs two lookups here, not a dispatch and a call.
+        or climbed already), and a stale one costs two lookups here, not a dispatch and a call
+        (`handle` hands a timer here too: one place decides whether a timer is stale).
         """
         commands: list[Command] = []
         alerts = self.tracker.alerts
@@ -168,14 +169,9 @@ class Policy:
             if type(event) is TimerFired:
                 alert = alerts.get(event.alert_id)
                 state = None if alert is None else alert.recipients.get(event.recipient_id)
-                if (
-                    state is None
-                    or state.rung != event.rung
-                    or state.acknowledged_at_s is not None
-                    or state.flag is not None
-                ):
-                    continue  # stale, as `_timer` would find it
-                commands.extend(self._timer(event, now_s))
+                if state is None or state.rung != event.rung or state.done:
+                    continue  # stale: acknowledged, flagged or already climbed
+                commands.extend(self._escalate(event, state, now_s))
             else:
                 commands.extend(self.handle(event, now_s))
         return commands
@@ -307,10 +303,8 @@ class Policy:
             make_start_timer(alert_id, recipient.id, rung, now_s + self.settings.timeout_s[rung]),
         ]
 
-    def _timer(self, event: TimerFired, now_s: float) -> list[Command]:
-        state = self.tracker.get(event.alert_id, event.recipient_id)
-        if state is None or state.done or state.rung != event.rung:
-            return []  # stale: acknowledged, flagged or already climbed
+    def _escalate(self, event: TimerFired, state: RecipientState, now_s: float) -> list[Command]:
+        """A live timer of `state`'s (its rung unanswered): the next rung, or flagged."""
         next_rung = event.rung + 1
         if next_rung >= len(self.settings.ladder):
             return self._flag(event.alert_id, state, "unreachable", now_s)
